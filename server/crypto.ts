@@ -1,0 +1,37 @@
+/**
+ * Secrets: random values with recognisable prefixes (so secret scanners can find leaked ones), stored only as
+ * SHA-256 digests, compared in constant time (RFC 9700 §4.14; OWASP ASVS 5.0 V10).
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+/** Prefixes of every secret this server hands out. */
+export const SecretPrefix = {
+  accessToken: "mcpat_",
+  refreshToken: "mcprt_",
+  authorizationCode: "mcpac_",
+  clientSecret: "mcpcs_",
+  clientId: "mcpc_",
+  session: "mcpss_",
+} as const;
+
+/** A random secret: prefix + 256 bits, base64url. */
+export function randomSecret(prefix: string, bytes = 32): string {
+  return prefix + randomBytes(bytes).toString("base64url");
+}
+
+export function sha256Hex(value: string): string {
+  return createHash("sha256").update(value, "utf8").digest("hex");
+}
+
+/** Constant-time string equality (lengths are compared first; the length of a digest is public). */
+export function safeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, "utf8");
+  const right = Buffer.from(b, "utf8");
+  if (left.length !== right.length) return false;
+  return timingSafeEqual(left, right);
+}
+
+/** Checks a presented secret against a stored digest in constant time. */
+export function matchesDigest(presented: string, storedDigest: string): boolean {
+  return safeEqual(sha256Hex(presented), storedDigest);
+}

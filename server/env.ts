@@ -1,0 +1,132 @@
+/**
+ * Configuration: one zod schema, parsed once at boot (epic-stack `env.server.ts`, T3 `createEnv`).
+ *
+ * Empty strings count as unset. A bad value stops the process with one message naming every bad variable and why;
+ * unsafe production settings are refused. Every variable is documented in `.env.example`.
+ */
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { error: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const positiveInt = z.coerce.number({ error: "must be a number" }).int("must be a whole number").positive("must be > 0");
+const nonNegativeInt = z.coerce.number({ error: "must be a number" }).int("must be a whole number").min(0, "must be >= 0");
+
+const httpUrl = z
+  .string()
+  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), "must be an http(s) URL");
+
+const list = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    PORT: z.coerce.number({ error: "must be a number" }).int().min(0).max(65535, "must be a port (0-65535)").default(3000),
+    HOST: z.string().default("0.0.0.0"),
+    APP_URL: httpUrl.optional(),
+    DATABASE_URL: z
+      .string()
+      .refine((v) => /^postgres(ql)?:\/\//.test(v), "must be a postgresql:// URL")
+      .optional(),
+    DATA_DIR: z.string().default(".data"),
+    AUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    GOOGLE_CLIENT_ID: z.string().optional(),
+    GOOGLE_CLIENT_SECRET: z.string().optional(),
+    /** Where Google's OpenID configuration lives; tests point it at a local fake issuer. */
+    GOOGLE_ISSUER: httpUrl.default("https://accounts.google.com"),
+    ADMIN_EMAILS: list.default([]).transform((emails) => emails.map((e) => e.toLowerCase())),
+    AUTH_DEV_LOGIN: bool.optional(),
+    SESSION_MAX_AGE_DAYS: positiveInt.default(30),
+    REDIS_URL: z
+      .string()
+      .refine((v) => /^rediss?:\/\//.test(v), "must be a redis:// URL")
+      .optional(),
+    LOG_LEVEL: z.enum(logLevels, { error: `must be one of ${logLevels.join(", ")}` }).optional(),
+
+    // OAuth authorization server
+    ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(3600),
+    REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 24 * 3600),
+    AUTHORIZATION_CODE_TTL_SECONDS: positiveInt.max(600, "must be at most 600 (RFC 6749 §4.1.2)").default(60),
+    REFRESH_TOKEN_REUSE_GRACE_SECONDS: nonNegativeInt.max(300, "must be at most 300").default(0),
+    /** Dynamically registered clients that never obtained a token are deleted after this many hours. */
+    UNUSED_CLIENT_RETENTION_HOURS: positiveInt.default(24 * 7),
+
+    // Edge protections
+    ALLOWED_ORIGINS: list.optional(),
+    TRUSTED_IP_RANGES: list.default([]),
+    TRUST_PROXY: bool.default(false),
+
+    // Observability
+    METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+    ANALYTICS_ENABLED: bool.default(true),
+    ANALYTICS_RETENTION_DAYS: positiveInt.default(30),
+    OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+    OTEL_SERVICE_NAME: z.string().default("mcp-oauth-server"),
+  })
+  .transform((env) => {
+    const appUrl = new URL(env.APP_URL ?? `http://localhost:${env.PORT}`);
+    const googleConfigured = Boolean(env.GOOGLE_CLIENT_ID && env.GOOGLE_CLIENT_SECRET);
+    return {
+      ...env,
+      /** Public base URL without a trailing slash: the issuer and the base of every resource URL. */
+      APP_URL: appUrl.origin + appUrl.pathname.replace(/\/+$/, ""),
+      LOG_LEVEL: env.LOG_LEVEL ?? (env.NODE_ENV === "test" ? "silent" : "info"),
+      googleConfigured,
+      /** The development sign-in: asked for, or the only way in outside production. */
+      devLoginEnabled: env.AUTH_DEV_LOGIN ?? (!googleConfigured && env.NODE_ENV !== "production"),
+      secureCookies: appUrl.protocol === "https:",
+    };
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === "production" && !env.AUTH_SECRET) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["AUTH_SECRET"],
+        message: "is required when NODE_ENV=production (at least 32 characters; e.g. `openssl rand -hex 32`)",
+      });
+    }
+    if (Boolean(env.GOOGLE_CLIENT_ID) !== Boolean(env.GOOGLE_CLIENT_SECRET)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [env.GOOGLE_CLIENT_ID ? "GOOGLE_CLIENT_SECRET" : "GOOGLE_CLIENT_ID"],
+        message: "must be set together with " + (env.GOOGLE_CLIENT_ID ? "GOOGLE_CLIENT_ID" : "GOOGLE_CLIENT_SECRET"),
+      });
+    }
+  });
+
+export type Env = z.output<typeof envSchema>;
+
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "EnvError";
+  }
+}
+
+/** Parses a variable source (normally `process.env`); throws EnvError naming every bad variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const input: Record<string, string> = {};
+  for (const [key, value] of Object.entries(source)) {
+    if (value !== undefined && value.trim() !== "") input[key] = value.trim();
+  }
+  // SESSION_SECRET is the original's name for AUTH_SECRET.
+  if (!input.AUTH_SECRET && input.SESSION_SECRET) input.AUTH_SECRET = input.SESSION_SECRET;
+
+  const result = envSchema.safeParse(input);
+  if (result.success) return result.data;
+  throw new EnvError(
+    result.error.issues.map((issue) => {
+      const name = issue.path.join(".") || "(environment)";
+      const alias = name === "AUTH_SECRET" && !source.AUTH_SECRET && source.SESSION_SECRET ? " (from SESSION_SECRET)" : "";
+      return `${name}${alias}: ${issue.message}`;
+    }),
+  );
+}

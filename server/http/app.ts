@@ -1,0 +1,87 @@
+/**
+ * The Express host: request context, access log, security headers, host-level routes (health, metrics, SSE), the
+ * Remix app, and one error handler that never leaks a stack trace.
+ */
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Services } from "../services.ts";
+import { BodyTooLargeError, sendFetchResponse, toFetchRequest } from "./fetch-adapter.ts";
+import { healthHandler } from "./health.ts";
+import { requestContext, requestMeta } from "./request-context.ts";
+import type { RemixApp } from "./remix.ts";
+import { securityHeaders } from "./security-headers.ts";
+import { accessLog } from "./access-log.ts";
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+export function createHttpApp(services: Services, remix: RemixApp): express.Express {
+  const { env } = services;
+  const app = express();
+  app.disable("x-powered-by");
+  app.disable("etag");
+  // One proxy hop is believed only when TRUST_PROXY says so; otherwise X-Forwarded-For is ignored.
+  app.set("trust proxy", env.TRUST_PROXY ? 1 : false);
+
+  app.use(requestContext());
+  app.use(accessLog(services, (req) => remix.routePattern(req.path)));
+  app.use(securityHeaders(env));
+
+  app.get("/api/health", route("/api/health"), healthHandler(services));
+
+  // Fingerprinted build assets are immutable; everything else in public/ may change between deploys.
+  app.use("/build", express.static("public/build", { immutable: true, maxAge: "1y", index: false }));
+  app.use(express.static("public", { maxAge: "1h", index: false }));
+
+  app.all("*", async (req, res, next) => {
+    try {
+      const meta = requestMeta(res);
+      const request = await toFetchRequest(req, res, { origin: originOf(req), bodyLimit: BODY_LIMIT_BYTES });
+      const response = await remix.handle(request, { services, meta });
+      await sendFetchResponse(res, response);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  app.use(errorHandler(services));
+  return app;
+}
+
+/** Names the route pattern of a host-level route for logs and analytics. */
+export function route(pattern: string) {
+  return (_req: Request, res: Response, next: NextFunction) => {
+    requestMeta(res).route = pattern;
+    next();
+  };
+}
+
+function originOf(req: Request): string {
+  // The Host header only routes the request; every URL this server publishes comes from APP_URL.
+  const host = req.get("host") ?? "localhost";
+  return `${req.protocol}://${/^[A-Za-z0-9.:[\]-]+$/.test(host) ? host : "localhost"}`;
+}
+
+function errorHandler(services: Services) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const meta = requestMeta(res);
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.setHeader("Cache-Control", "no-store");
+    if (error instanceof BodyTooLargeError) {
+      res.status(413).json({ error: "invalid_request", error_description: "Request body is larger than 1 MB" });
+      return;
+    }
+    if (isClientError(error)) {
+      res.status(400).json({ error: "invalid_request", error_description: "Malformed request" });
+      return;
+    }
+    services.log.error({ err: error, requestId: meta?.requestId, path: req.path }, "unhandled error");
+    res.status(500).json({ error: "server_error", error_description: "Internal server error", request_id: meta?.requestId });
+  };
+}
+
+function isClientError(error: unknown): boolean {
+  const status = (error as { status?: number; statusCode?: number } | null)?.status ?? (error as { statusCode?: number } | null)?.statusCode;
+  return typeof status === "number" && status >= 400 && status < 500;
+}

@@ -1,0 +1,72 @@
+/**
+ * Mounting the Remix build: its request handler, the load context every loader/action receives, and the route
+ * pattern of a path (for logs and analytics, which must never record raw paths with ids or tokens).
+ */
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { matchRoutes, type AgnosticRouteObject } from "@remix-run/router";
+import { createRequestHandler, type ServerBuild } from "@remix-run/node";
+import type { Services } from "../services.ts";
+import type { RequestMeta } from "./request-context.ts";
+
+declare module "@remix-run/server-runtime" {
+  interface AppLoadContext {
+    services: Services;
+    meta: RequestMeta;
+  }
+}
+
+export const remixBuildPath = path.resolve("build/index.js");
+
+export async function loadRemixBuild(file = remixBuildPath): Promise<ServerBuild> {
+  return (await import(pathToFileURL(file).href)) as ServerBuild;
+}
+
+export interface RemixApp {
+  handle(request: Request, context: { services: Services; meta: RequestMeta }): Promise<Response>;
+  routePattern(pathname: string): string;
+  build: ServerBuild;
+}
+
+export function mountRemix(build: ServerBuild, mode: string): RemixApp {
+  const handler = createRequestHandler(build, mode);
+  const routes = toRouteObjects(build);
+  const cache = new Map<string, string>();
+  return {
+    build,
+    handle: (request, context) => handler(request, context),
+    routePattern(pathname) {
+      const cached = cache.get(pathname);
+      if (cached) return cached;
+      const matches = matchRoutes(routes, pathname);
+      const leaf = matches?.at(-1);
+      const pattern = !leaf
+        ? "unmatched"
+        : "/" +
+          matches!
+            .map((m) => m.route.path ?? "")
+            .filter(Boolean)
+            .join("/")
+            .replace(/\/+/g, "/");
+      // Bounded: a scan of random paths must not grow memory.
+      if (cache.size < 10_000) cache.set(pathname, pattern);
+      return pattern;
+    },
+  };
+}
+
+function toRouteObjects(build: ServerBuild): AgnosticRouteObject[] {
+  const byParent = new Map<string | undefined, typeof build.routes[string][]>();
+  for (const route of Object.values(build.routes)) {
+    const list = byParent.get(route.parentId) ?? [];
+    list.push(route);
+    byParent.set(route.parentId, list);
+  }
+  const convert = (parentId: string | undefined): AgnosticRouteObject[] =>
+    (byParent.get(parentId) ?? []).map((route) =>
+      route.index
+        ? { id: route.id, index: true, path: route.path }
+        : { id: route.id, path: route.path, children: convert(route.id) },
+    );
+  return convert(undefined);
+}

@@ -1,0 +1,60 @@
+/**
+ * The process's services, built once from the parsed configuration and handed to every request (Remix load
+ * context, tRPC context, host routes). Nothing here is a module-level singleton, so tests can run several servers
+ * side by side in one process, each on its own database.
+ */
+import { createDatabase, type Database, type PrismaClient } from "./db/client.ts";
+import type { Env } from "./env.ts";
+import { DomainEventBus } from "./events.ts";
+import type { Logger } from "./logger.ts";
+import { JobRunner } from "./jobs.ts";
+
+export interface Services {
+  env: Env;
+  log: Logger;
+  db: Database;
+  prisma: PrismaClient;
+  events: DomainEventBus;
+  jobs: JobRunner;
+  /** Aborted when a graceful shutdown begins: long-lived streams (SSE) end themselves on it. */
+  shutdown: AbortSignal;
+  beginShutdown(): void;
+  /** Registers a close step; steps run in reverse order of registration. */
+  onClose(step: () => Promise<void> | void): void;
+  close(): Promise<void>;
+}
+
+export async function createServices(env: Env, options: { log: Logger; databaseUrl: string }): Promise<Services> {
+  const { log } = options;
+  const db = createDatabase(options.databaseUrl);
+  const events = new DomainEventBus();
+  const closers: Array<() => Promise<void> | void> = [() => db.close()];
+  const jobs = new JobRunner(log);
+  const shutdown = new AbortController();
+  closers.push(() => jobs.stop());
+
+  const services: Services = {
+    env,
+    log,
+    db,
+    prisma: db.prisma,
+    events,
+    jobs,
+    shutdown: shutdown.signal,
+    beginShutdown: () => shutdown.abort(),
+    onClose(step) {
+      closers.push(step);
+    },
+    async close() {
+      shutdown.abort();
+      for (const step of closers.splice(0).reverse()) {
+        try {
+          await step();
+        } catch (error) {
+          log.warn({ err: error }, "error while closing a service");
+        }
+      }
+    },
+  };
+  return services;
+}

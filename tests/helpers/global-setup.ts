@@ -1,0 +1,60 @@
+/**
+ * Runs once per `vitest run`: finds (or starts) a PostgreSQL server, builds a template database from the real
+ * migrations, and drops databases left behind by earlier runs.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "../../server/db/embedded.ts";
+import { migrate, readMigrations } from "../../server/db/migrate.ts";
+import { createLogger } from "../../server/logger.ts";
+import { adminQuery, withDatabase } from "./database.ts";
+import { createHash } from "node:crypto";
+
+let embedded: EmbeddedPostgresHandle | undefined;
+let embeddedDir: string | undefined;
+
+export default async function setup(project: TestProject) {
+  let serverUrl = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL;
+  if (!serverUrl) {
+    embeddedDir = mkdtempSync(path.join(os.tmpdir(), "mcp-oauth-test-pg-"));
+    embedded = await startEmbeddedPostgres(embeddedDir, createLogger("warn"));
+    serverUrl = embedded.url;
+  }
+  serverUrl = withDatabase(serverUrl, "postgres");
+
+  const migrations = await readMigrations();
+  const digest = createHash("sha256")
+    .update(migrations.map((m) => m.checksum).join(","))
+    .digest("hex")
+    .slice(0, 12);
+  const template = `mcp_oauth_template_${digest}`;
+
+  // Leftovers of interrupted runs, and templates of older migration sets.
+  const { rows } = await adminQuery<{ datname: string }>(
+    serverUrl,
+    `SELECT datname FROM pg_database WHERE datname LIKE 'mcp_oauth_test_%' OR (datname LIKE 'mcp_oauth_template_%' AND datname <> $1)`,
+    [template],
+  );
+  for (const row of rows) {
+    await adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`).catch(() => {});
+  }
+
+  const exists = await adminQuery(serverUrl, "SELECT 1 FROM pg_database WHERE datname = $1", [template]);
+  if (!exists.rowCount) {
+    const building = `${template}_building`;
+    await adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
+    await adminQuery(serverUrl, `CREATE DATABASE "${building}"`);
+    await migrate(withDatabase(serverUrl, building));
+    await adminQuery(serverUrl, `ALTER DATABASE "${building}" RENAME TO "${template}"`);
+  }
+
+  project.provide("testDatabaseServer", serverUrl);
+  project.provide("testDatabaseTemplate", template);
+
+  return async () => {
+    await embedded?.stop();
+    if (embeddedDir) rmSync(embeddedDir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * Starts the real server (host + Remix build + services) on a free port against a fresh test database.
+ * Only the outside world is faked (Google, by tests/helpers/fake-google.ts).
+ */
+import { afterAll } from "vitest";
+import { parseEnv, type Env } from "../../server/env.ts";
+import { startServer, type RunningServer } from "../../server/http/server.ts";
+import { loadRemixBuild } from "../../server/http/remix.ts";
+import { createLogger, type Logger } from "../../server/logger.ts";
+import { createTestDatabase, type TestDatabase } from "./database.ts";
+
+export const TEST_AUTH_SECRET = "test-secret-test-secret-test-secret-0123456789";
+
+export interface TestServer extends RunningServer {
+  env: Env;
+  database: TestDatabase;
+}
+
+export function testEnv(overrides: Record<string, string | undefined> = {}): Env {
+  return parseEnv({
+    NODE_ENV: "test",
+    AUTH_SECRET: TEST_AUTH_SECRET,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    ...overrides,
+  });
+}
+
+/**
+ * Starts a server; closed automatically after the file's tests. Pass `database` to share one database between
+ * several servers (horizontal scaling tests). `APP_URL` defaults to the server's own address.
+ */
+export async function startTestServer(
+  overrides: Record<string, string | undefined> = {},
+  options: { database?: TestDatabase; log?: Logger; autoClose?: boolean } = {},
+): Promise<TestServer> {
+  const database = options.database ?? (await createTestDatabase());
+  const build = await loadRemixBuild();
+  // The listening port is only known after listen(); APP_URL must match it, so reserve one first.
+  const { freePort } = await import("../../server/db/embedded.ts");
+  const port = Number(overrides.PORT ?? (await freePort()));
+  const env = testEnv({ APP_URL: `http://127.0.0.1:${port}`, DATABASE_URL: database.url, PORT: String(port), ...overrides });
+  const log = options.log ?? createLogger(env.LOG_LEVEL);
+  const server = await startServer(env, { build, log, port, host: "127.0.0.1", migrate: false });
+  const testServer: TestServer = { ...server, env, database };
+  if (options.autoClose !== false) {
+    afterAll(async () => {
+      await server.close(2_000);
+      if (!options.database) await database.drop();
+    });
+  }
+  return testServer;
+}
