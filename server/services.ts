@@ -8,6 +8,8 @@ import type { Env } from "./env.ts";
 import { DomainEventBus } from "./events.ts";
 import type { Logger } from "./logger.ts";
 import { JobRunner } from "./jobs.ts";
+import { PeopleAuth } from "./auth/people.ts";
+import { Csrf } from "./auth/csrf.ts";
 
 export interface Services {
   env: Env;
@@ -16,6 +18,10 @@ export interface Services {
   prisma: PrismaClient;
   events: DomainEventBus;
   jobs: JobRunner;
+  /** People signing in to this app (sessions, roles). */
+  auth: PeopleAuth;
+  /** Double-submit CSRF tokens for our HTML forms. */
+  csrf: Csrf;
   /** Aborted when a graceful shutdown begins: long-lived streams (SSE) end themselves on it. */
   shutdown: AbortSignal;
   beginShutdown(): void;
@@ -33,8 +39,16 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
   const shutdown = new AbortController();
   closers.push(() => jobs.stop());
 
+  const auth = new PeopleAuth({ env, prisma: db.prisma, log });
+  jobs.every("sessions.cleanup", 15 * 60_000, async () => {
+    const deleted = await auth.deleteExpiredSessions();
+    if (deleted) events.emit("session.cleanup", { deleted });
+  });
+
   const services: Services = {
     env,
+    auth,
+    csrf: new Csrf(env),
     log,
     db,
     prisma: db.prisma,

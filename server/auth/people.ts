@@ -1,0 +1,161 @@
+/**
+ * People signing in to *this* app (not OAuth clients: see server/oauth). Sessions live in the Session table; the
+ * cookie carries a random token whose SHA-256 digest is the row's key, signed with AUTH_SECRET; httpOnly,
+ * SameSite=Lax, Secure when APP_URL is https.
+ */
+import { createCookie, redirect, type Cookie } from "@remix-run/node";
+import type { Role } from "../db/client.ts";
+import { SecretPrefix, randomSecret, sha256Hex } from "../crypto.ts";
+import type { Services } from "../services.ts";
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  name: string | null;
+  image: string | null;
+  role: Role;
+  sessionId: string;
+}
+
+export interface SignInProfile {
+  email: string;
+  name?: string | null;
+  image?: string | null;
+  /** `google` or `dev`. */
+  provider: string;
+  providerAccountId: string;
+}
+
+export interface RequestOrigin {
+  ip?: string | null;
+  userAgent?: string | null;
+}
+
+export const SESSION_COOKIE = "__session";
+
+export class PeopleAuth {
+  readonly cookie: Cookie;
+  private readonly maxAgeSeconds: number;
+
+  constructor(private readonly services: Pick<Services, "env" | "prisma" | "log">) {
+    const { env } = services;
+    this.maxAgeSeconds = env.SESSION_MAX_AGE_DAYS * 24 * 3600;
+    this.cookie = createCookie(SESSION_COOKIE, {
+      secrets: [env.AUTH_SECRET ?? ""],
+      httpOnly: true,
+      sameSite: "lax",
+      secure: env.secureCookies,
+      path: "/",
+      maxAge: this.maxAgeSeconds,
+    });
+  }
+
+  /** The role an email gets at sign-in: ADMIN_EMAILS members always, promoted users while promoted. */
+  roleAtSignIn(email: string, promoted: boolean): Role {
+    return this.services.env.ADMIN_EMAILS.includes(email.toLowerCase()) || promoted ? "ADMIN" : "USER";
+  }
+
+  /** Creates or updates the user, links the account, starts a session; returns the Set-Cookie value. */
+  async signIn(profile: SignInProfile, origin: RequestOrigin = {}): Promise<{ user: SessionUser; setCookie: string }> {
+    const { prisma } = this.services;
+    const email = profile.email.trim().toLowerCase();
+    const existing = await prisma.user.findUnique({ where: { email }, select: { promotedAt: true } });
+    const role = this.roleAtSignIn(email, Boolean(existing?.promotedAt));
+    const now = new Date();
+    const user = await prisma.user.upsert({
+      where: { email },
+      create: { email, name: profile.name ?? null, image: profile.image ?? null, role, lastSignInAt: now },
+      update: {
+        role,
+        lastSignInAt: now,
+        ...(profile.name ? { name: profile.name } : {}),
+        ...(profile.image ? { image: profile.image } : {}),
+      },
+    });
+    await prisma.account.upsert({
+      where: { provider_providerAccountId: { provider: profile.provider, providerAccountId: profile.providerAccountId } },
+      create: { provider: profile.provider, providerAccountId: profile.providerAccountId, userId: user.id },
+      update: {},
+    });
+    const token = randomSecret(SecretPrefix.session);
+    const session = await prisma.session.create({
+      data: {
+        sessionTokenHash: sha256Hex(token),
+        userId: user.id,
+        expires: new Date(now.getTime() + this.maxAgeSeconds * 1000),
+        ipAddress: origin.ip ?? null,
+        userAgent: origin.userAgent?.slice(0, 512) ?? null,
+      },
+    });
+    return {
+      user: { id: user.id, email: user.email, name: user.name, image: user.image, role: user.role, sessionId: session.id },
+      setCookie: await this.cookie.serialize(token),
+    };
+  }
+
+  /** The signed-in user of a request, or null (unsigned, unknown, expired). */
+  async getUser(request: Request): Promise<SessionUser | null> {
+    const token = await this.cookie.parse(request.headers.get("cookie"));
+    if (typeof token !== "string" || !token.startsWith(SecretPrefix.session)) return null;
+    const session = await this.services.prisma.session.findUnique({
+      where: { sessionTokenHash: sha256Hex(token) },
+      include: { user: true },
+    });
+    if (!session || session.expires <= new Date()) return null;
+    const { user } = session;
+    return { id: user.id, email: user.email, name: user.name, image: user.image, role: user.role, sessionId: session.id };
+  }
+
+  /** The signed-in user, or a redirect to sign-in that comes back to this page. */
+  async requireUser(request: Request): Promise<SessionUser> {
+    const user = await this.getUser(request);
+    if (user) return user;
+    const url = new URL(request.url);
+    throw redirect(`/login?returnTo=${encodeURIComponent(url.pathname + url.search)}`);
+  }
+
+  /** An admin, or 403 for a signed-in non-admin (anonymous visitors go to sign-in). */
+  async requireAdmin(request: Request): Promise<SessionUser> {
+    const user = await this.requireUser(request);
+    if (user.role !== "ADMIN") throw new Response("Administrators only.", { status: 403 });
+    return user;
+  }
+
+  /** Ends the request's session; returns the Set-Cookie value that clears the cookie. */
+  async signOut(request: Request): Promise<string> {
+    const token = await this.cookie.parse(request.headers.get("cookie"));
+    if (typeof token === "string") {
+      await this.services.prisma.session.deleteMany({ where: { sessionTokenHash: sha256Hex(token) } });
+    }
+    return this.cookie.serialize("", { maxAge: 0 });
+  }
+
+  /** See safeReturnTo (exposed here so routes need no value import from server/). */
+  safeReturnTo(value: unknown, fallback = "/"): string {
+    return safeReturnTo(value, fallback);
+  }
+
+  /** Deletes expired sessions; run periodically. */
+  async deleteExpiredSessions(now = new Date()): Promise<number> {
+    const { count } = await this.services.prisma.session.deleteMany({ where: { expires: { lte: now } } });
+    return count;
+  }
+}
+
+/**
+ * `returnTo` after sign-in: only a same-origin path. Absolute URLs, scheme-relative `//host`, backslash tricks and
+ * control characters fall back to `/` (no open redirect).
+ */
+export function safeReturnTo(value: unknown, fallback = "/"): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > 2048) return fallback;
+  if (!value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return fallback;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
+  if (/[\u0000-\u001f\u007f\\]/.test(value)) return fallback;
+  try {
+    const url = new URL(value, "http://same-origin.invalid");
+    if (url.origin !== "http://same-origin.invalid") return fallback;
+    return url.pathname + url.search + url.hash;
+  } catch {
+    return fallback;
+  }
+}
