@@ -45,6 +45,17 @@ export interface DomainEvents {
   "oauth.token.issued": EventOrigin & { grantType: string; refreshToken: boolean };
   "oauth.token.refreshed": EventOrigin & { reusedWithinGrace: boolean };
   "oauth.token.revoked": EventOrigin & { kind: "access_token" | "refresh_token" | "grant" | "client" | "user"; count: number };
+  /**
+   * Tokens stopped being valid before their expiry (revocation, reuse detection, client disabled or deleted, user
+   * removed). Caches of verified tokens drop every entry that matches any listed id; with Redis the MCP side
+   * forwards this to the other nodes.
+   */
+  "oauth.revocation": {
+    grantIds?: string[];
+    accessTokenIds?: string[];
+    clientIds?: string[];
+    userIds?: string[];
+  };
   "oauth.grant.error": EventOrigin & { grantType?: string; error: string; reason?: string };
   "security.event": EventOrigin & {
     type: SecurityEventType;
