@@ -10,6 +10,7 @@ import { requestContext, requestMeta } from "./request-context.ts";
 import type { RemixApp } from "./remix.ts";
 import { securityHeaders } from "./security-headers.ts";
 import { accessLog } from "./access-log.ts";
+import { cors } from "./cors.ts";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -24,6 +25,7 @@ export function createHttpApp(services: Services, remix: RemixApp): express.Expr
   app.use(requestContext());
   app.use(accessLog(services, (req) => remix.routePattern(req.path)));
   app.use(securityHeaders(env));
+  app.use(cors(env));
 
   app.get("/api/health", route("/api/health"), healthHandler(services));
 

@@ -1,0 +1,63 @@
+/**
+ * Headless Chromium (Debian's /usr/bin/chromium) through playwright-core. Screenshots go to
+ * artifacts/screenshots/ (git-ignored) so a person can look at every page a test visited.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const SCREENSHOT_DIR = path.resolve("artifacts/screenshots");
+
+export interface TestBrowser {
+  browser: Browser;
+  newPage(options?: { viewport?: { width: number; height: number } }): Promise<{ page: Page; context: BrowserContext }>;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(): Promise<TestBrowser> {
+  const profile = mkdtempSync(path.join(os.tmpdir(), "mcp-oauth-chromium-"));
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+      `--user-data-dir=${profile}`,
+    ],
+  });
+  return {
+    browser,
+    async newPage(options = {}) {
+      const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 900 } });
+      const page = await context.newPage();
+      return { page, context };
+    },
+    async close() {
+      await browser.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Saves a full-page screenshot as artifacts/screenshots/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name.replace(/[^a-z0-9._-]+/gi, "-")}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Signs in through the real development sign-in page. */
+export async function devSignIn(page: Page, baseUrl: string, email: string, returnTo = "/"): Promise<void> {
+  await page.goto(`${baseUrl}/login?returnTo=${encodeURIComponent(returnTo)}`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Sign in (development)" }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith("/login"));
+}
