@@ -10,6 +10,7 @@ import type { Logger } from "./logger.ts";
 import { JobRunner } from "./jobs.ts";
 import { PeopleAuth } from "./auth/people.ts";
 import { Csrf } from "./auth/csrf.ts";
+import { createTrpcService, type TrpcService } from "./trpc/http.ts";
 
 export interface Services {
   env: Env;
@@ -22,6 +23,8 @@ export interface Services {
   auth: PeopleAuth;
   /** Double-submit CSRF tokens for our HTML forms. */
   csrf: Csrf;
+  /** The admin/account API: /api/trpc/* handler and in-process callers for Remix loaders. */
+  trpc: TrpcService;
   /** Aborted when a graceful shutdown begins: long-lived streams (SSE) end themselves on it. */
   shutdown: AbortSignal;
   beginShutdown(): void;
@@ -49,6 +52,7 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
     env,
     auth,
     csrf: new Csrf(env),
+    trpc: createTrpcService(() => services),
     log,
     db,
     prisma: db.prisma,

@@ -1,0 +1,14 @@
+/**
+ * Admin actions leave an audit trail among the security events (type ADMIN_ACTION, low severity): who did it
+ * (`userId`), what (`details.action`) and to what (`details.target*`). Never a secret.
+ */
+import type { Services } from "../../services.ts";
+
+export function auditAdminAction(
+  deps: Pick<Services, "events">,
+  byUserId: string,
+  action: string,
+  target: Record<string, string | number | boolean | null>,
+): void {
+  deps.events.security({ type: "ADMIN_ACTION", severity: "low", userId: byUserId, details: { action, ...target } });
+}

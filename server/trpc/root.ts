@@ -1,0 +1,30 @@
+/**
+ * The tRPC API of the admin console and the account page, served at /api/trpc/* (server/trpc/http.ts) and called
+ * in-process by Remix loaders and tests through `createCaller`.
+ */
+import { createCallerFactory, createContext, router } from "./init.ts";
+import type { RequestMeta } from "../http/request-context.ts";
+import type { Services } from "../services.ts";
+import { meRouter } from "./routers/me.ts";
+import { securityRouter } from "./routers/security.ts";
+import { usersRouter } from "./routers/users.ts";
+
+export const appRouter = router({
+  me: meRouter,
+  users: usersRouter,
+  security: securityRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+const callerFactory = createCallerFactory(appRouter);
+
+export type AppCaller = ReturnType<typeof callerFactory>;
+
+/**
+ * A server-side caller acting as the person whose cookie `request` carries (or anonymous). Every procedure runs
+ * its middlewares as over HTTP: role checks, the cross-site refusal for mutations, error mapping.
+ */
+export async function createCaller(services: Services, request: Request, meta?: RequestMeta | null): Promise<AppCaller> {
+  return callerFactory(await createContext({ services, request, meta }));
+}
