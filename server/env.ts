@@ -4,6 +4,7 @@
  * Empty strings count as unset. A bad value stops the process with one message naming every bad variable and why;
  * unsafe production settings are refused. Every variable is documented in `.env.example`.
  */
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
 
 const bool = z
@@ -23,6 +24,10 @@ const list = z.string().transform((v) =>
     .map((s) => s.trim())
     .filter(Boolean),
 );
+
+function isCidrOrIp(value: string): boolean {
+  return value.includes("/") ? ipaddr.isValidCIDR(value) : ipaddr.isValid(value);
+}
 
 const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -61,8 +66,31 @@ export const envSchema = z
 
     // Edge protections
     ALLOWED_ORIGINS: list.optional(),
-    TRUSTED_IP_RANGES: list.default([]),
+    TRUSTED_IP_RANGES: list
+      .default([])
+      .refine((ranges) => ranges.every(isCidrOrIp), "must be a comma-separated list of CIDRs or IP addresses"),
     TRUST_PROXY: bool.default(false),
+    /** Prefix of every Redis key and channel (several deployments may share one Redis). */
+    REDIS_KEY_PREFIX: z.string().default("mcp-oauth:"),
+    RATE_LIMIT_ENABLED: bool.default(true),
+    /** Rate-limit window; the limits below count requests per window (0 = no limit). */
+    RATE_LIMIT_WINDOW_SECONDS: positiveInt.default(60),
+    RATE_LIMIT_REGISTER_PER_IP: nonNegativeInt.default(20),
+    RATE_LIMIT_AUTHORIZE_PER_IP: nonNegativeInt.default(60),
+    RATE_LIMIT_AUTHORIZE_PER_CLIENT: nonNegativeInt.default(300),
+    RATE_LIMIT_TOKEN_PER_IP: nonNegativeInt.default(60),
+    RATE_LIMIT_TOKEN_PER_CLIENT: nonNegativeInt.default(600),
+    RATE_LIMIT_MCP_PER_IP: nonNegativeInt.default(600),
+    /** Per client and user: one client application acting for one person. */
+    RATE_LIMIT_MCP_PER_CLIENT: nonNegativeInt.default(600),
+
+    // MCP resource server
+    /** How long a verified access token is trusted without a database lookup (0 = always look up). */
+    MCP_TOKEN_CACHE_SECONDS: nonNegativeInt.max(300, "must be at most 300").default(30),
+    /** true: Streamable HTTP hands out Mcp-Session-Id sessions (shared through Redis when set); false: stateless. */
+    MCP_SESSIONS: bool.default(false),
+    /** An MCP session unused for this long is forgotten. */
+    MCP_SESSION_IDLE_SECONDS: positiveInt.default(3600),
 
     // Observability
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
