@@ -4,7 +4,7 @@
 import { PassThrough } from "node:stream";
 import type { AppLoadContext, EntryContext } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
-import { RemixServer } from "@remix-run/react";
+import { RemixServer, isRouteErrorResponse } from "@remix-run/react";
 import { isbot } from "isbot";
 import { renderToPipeableStream } from "react-dom/server";
 import { NonceContext } from "./components/nonce";
@@ -53,6 +53,10 @@ export default function handleRequest(
 
 export function handleError(error: unknown, { request }: { request: Request }) {
   if (request.signal.aborted) return;
+  // Remix reports its own 4xx answers here too (404 no route, 405 no action): those are answers, not errors.
+  if (isRouteErrorResponse(error) && error.status < 500) return;
+  // Any visitor can add `?_data=` to a URL; Remix answers and reports this warning, which is not our error.
+  if (error instanceof Error && error.message.startsWith("Warning: Single fetch-enabled apps")) return;
   // Loader/action errors reach the host's logger through the thrown Response or the error boundary; log the rest.
   console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
 }

@@ -13,6 +13,7 @@ import { accessLog } from "./access-log.ts";
 import { cors } from "./cors.ts";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
+const FETCH_FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
 export function createHttpApp(services: Services, remix: RemixApp): express.Express {
   const { env } = services;
@@ -28,12 +29,15 @@ export function createHttpApp(services: Services, remix: RemixApp): express.Expr
   app.use(cors(env));
 
   app.get("/api/health", route("/api/health"), healthHandler(services));
+  app.all("/api/health", route("/api/health"), methodNotAllowed(["GET", "HEAD"]));
 
   // Fingerprinted build assets are immutable; everything else in public/ may change between deploys.
   app.use("/build", express.static("public/build", { immutable: true, maxAge: "1y", index: false }));
   app.use(express.static("public", { maxAge: "1h", index: false }));
 
   app.all("*", async (req, res, next) => {
+    // The Fetch API cannot even represent these methods (`new Request` throws): answer before trying.
+    if (FETCH_FORBIDDEN_METHODS.has(req.method)) return methodNotAllowed(["GET", "HEAD", "POST"])(req, res);
     try {
       const meta = requestMeta(res);
       const request = await toFetchRequest(req, res, { origin: originOf(req), bodyLimit: BODY_LIMIT_BYTES });
@@ -53,6 +57,15 @@ export function route(pattern: string) {
   return (_req: Request, res: Response, next: NextFunction) => {
     requestMeta(res).route = pattern;
     next();
+  };
+}
+
+/** 405 with `Allow` (RFC 9110 §15.5.6) for a host route called with a method it does not serve. */
+export function methodNotAllowed(allowed: string[]) {
+  return (_req: Request, res: Response) => {
+    res.setHeader("Allow", allowed.join(", "));
+    res.setHeader("Cache-Control", "no-store");
+    res.status(405).json({ error: "invalid_request", error_description: "Method not allowed" });
   };
 }
 
