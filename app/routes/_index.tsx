@@ -1,16 +1,53 @@
-import type { LoaderFunctionArgs } from "@remix-run/node";
-import { useLoaderData } from "@remix-run/react";
+import { json, type LoaderFunctionArgs } from "@remix-run/node";
+import { Form, useLoaderData } from "@remix-run/react";
 import { Page } from "../components/page";
 
-export async function loader({ context }: LoaderFunctionArgs) {
-  const { env } = context.services;
-  return { issuer: env.APP_URL, mcpUrl: `${env.APP_URL}/mcp/mcp` };
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  const { env, auth, csrf } = context.services;
+  const user = await auth.getUser(request);
+  if (user) context.meta.userId = user.id;
+  // The sign-out form needs a CSRF token; anonymous visitors get no cookie at all.
+  const issued = user ? await csrf.issue(request) : null;
+  return json(
+    {
+      issuer: env.APP_URL,
+      mcpUrl: `${env.APP_URL}/mcp/mcp`,
+      user: user ? { email: user.email, name: user.name, role: user.role } : null,
+      csrf: issued?.token ?? null,
+    },
+    {
+      headers: {
+        "Cache-Control": "private, no-store",
+        ...(issued?.setCookie ? { "Set-Cookie": issued.setCookie } : {}),
+      },
+    },
+  );
 }
 
 export default function Index() {
-  const { issuer, mcpUrl } = useLoaderData<typeof loader>();
+  const { issuer, mcpUrl, user, csrf } = useLoaderData<typeof loader>();
   return (
     <Page title="MCP OAuth Server">
+      {user ? (
+        <div className="mb-6 flex items-center justify-between gap-4 rounded-md bg-gray-50 px-3 py-2 text-sm">
+          <p>
+            Signed in as <strong data-testid="signed-in-email">{user.email}</strong>
+            {user.role === "ADMIN" ? <span className="ml-2 rounded bg-blue-100 px-1.5 py-0.5 text-xs text-blue-800">admin</span> : null}
+          </p>
+          <Form method="post" action="/logout" reloadDocument>
+            <input type="hidden" name="csrf" value={csrf ?? ""} />
+            <button type="submit" className="rounded-md border border-gray-300 bg-white px-3 py-1 text-sm hover:bg-gray-100">
+              Sign out
+            </button>
+          </Form>
+        </div>
+      ) : (
+        <p className="mb-6 text-sm">
+          <a className="text-blue-700 underline" href="/login">
+            Sign in
+          </a>
+        </p>
+      )}
       <p className="text-sm text-gray-600">
         An OAuth 2.1 authorization server and MCP resource server. Point your MCP client at:
       </p>
@@ -20,9 +57,11 @@ export default function Index() {
         <a className="text-blue-700 underline" href="/account">
           Your connected apps
         </a>
-        <a className="text-blue-700 underline" href="/admin">
-          Admin console
-        </a>
+        {user?.role === "ADMIN" ? (
+          <a className="text-blue-700 underline" href="/admin">
+            Admin console
+          </a>
+        ) : null}
       </nav>
     </Page>
   );

@@ -1,23 +1,41 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import type { GoogleSignInErrorCode } from "../../server/auth/google.ts";
 import { Page } from "../components/page";
 
 export const meta: MetaFunction = () => [{ title: "Sign in · MCP OAuth Server" }];
 
+/** What went wrong in the last attempt (`/login?error=…`), in words; unknown codes show nothing. */
+const ERRORS: Record<`google_${GoogleSignInErrorCode}` | "csrf", string> = {
+  csrf: "Your sign-in form expired. Please try again.",
+  google_access_denied: "Google sign-in was cancelled.",
+  google_state: "That Google sign-in expired or was not started here. Please try again.",
+  google_unverified_email: "Your Google account's email address is not verified, so it cannot be used to sign in.",
+  google_unavailable: "Google could not be reached. Please try again in a moment.",
+  google_provider_error: "Google refused the sign-in. Please try again.",
+  google_disabled: "Sign-in with Google is not configured on this server.",
+  google_failed: "Sign-in with Google failed. Please try again.",
+};
+
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { auth, csrf, env } = context.services;
-  const returnTo = auth.safeReturnTo(new URL(request.url).searchParams.get("returnTo"));
+  const params = new URL(request.url).searchParams;
+  const returnTo = auth.safeReturnTo(params.get("returnTo"));
   if (await auth.getUser(request)) throw redirect(returnTo);
   const { token, setCookie } = await csrf.issue(request);
+  const code = params.get("error") ?? "";
+  const error = Object.hasOwn(ERRORS, code) ? ERRORS[code as keyof typeof ERRORS] : null;
   return json(
-    { returnTo, csrf: token, devLogin: env.devLoginEnabled, google: env.googleConfigured },
-    { headers: setCookie ? { "Set-Cookie": setCookie } : {} },
+    { returnTo, csrf: token, devLogin: env.devLoginEnabled, google: env.googleConfigured, error },
+    { headers: { "Cache-Control": "no-store", ...(setCookie ? { "Set-Cookie": setCookie } : {}) } },
   );
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
   const { auth, csrf, env } = context.services;
-  const form = await request.formData();
+  if (request.method !== "POST") throw new Response(null, { status: 405, headers: { Allow: "GET, HEAD, POST" } });
+  const form = await request.formData().catch(() => null);
+  if (!form) return json({ error: "The sign-in form could not be read." }, { status: 400 });
   const returnTo = auth.safeReturnTo(form.get("returnTo"));
   if (!(await csrf.verify(request, form))) {
     return json({ error: "Your sign-in form expired. Please try again." }, { status: 403 });
@@ -36,10 +54,15 @@ export async function action({ request, context }: ActionFunctionArgs) {
 }
 
 export default function Login() {
-  const { returnTo, csrf, devLogin, google } = useLoaderData<typeof loader>();
+  const { returnTo, csrf, devLogin, google, error } = useLoaderData<typeof loader>();
   const result = useActionData<typeof action>();
   return (
     <Page title="Sign in">
+      {error && !result?.error ? (
+        <p role="alert" className="mb-4 rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">
+          {error}
+        </p>
+      ) : null}
       {google ? (
         <Form method="post" action={`/auth/google?returnTo=${encodeURIComponent(returnTo)}`} reloadDocument>
           <input type="hidden" name="csrf" value={csrf} />

@@ -7,6 +7,10 @@ import { createCookie, redirect, type Cookie } from "@remix-run/node";
 import type { Role } from "../db/client.ts";
 import { SecretPrefix, randomSecret, sha256Hex } from "../crypto.ts";
 import type { Services } from "../services.ts";
+import { GoogleSignIn } from "./google.ts";
+import { safeReturnTo } from "./return-to.ts";
+
+export { safeReturnTo };
 
 export interface SessionUser {
   id: string;
@@ -35,6 +39,8 @@ export const SESSION_COOKIE = "__session";
 
 export class PeopleAuth {
   readonly cookie: Cookie;
+  /** "Sign in with Google" (enabled when GOOGLE_CLIENT_ID/SECRET are set). */
+  readonly google: GoogleSignIn;
   private readonly maxAgeSeconds: number;
 
   constructor(private readonly services: Pick<Services, "env" | "prisma" | "log">) {
@@ -48,6 +54,7 @@ export class PeopleAuth {
       path: "/",
       maxAge: this.maxAgeSeconds,
     });
+    this.google = new GoogleSignIn({ env, log: services.log, signIn: (profile, origin) => this.signIn(profile, origin) });
   }
 
   /** The role an email gets at sign-in: ADMIN_EMAILS members always, promoted users while promoted. */
@@ -135,27 +142,19 @@ export class PeopleAuth {
     return safeReturnTo(value, fallback);
   }
 
+  /** `/login`, coming back to `returnTo` afterwards, optionally explaining why the last attempt failed. */
+  loginUrl(returnTo = "/", error?: string): string {
+    const params = new URLSearchParams();
+    if (error) params.set("error", error);
+    const target = safeReturnTo(returnTo);
+    if (target !== "/") params.set("returnTo", target);
+    const query = params.toString();
+    return query ? `/login?${query}` : "/login";
+  }
+
   /** Deletes expired sessions; run periodically. */
   async deleteExpiredSessions(now = new Date()): Promise<number> {
     const { count } = await this.services.prisma.session.deleteMany({ where: { expires: { lte: now } } });
     return count;
-  }
-}
-
-/**
- * `returnTo` after sign-in: only a same-origin path. Absolute URLs, scheme-relative `//host`, backslash tricks and
- * control characters fall back to `/` (no open redirect).
- */
-export function safeReturnTo(value: unknown, fallback = "/"): string {
-  if (typeof value !== "string" || value.length === 0 || value.length > 2048) return fallback;
-  if (!value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return fallback;
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
-  if (/[\u0000-\u001f\u007f\\]/.test(value)) return fallback;
-  try {
-    const url = new URL(value, "http://same-origin.invalid");
-    if (url.origin !== "http://same-origin.invalid") return fallback;
-    return url.pathname + url.search + url.hash;
-  } catch {
-    return fallback;
   }
 }
