@@ -55,6 +55,17 @@ describe("users.list", () => {
     expect(admins.items.every((u) => u.role === "ADMIN")).toBe(true);
   });
 
+  it("get returns one user as listed; an unknown id is NOT_FOUND", async () => {
+    const someone = await h.signIn("get-me@example.com");
+    await expect(admin.caller.users.get({ userId: someone.id })).resolves.toMatchObject({
+      id: someone.id,
+      email: "get-me@example.com",
+      role: "USER",
+      activeSessions: 1,
+    });
+    expect(await codeOf(admin.caller.users.get({ userId: "nobody" }))).toBe("NOT_FOUND");
+  });
+
   it("rejects a limit above 100", async () => {
     expect(await codeOf(admin.caller.users.list({ limit: 101 }))).toBe("BAD_REQUEST");
   });

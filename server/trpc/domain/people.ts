@@ -32,6 +32,42 @@ export interface UserFilter {
   role?: Role;
 }
 
+const userRowSelect = (now: Date) =>
+  ({
+    id: true,
+    email: true,
+    name: true,
+    role: true,
+    promotedAt: true,
+    createdAt: true,
+    lastSignInAt: true,
+    _count: {
+      select: {
+        sessions: { where: { expires: { gt: now } } },
+        grants: { where: { revokedAt: null } },
+      },
+    },
+  }) satisfies Prisma.UserSelect;
+
+function toUserRow(
+  deps: Pick<Services, "env">,
+  { _count, ...user }: Prisma.UserGetPayload<{ select: ReturnType<typeof userRowSelect> }>,
+): UserRow {
+  return {
+    ...user,
+    configuredAdmin: isConfiguredAdmin(deps, user.email),
+    activeSessions: _count.sessions,
+    activeGrants: _count.grants,
+  };
+}
+
+/** One user, as listed. */
+export async function getUser(deps: Deps, userId: string, now = new Date()): Promise<UserRow> {
+  const user = await deps.prisma.user.findUnique({ where: { id: userId }, select: userRowSelect(now) });
+  if (!user) throw new AdminError("not_found", "No such user.");
+  return toUserRow(deps, user);
+}
+
 export async function listUsers(deps: Deps, filter: UserFilter, page: PageInput, now = new Date()): Promise<Page<UserRow>> {
   const where: Prisma.UserWhereInput = {
     ...(filter.role ? { role: filter.role } : {}),
@@ -50,34 +86,12 @@ export async function listUsers(deps: Deps, filter: UserFilter, page: PageInput,
       where,
       orderBy: [{ createdAt: "desc" }, { id: "desc" }],
       ...pageArgs(page),
-      select: {
-        id: true,
-        email: true,
-        name: true,
-        role: true,
-        promotedAt: true,
-        createdAt: true,
-        lastSignInAt: true,
-        _count: {
-          select: {
-            sessions: { where: { expires: { gt: now } } },
-            grants: { where: { revokedAt: null } },
-          },
-        },
-      },
+      select: userRowSelect(now),
     }),
     deps.prisma.user.count({ where }),
   ]);
   const result = toPage(rows, page, total);
-  return {
-    ...result,
-    items: result.items.map(({ _count, ...user }) => ({
-      ...user,
-      configuredAdmin: isConfiguredAdmin(deps, user.email),
-      activeSessions: _count.sessions,
-      activeGrants: _count.grants,
-    })),
-  };
+  return { ...result, items: result.items.map((row) => toUserRow(deps, row)) };
 }
 
 export function isConfiguredAdmin(deps: Pick<Services, "env">, email: string): boolean {

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { adminProcedure, router } from "../init.ts";
 import { pageInput } from "../pagination.ts";
-import { demoteUser, endAllSessions, endSession, listSessions, listUsers, promoteUser } from "../domain/people.ts";
+import { demoteUser, endAllSessions, endSession, getUser, listSessions, listUsers, promoteUser } from "../domain/people.ts";
 
 const id = z.string().min(1).max(100);
 
@@ -15,6 +15,8 @@ export const usersRouter = router({
       }),
     )
     .query(({ ctx, input }) => listUsers(ctx.services, { search: input.search || undefined, role: input.role }, input)),
+
+  get: adminProcedure.input(z.object({ userId: id })).query(({ ctx, input }) => getUser(ctx.services, input.userId)),
 
   promote: adminProcedure
     .input(z.object({ userId: id }))
