@@ -11,6 +11,7 @@ import { JobRunner } from "./jobs.ts";
 import { PeopleAuth } from "./auth/people.ts";
 import { Csrf } from "./auth/csrf.ts";
 import { createTrpcService, type TrpcService } from "./trpc/http.ts";
+import { createAnalytics, type Analytics } from "./analytics/index.ts";
 
 export interface Services {
   env: Env;
@@ -25,6 +26,8 @@ export interface Services {
   csrf: Csrf;
   /** The admin/account API: /api/trpc/* handler and in-process callers for Remix loaders. */
   trpc: TrpcService;
+  /** Metrics, analytics rows, traces (server/analytics): the domain emits events, this records them. */
+  analytics: Analytics;
   /** Aborted when a graceful shutdown begins: long-lived streams (SSE) end themselves on it. */
   shutdown: AbortSignal;
   beginShutdown(): void;
@@ -48,8 +51,12 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
     if (deleted) events.emit("session.cleanup", { deleted });
   });
 
+  const analytics = createAnalytics({ env, log, db, prisma: db.prisma, events, jobs, auth });
+  closers.push(() => analytics.close());
+
   const services: Services = {
     env,
+    analytics,
     auth,
     csrf: new Csrf(env),
     trpc: createTrpcService(() => services),

@@ -30,6 +30,7 @@ export function createHttpApp(services: Services, remix: RemixApp): express.Expr
 
   app.get("/api/health", route("/api/health"), healthHandler(services));
   app.all("/api/health", route("/api/health"), methodNotAllowed(["GET", "HEAD"]));
+  app.get("/metrics", route("/metrics"), services.analytics.metricsHandler);
 
   // Fingerprinted build assets are immutable; everything else in public/ may change between deploys.
   app.use("/build", express.static("public/build", { immutable: true, maxAge: "1y", index: false }));

@@ -1,0 +1,152 @@
+/**
+ * Analytics and observability of one server instance (`services.analytics`): the domain-event subscriber, the
+ * Prometheus registry and `/metrics` handler, the batched analytics writer, the retention job, the analytics API
+ * handlers, and a span helper the domain may call without importing OpenTelemetry.
+ *
+ * Only this directory imports prom-client and OpenTelemetry; the domain emits events (server/events.ts).
+ */
+import type { Request as ExpressRequest, Response as ExpressResponse } from "express";
+import { SpanStatusCode, trace, type Attributes } from "@opentelemetry/api";
+import type { Database, PrismaClient } from "../db/client.ts";
+import type { Env } from "../env.ts";
+import type { DomainEventBus } from "../events.ts";
+import type { RequestMeta } from "../http/request-context.ts";
+import type { JobRunner } from "../jobs.ts";
+import type { Logger } from "../logger.ts";
+import type { Services } from "../services.ts";
+import { collectResponse, listRequestsResponse, listSecurityResponse } from "./api.ts";
+import { metricsHandler } from "./metrics-endpoint.ts";
+import { createMetrics, type AnalyticsMetrics, type DatabaseProbeResult } from "./metrics.ts";
+import { LIVE_CLIENTS_SQL } from "./queries.ts";
+import { AnalyticsRecorder } from "./recorder.ts";
+import { sweepAnalytics } from "./retention.ts";
+import { subscribeAnalytics } from "./subscriber.ts";
+import { flushTracing, TRACER_NAME, tracingActive } from "./trace-context.ts";
+
+export * as analyticsQueries from "./queries.ts";
+
+export interface Analytics {
+  metrics: AnalyticsMetrics;
+  /** Absent when ANALYTICS_ENABLED=false (metrics are still counted; no rows are written). */
+  recorder?: AnalyticsRecorder;
+  /** Express handler for `GET /metrics` (token / trusted-range protected). */
+  metricsHandler: (req: ExpressRequest, res: ExpressResponse) => Promise<void>;
+  /** Remix resource-route handlers for the analytics API (app/routes/api.analytics*.ts). */
+  api: {
+    listRequests(request: Request, meta?: RequestMeta): Promise<Response>;
+    listSecurity(request: Request, meta?: RequestMeta): Promise<Response>;
+    collect(request: Request, meta?: RequestMeta): Promise<Response>;
+  };
+  /**
+   * Runs `fn` inside a span named `name` (an OAuth step, a tool call) when tracing is on; just runs it otherwise.
+   * The span records an exception and an error status if `fn` throws.
+   */
+  span<T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T>;
+  /** Writes buffered rows now (tests; shutdown does it too). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AnalyticsDependencies {
+  env: Env;
+  log: Logger;
+  db: Database;
+  prisma: PrismaClient;
+  events: DomainEventBus;
+  jobs: JobRunner;
+  auth: Services["auth"];
+}
+
+/** Scrape-time database facts are cached this long, so several scrapers (or a refresh storm) cost one query. */
+const PROBE_CACHE_MS = 5_000;
+const PROBE_TIMEOUT_MS = 1_500;
+
+export function createAnalytics(deps: AnalyticsDependencies): Analytics {
+  const { env, log, prisma } = deps;
+  const probeDatabase = cachedProbe(deps.db);
+  const metrics = createMetrics({
+    pool: deps.db.pool,
+    probeDatabase,
+    version: process.env.npm_package_version ?? "0.1.0",
+  });
+  const recorder = env.ANALYTICS_ENABLED ? new AnalyticsRecorder({ prisma, metrics, log }) : undefined;
+  const tracer = tracingActive() ? trace.getTracer(TRACER_NAME) : undefined;
+  const unsubscribe = subscribeAnalytics({ events: deps.events, metrics, recorder, tracer });
+
+  deps.jobs.every(
+    "analytics.retention",
+    3600_000,
+    async () => {
+      const deleted = await sweepAnalytics({ prisma, metrics }, env.ANALYTICS_RETENTION_DAYS);
+      if (deleted.requests || deleted.security) log.info({ deleted, days: env.ANALYTICS_RETENTION_DAYS }, "analytics retention sweep");
+      return deleted;
+    },
+    60_000,
+  );
+
+  const apiDeps = { auth: deps.auth, prisma, env };
+  return {
+    metrics,
+    recorder,
+    metricsHandler: metricsHandler({ env, registry: metrics.registry, log }),
+    api: {
+      listRequests: (request, meta) => listRequestsResponse(apiDeps, request, meta),
+      listSecurity: (request, meta) => listSecurityResponse(apiDeps, request, meta),
+      collect: (request, meta) => collectResponse(apiDeps, recorder, request, meta),
+    },
+    span: tracer
+      ? (name, attributes, fn) =>
+          tracer.startActiveSpan(name, { attributes }, async (span) => {
+            try {
+              return await fn();
+            } catch (error) {
+              span.recordException(error as Error);
+              span.setStatus({ code: SpanStatusCode.ERROR });
+              throw error;
+            } finally {
+              span.end();
+            }
+          })
+      : (_name, _attributes, fn) => fn(),
+    flush: () => recorder?.flush() ?? Promise.resolve(),
+    async close() {
+      unsubscribe();
+      await recorder?.close();
+      await flushTracing();
+    },
+  };
+}
+
+/**
+ * One probe per PROBE_CACHE_MS shared by every gauge that needs it: reachability (`database_up`), the live-clients
+ * count and clients by kind. A probe that does not answer within PROBE_TIMEOUT_MS counts as down.
+ */
+function cachedProbe(db: Database): () => Promise<DatabaseProbeResult> {
+  let last: { at: number; result: Promise<DatabaseProbeResult> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (last && now - last.at < PROBE_CACHE_MS) return last.result;
+    const result = probe(db);
+    last = { at: now, result };
+    return result;
+  };
+}
+
+async function probe(db: Database): Promise<DatabaseProbeResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<DatabaseProbeResult>((resolve) => {
+    timer = setTimeout(() => resolve({ up: false }), PROBE_TIMEOUT_MS);
+  });
+  const query = (async (): Promise<DatabaseProbeResult> => {
+    const [live, kinds] = await Promise.all([
+      db.pool.query<{ n: number }>(LIVE_CLIENTS_SQL),
+      db.pool.query<{ kind: string; count: number }>(`SELECT lower(kind::text) AS kind, count(*)::int AS count FROM "Client" GROUP BY 1`),
+    ]);
+    return { up: true, activeClients: live.rows[0]?.n ?? 0, clientsByKind: kinds.rows };
+  })().catch((): DatabaseProbeResult => ({ up: false }));
+  try {
+    return await Promise.race([query, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,383 @@
+/**
+ * Read side of the analytics tables: summaries and time series over a time range, for the admin console (tRPC
+ * `analytics` router), `GET /api/analytics` and the Grafana Postgres dashboard (which has its own SQL of the same
+ * shape). All aggregation happens in Postgres; every query is bounded by the time range and uses the
+ * `(timestamp)`-led indexes.
+ *
+ * Client and user ids are what the events carried (server/events.ts); clients are named by joining `Client` on
+ * either its row id or its public `clientId`.
+ */
+import { Prisma, type PrismaClient } from "../db/client.ts";
+
+export interface AnalyticsDeps {
+  prisma: PrismaClient;
+}
+
+export interface TimeRange {
+  from: Date;
+  to: Date;
+}
+
+/** Route patterns of the token endpoint (RFC 6749 §3.2): a 200 there is a token response. */
+export const TOKEN_ENDPOINT_ROUTES = ["/api/oauth/token", "/oauth/token"];
+
+const MAX_RANGE_MS = 400 * 24 * 3600 * 1000;
+
+/**
+ * A range from optional bounds: `to` defaults to now, `from` to `defaultHours` before `to`; at most 400 days; a
+ * reversed range is swapped rather than refused.
+ */
+export function resolveRange(input: { from?: Date | string | null; to?: Date | string | null } = {}, defaultHours = 24): TimeRange {
+  const to = toDate(input.to) ?? new Date();
+  let from = toDate(input.from) ?? new Date(to.getTime() - defaultHours * 3600_000);
+  if (from > to) return resolveRange({ from: to, to: from }, defaultHours);
+  if (to.getTime() - from.getTime() > MAX_RANGE_MS) from = new Date(to.getTime() - MAX_RANGE_MS);
+  return { from, to };
+}
+
+function toDate(value: Date | string | null | undefined): Date | undefined {
+  if (!value) return undefined;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** A bucket width (seconds) giving about `points` points over the range, rounded to a readable step. */
+export function bucketSecondsFor(range: TimeRange, points = 60): number {
+  const steps = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400];
+  const wanted = (range.to.getTime() - range.from.getTime()) / 1000 / points;
+  return steps.find((s) => s >= wanted) ?? steps.at(-1)!;
+}
+
+// Timestamps are stored as UTC `timestamp(3)` (Prisma's convention); bounds are passed as ISO text and converted
+// explicitly so no driver or session time zone can shift them.
+const ts = (date: Date) => Prisma.sql`(${date.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
+const inRange = (range: TimeRange) => Prisma.sql`"timestamp" >= ${ts(range.from)} AND "timestamp" < ${ts(range.to)}`;
+
+export interface RequestSummary {
+  requests: number;
+  /** 5xx answers: the server's fault, what availability counts. */
+  serverErrors: number;
+  /** 4xx answers (bad input, missing or refused credentials, rate limits). */
+  clientErrors: number;
+  /** serverErrors / requests (0 when there were none). */
+  errorRate: number;
+  /** 1 - errorRate. */
+  availability: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  avgMs: number | null;
+  uniqueClients: number;
+  uniqueUsers: number;
+}
+
+export async function requestSummary(deps: AnalyticsDeps, range: TimeRange): Promise<RequestSummary> {
+  const [row] = await deps.prisma.$queryRaw<
+    Array<{
+      requests: number;
+      server_errors: number;
+      client_errors: number;
+      p50: number | null;
+      p95: number | null;
+      p99: number | null;
+      avg: number | null;
+      clients: number;
+      users: number;
+    }>
+  >`
+    SELECT count(*)::int AS requests,
+           count(*) FILTER (WHERE "statusCode" >= 500)::int AS server_errors,
+           count(*) FILTER (WHERE "statusCode" >= 400 AND "statusCode" < 500)::int AS client_errors,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY "responseTime") AS p50,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY "responseTime") AS p95,
+           percentile_cont(0.99) WITHIN GROUP (ORDER BY "responseTime") AS p99,
+           avg("responseTime") AS avg,
+           count(DISTINCT "clientId")::int AS clients,
+           count(DISTINCT "userId")::int AS users
+      FROM "AnalyticsRequest"
+     WHERE ${inRange(range)}`;
+  const errorRate = row.requests ? row.server_errors / row.requests : 0;
+  return {
+    requests: row.requests,
+    serverErrors: row.server_errors,
+    clientErrors: row.client_errors,
+    errorRate,
+    availability: 1 - errorRate,
+    p50Ms: round(row.p50),
+    p95Ms: round(row.p95),
+    p99Ms: round(row.p99),
+    avgMs: round(row.avg),
+    uniqueClients: row.clients,
+    uniqueUsers: row.users,
+  };
+}
+
+export interface RequestBucket {
+  start: Date;
+  requests: number;
+  serverErrors: number;
+  clientErrors: number;
+  errorRate: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+}
+
+/** Requests, errors and latency percentiles per bucket; empty buckets are present with zeros. */
+export async function requestTimeSeries(
+  deps: AnalyticsDeps,
+  range: TimeRange,
+  bucketSeconds = bucketSecondsFor(range),
+): Promise<RequestBucket[]> {
+  const rows = await deps.prisma.$queryRaw<
+    Array<{ start: Date; requests: number; server_errors: number; client_errors: number; p50: number | null; p95: number | null; p99: number | null }>
+  >`
+    WITH buckets AS (
+      SELECT generate_series(
+               date_bin(make_interval(secs => ${bucketSeconds}), ${ts(range.from)}, TIMESTAMP '2000-01-01'),
+               ${ts(range.to)},
+               make_interval(secs => ${bucketSeconds})) AS start
+    ), data AS (
+      SELECT date_bin(make_interval(secs => ${bucketSeconds}), "timestamp", TIMESTAMP '2000-01-01') AS start,
+             count(*)::int AS requests,
+             count(*) FILTER (WHERE "statusCode" >= 500)::int AS server_errors,
+             count(*) FILTER (WHERE "statusCode" >= 400 AND "statusCode" < 500)::int AS client_errors,
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY "responseTime") AS p50,
+             percentile_cont(0.95) WITHIN GROUP (ORDER BY "responseTime") AS p95,
+             percentile_cont(0.99) WITHIN GROUP (ORDER BY "responseTime") AS p99
+        FROM "AnalyticsRequest"
+       WHERE ${inRange(range)}
+       GROUP BY 1
+    )
+    SELECT b.start AT TIME ZONE 'UTC' AS start, coalesce(d.requests, 0) AS requests,
+           coalesce(d.server_errors, 0) AS server_errors, coalesce(d.client_errors, 0) AS client_errors,
+           d.p50, d.p95, d.p99
+      FROM buckets b LEFT JOIN data d ON d.start = b.start
+     ORDER BY b.start`;
+  return rows.map((r) => ({
+    start: r.start,
+    requests: r.requests,
+    serverErrors: r.server_errors,
+    clientErrors: r.client_errors,
+    errorRate: r.requests ? r.server_errors / r.requests : 0,
+    p50Ms: round(r.p50),
+    p95Ms: round(r.p95),
+    p99Ms: round(r.p99),
+  }));
+}
+
+export interface CountBucket {
+  start: Date;
+  count: number;
+}
+
+/** Successful token responses (200 from the token endpoint) in the range, in total and per bucket. */
+export async function tokensIssued(
+  deps: AnalyticsDeps,
+  range: TimeRange,
+  bucketSeconds = bucketSecondsFor(range),
+): Promise<{ total: number; series: CountBucket[] }> {
+  const rows = await deps.prisma.$queryRaw<Array<{ start: Date; count: number }>>`
+    WITH buckets AS (
+      SELECT generate_series(
+               date_bin(make_interval(secs => ${bucketSeconds}), ${ts(range.from)}, TIMESTAMP '2000-01-01'),
+               ${ts(range.to)},
+               make_interval(secs => ${bucketSeconds})) AS start
+    ), data AS (
+      SELECT date_bin(make_interval(secs => ${bucketSeconds}), "timestamp", TIMESTAMP '2000-01-01') AS start, count(*)::int AS count
+        FROM "AnalyticsRequest"
+       WHERE ${inRange(range)} AND "endpoint" IN (${Prisma.join(TOKEN_ENDPOINT_ROUTES)}) AND "statusCode" = 200
+       GROUP BY 1
+    )
+    SELECT b.start AT TIME ZONE 'UTC' AS start, coalesce(d.count, 0) AS count
+      FROM buckets b LEFT JOIN data d ON d.start = b.start
+     ORDER BY b.start`;
+  return { total: rows.reduce((sum, r) => sum + r.count, 0), series: rows.map((r) => ({ start: r.start, count: r.count })) };
+}
+
+export interface ActiveClients {
+  /** Distinct clients that made at least one request in the range. */
+  inRange: number;
+  /** Enabled clients holding a live (unexpired, unrevoked) access or refresh token now (the `oauth_active_clients` gauge). */
+  live: number;
+}
+
+export async function activeClients(deps: AnalyticsDeps, range: TimeRange): Promise<ActiveClients> {
+  const [[seen], live] = await Promise.all([
+    deps.prisma.$queryRaw<Array<{ n: number }>>`
+      SELECT count(DISTINCT "clientId")::int AS n FROM "AnalyticsRequest" WHERE ${inRange(range)} AND "clientId" IS NOT NULL`,
+    liveClientCount(deps),
+  ]);
+  return { inRange: seen.n, live };
+}
+
+/** SQL of the live-clients count, shared with the scrape-time gauge. */
+export const LIVE_CLIENTS_SQL = `
+  SELECT count(*)::int AS n FROM "Client" c
+   WHERE NOT c.disabled
+     AND (EXISTS (SELECT 1 FROM "AccessToken" a
+                   WHERE a."clientId" = c.id AND a."revokedAt" IS NULL AND a."expiresAt" > now())
+          OR EXISTS (SELECT 1 FROM "RefreshToken" r
+                   WHERE r."clientId" = c.id AND r."revokedAt" IS NULL AND r."rotatedAt" IS NULL AND r."expiresAt" > now()))`;
+
+export async function liveClientCount(deps: AnalyticsDeps): Promise<number> {
+  const [row] = await deps.prisma.$queryRawUnsafe<Array<{ n: number }>>(LIVE_CLIENTS_SQL);
+  return row.n;
+}
+
+export interface SecuritySummary {
+  total: number;
+  unreviewed: number;
+  byType: Array<{ type: string; count: number }>;
+  bySeverity: Array<{ severity: string; count: number }>;
+  series: Array<{ start: Date; low: number; medium: number; high: number; critical: number }>;
+}
+
+export async function securityEventSummary(
+  deps: AnalyticsDeps,
+  range: TimeRange,
+  bucketSeconds = bucketSecondsFor(range),
+): Promise<SecuritySummary> {
+  const [byType, bySeverity, [counts], series] = await Promise.all([
+    deps.prisma.$queryRaw<Array<{ type: string; count: number }>>`
+      SELECT "eventType" AS type, count(*)::int AS count FROM "AnalyticsSecurity"
+       WHERE ${inRange(range)} GROUP BY 1 ORDER BY 2 DESC, 1`,
+    deps.prisma.$queryRaw<Array<{ severity: string; count: number }>>`
+      SELECT severity, count(*)::int AS count FROM "AnalyticsSecurity"
+       WHERE ${inRange(range)} GROUP BY 1
+       ORDER BY array_position(ARRAY['critical','high','medium','low'], severity), 1`,
+    deps.prisma.$queryRaw<Array<{ total: number; unreviewed: number }>>`
+      SELECT count(*)::int AS total, count(*) FILTER (WHERE "reviewedAt" IS NULL)::int AS unreviewed
+        FROM "AnalyticsSecurity" WHERE ${inRange(range)}`,
+    deps.prisma.$queryRaw<Array<{ start: Date; low: number; medium: number; high: number; critical: number }>>`
+      WITH buckets AS (
+        SELECT generate_series(
+                 date_bin(make_interval(secs => ${bucketSeconds}), ${ts(range.from)}, TIMESTAMP '2000-01-01'),
+                 ${ts(range.to)},
+                 make_interval(secs => ${bucketSeconds})) AS start
+      ), data AS (
+        SELECT date_bin(make_interval(secs => ${bucketSeconds}), "timestamp", TIMESTAMP '2000-01-01') AS start,
+               count(*) FILTER (WHERE severity = 'low')::int AS low,
+               count(*) FILTER (WHERE severity = 'medium')::int AS medium,
+               count(*) FILTER (WHERE severity = 'high')::int AS high,
+               count(*) FILTER (WHERE severity = 'critical')::int AS critical
+          FROM "AnalyticsSecurity" WHERE ${inRange(range)} GROUP BY 1
+      )
+      SELECT b.start AT TIME ZONE 'UTC' AS start, coalesce(d.low, 0) AS low, coalesce(d.medium, 0) AS medium,
+             coalesce(d.high, 0) AS high, coalesce(d.critical, 0) AS critical
+        FROM buckets b LEFT JOIN data d ON d.start = b.start ORDER BY b.start`,
+  ]);
+  return { total: counts.total, unreviewed: counts.unreviewed, byType, bySeverity, series };
+}
+
+export interface ClientUsage {
+  clientId: string;
+  /** The client's name, when it still exists. */
+  name: string | null;
+  requests: number;
+  errors: number;
+  lastSeen: Date;
+}
+
+/** The clients that made the most requests in the range. */
+export async function topClients(deps: AnalyticsDeps, range: TimeRange, limit = 10): Promise<ClientUsage[]> {
+  const rows = await deps.prisma.$queryRaw<Array<{ client_id: string; name: string | null; requests: number; errors: number; last_seen: Date }>>`
+    WITH usage AS (
+      SELECT "clientId" AS client_id, count(*)::int AS requests,
+             count(*) FILTER (WHERE "statusCode" >= 400)::int AS errors, max("timestamp") AS last_seen
+        FROM "AnalyticsRequest"
+       WHERE ${inRange(range)} AND "clientId" IS NOT NULL
+       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${clampLimit(limit)}
+    )
+    SELECT u.client_id, (SELECT c.name FROM "Client" c WHERE c.id = u.client_id OR c."clientId" = u.client_id LIMIT 1) AS name,
+           u.requests, u.errors, u.last_seen AT TIME ZONE 'UTC' AS last_seen
+      FROM usage u ORDER BY u.requests DESC, u.client_id`;
+  return rows.map((r) => ({ clientId: r.client_id, name: r.name, requests: r.requests, errors: r.errors, lastSeen: r.last_seen }));
+}
+
+export interface UserUsage {
+  userId: string;
+  email: string | null;
+  requests: number;
+  lastSeen: Date;
+}
+
+/** The users on whose behalf the most requests were made in the range. */
+export async function busiestUsers(deps: AnalyticsDeps, range: TimeRange, limit = 10): Promise<UserUsage[]> {
+  const rows = await deps.prisma.$queryRaw<Array<{ user_id: string; email: string | null; requests: number; last_seen: Date }>>`
+    WITH usage AS (
+      SELECT "userId" AS user_id, count(*)::int AS requests, max("timestamp") AS last_seen
+        FROM "AnalyticsRequest"
+       WHERE ${inRange(range)} AND "userId" IS NOT NULL
+       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${clampLimit(limit)}
+    )
+    SELECT u.user_id, (SELECT p.email FROM "User" p WHERE p.id = u.user_id) AS email, u.requests,
+           u.last_seen AT TIME ZONE 'UTC' AS last_seen
+      FROM usage u ORDER BY u.requests DESC, u.user_id`;
+  return rows.map((r) => ({ userId: r.user_id, email: r.email, requests: r.requests, lastSeen: r.last_seen }));
+}
+
+export interface EndpointUsage {
+  endpoint: string;
+  requests: number;
+  serverErrors: number;
+  clientErrors: number;
+  p95Ms: number | null;
+}
+
+/** The busiest route patterns in the range. */
+export async function topEndpoints(deps: AnalyticsDeps, range: TimeRange, limit = 10): Promise<EndpointUsage[]> {
+  const rows = await deps.prisma.$queryRaw<
+    Array<{ endpoint: string; requests: number; server_errors: number; client_errors: number; p95: number | null }>
+  >`
+    SELECT "endpoint", count(*)::int AS requests,
+           count(*) FILTER (WHERE "statusCode" >= 500)::int AS server_errors,
+           count(*) FILTER (WHERE "statusCode" >= 400 AND "statusCode" < 500)::int AS client_errors,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY "responseTime") AS p95
+      FROM "AnalyticsRequest"
+     WHERE ${inRange(range)}
+     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${clampLimit(limit)}`;
+  return rows.map((r) => ({
+    endpoint: r.endpoint,
+    requests: r.requests,
+    serverErrors: r.server_errors,
+    clientErrors: r.client_errors,
+    p95Ms: round(r.p95),
+  }));
+}
+
+export interface AnalyticsOverview {
+  range: TimeRange;
+  bucketSeconds: number;
+  requests: RequestSummary;
+  series: RequestBucket[];
+  tokens: { total: number; series: CountBucket[] };
+  clients: ActiveClients;
+  security: SecuritySummary;
+  topClients: ClientUsage[];
+  busiestUsers: UserUsage[];
+  topEndpoints: EndpointUsage[];
+}
+
+/** Everything the admin console's analytics page shows, in one call. */
+export async function analyticsOverview(deps: AnalyticsDeps, range: TimeRange, bucketSeconds = bucketSecondsFor(range)): Promise<AnalyticsOverview> {
+  const [requests, series, tokens, clients, security, clientsTop, users, endpoints] = await Promise.all([
+    requestSummary(deps, range),
+    requestTimeSeries(deps, range, bucketSeconds),
+    tokensIssued(deps, range, bucketSeconds),
+    activeClients(deps, range),
+    securityEventSummary(deps, range, bucketSeconds),
+    topClients(deps, range),
+    busiestUsers(deps, range),
+    topEndpoints(deps, range),
+  ]);
+  return { range, bucketSeconds, requests, series, tokens, clients, security, topClients: clientsTop, busiestUsers: users, topEndpoints: endpoints };
+}
+
+function clampLimit(limit: number): number {
+  return Math.min(100, Math.max(1, Math.trunc(limit) || 10));
+}
+
+function round(value: number | null | undefined): number | null {
+  return value === null || value === undefined ? null : Math.round(Number(value) * 100) / 100;
+}

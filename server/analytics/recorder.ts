@@ -1,0 +1,171 @@
+/**
+ * Batched writer for the analytics tables. Recording a row is a push onto an in-memory buffer (never awaited on
+ * the request path); a timer writes the buffer every second, or sooner once a batch is full, with one `createMany`
+ * per table. A full buffer drops rows and counts them (`analytics_dropped_total`) rather than slowing requests
+ * down; a failed write is retried on the next flush, then dropped. `close()` writes what is left.
+ */
+import { context, ROOT_CONTEXT } from "@opentelemetry/api";
+import { suppressTracing } from "@opentelemetry/core";
+import type { Prisma, PrismaClient } from "../db/client.ts";
+import type { Logger } from "../logger.ts";
+import type { AnalyticsMetrics } from "./metrics.ts";
+
+export type RequestRow = Prisma.AnalyticsRequestCreateManyInput;
+export type SecurityRow = Prisma.AnalyticsSecurityCreateManyInput;
+type Table = "AnalyticsRequest" | "AnalyticsSecurity";
+
+interface Pending<T> {
+  data: T;
+  attempts: number;
+}
+
+export interface RecorderOptions {
+  prisma: PrismaClient;
+  metrics: AnalyticsMetrics;
+  log: Logger;
+  /** Write at least this often (ms). */
+  flushIntervalMs?: number;
+  /** Write as soon as this many rows are waiting. */
+  batchSize?: number;
+  /** Rows kept in memory at most (both tables together); beyond it rows are dropped. */
+  capacity?: number;
+  /** A row whose write failed this many times is dropped. */
+  maxAttempts?: number;
+}
+
+/** At most this many rows go into one INSERT (keeps statements and Prisma's parameter list bounded). */
+const MAX_ROWS_PER_STATEMENT = 1_000;
+
+export class AnalyticsRecorder {
+  private requests: Pending<RequestRow>[] = [];
+  private security: Pending<SecurityRow>[] = [];
+  private flushing: Promise<void> | undefined;
+  private flushScheduled = false;
+  private closed = false;
+  private lastFailureLogAt = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly batchSize: number;
+  private readonly capacity: number;
+  private readonly maxAttempts: number;
+
+  constructor(private readonly options: RecorderOptions) {
+    this.batchSize = options.batchSize ?? 500;
+    this.capacity = options.capacity ?? 20_000;
+    this.maxAttempts = options.maxAttempts ?? 3;
+    this.timer = setInterval(() => void this.flush(), options.flushIntervalMs ?? 1_000).unref();
+  }
+
+  get size(): number {
+    return this.requests.length + this.security.length;
+  }
+
+  recordRequest(row: RequestRow): void {
+    this.push(this.requests, row, "AnalyticsRequest");
+  }
+
+  recordSecurity(row: SecurityRow): void {
+    this.push(this.security, row, "AnalyticsSecurity");
+  }
+
+  private push<T>(buffer: Pending<T>[], data: T, table: Table): void {
+    if (this.closed) {
+      this.options.metrics.droppedRows.inc({ table, reason: "shutdown" });
+      return;
+    }
+    if (this.size >= this.capacity) {
+      this.options.metrics.droppedRows.inc({ table, reason: "buffer_full" });
+      return;
+    }
+    buffer.push({ data, attempts: 0 });
+    this.options.metrics.bufferRows.set(this.size);
+    if (this.size >= this.batchSize && !this.flushScheduled && !this.flushing) {
+      this.flushScheduled = true;
+      // Out of the request's call stack, and out of its trace: analytics writes are not part of any request.
+      context.with(ROOT_CONTEXT, () =>
+        setImmediate(() => {
+          this.flushScheduled = false;
+          void this.flush();
+        }),
+      );
+    }
+  }
+
+  /** Writes one batch per table; concurrent callers share the write in flight. */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (this.size === 0) return Promise.resolve();
+    this.flushing = context
+      .with(suppressTracing(ROOT_CONTEXT), () => this.writeBatch())
+      .finally(() => {
+        this.flushing = undefined;
+        this.options.metrics.bufferRows.set(this.size);
+      });
+    return this.flushing;
+  }
+
+  private async writeBatch(): Promise<void> {
+    const requests = this.requests.splice(0, MAX_ROWS_PER_STATEMENT);
+    const security = this.security.splice(0, MAX_ROWS_PER_STATEMENT);
+    const { prisma, metrics } = this.options;
+    const stop = metrics.flushDuration.startTimer();
+    await Promise.all([
+      this.write("AnalyticsRequest", requests, this.requests, (data) => prisma.analyticsRequest.createMany({ data })),
+      this.write("AnalyticsSecurity", security, this.security, (data) => prisma.analyticsSecurity.createMany({ data })),
+    ]);
+    stop();
+  }
+
+  private async write<T>(
+    table: Table,
+    batch: Pending<T>[],
+    buffer: Pending<T>[],
+    insert: (data: T[]) => Promise<unknown>,
+  ): Promise<void> {
+    if (batch.length === 0) return;
+    const { metrics } = this.options;
+    try {
+      await insert(batch.map((p) => p.data));
+      metrics.writtenRows.inc({ table }, batch.length);
+    } catch (error) {
+      metrics.flushErrors.inc();
+      this.logFailure(error, table, batch.length);
+      // Put the batch back in front (oldest first) while there is room and attempts remain; drop the rest.
+      const retry: Pending<T>[] = [];
+      for (const pending of batch) {
+        pending.attempts += 1;
+        if (pending.attempts < this.maxAttempts && !this.closed && this.size + retry.length < this.capacity) {
+          retry.push(pending);
+        } else {
+          metrics.droppedRows.inc({ table, reason: "write_failed" });
+        }
+      }
+      buffer.unshift(...retry);
+    }
+  }
+
+  /** One warning per 10 s at most while the database is down, not one per flush. */
+  private logFailure(error: unknown, table: Table, rows: number): void {
+    const now = Date.now();
+    if (now - this.lastFailureLogAt < 10_000) return;
+    this.lastFailureLogAt = now;
+    this.options.log.warn({ err: error, table, rows }, "analytics write failed; rows will be retried, then dropped");
+  }
+
+  /** Stops the timer and writes what is buffered (one attempt per row: shutdown must not hang on a dead database). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.closed = true;
+    const rounds = Math.ceil(this.capacity / MAX_ROWS_PER_STATEMENT) + 1;
+    for (let round = 0; round < rounds && this.size > 0; round++) {
+      await this.flush();
+    }
+    const left = { requests: this.requests.length, security: this.security.length };
+    if (left.requests || left.security) {
+      this.options.metrics.droppedRows.inc({ table: "AnalyticsRequest", reason: "shutdown" }, left.requests);
+      this.options.metrics.droppedRows.inc({ table: "AnalyticsSecurity", reason: "shutdown" }, left.security);
+      this.options.log.warn(left, "analytics rows lost at shutdown");
+      this.requests = [];
+      this.security = [];
+    }
+  }
+}
