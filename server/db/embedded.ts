@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Logger } from "../logger.ts";
@@ -66,8 +66,17 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
 
   const isRoot = process.getuid?.() === 0;
   if (isRoot) {
-    // PostgreSQL refuses to run as root; the library runs it as the OS user `postgres`, which must own its directory.
+    // PostgreSQL refuses to run as root; the library runs it as the OS user `postgres`, which must own its directory
+    // and be able to reach it: DATA_DIR gets "others may traverse" (o+x, not list), as a mkdtemp()'d 0700 one lacks it.
     mkdirSync(databaseDir, { recursive: true });
+    const mode = statSync(root).mode & 0o777;
+    if (!(mode & 0o001)) chmodSync(root, mode | 0o001);
+    for (let dir = path.dirname(root); ; dir = path.dirname(dir)) {
+      if (!(statSync(dir).mode & 0o001)) {
+        throw new Error(`The embedded PostgreSQL runs as the OS user "postgres", which cannot reach ${databaseDir} (${dir} is not traversable). Set DATA_DIR to a directory under a world-traversable path, or set DATABASE_URL.`);
+      }
+      if (dir === path.dirname(dir)) break;
+    }
     try {
       const uid = Number(execFileSync("id", ["-u", "postgres"]).toString().trim());
       const gid = Number(execFileSync("id", ["-g", "postgres"]).toString().trim());
