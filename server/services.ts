@@ -12,6 +12,9 @@ import { PeopleAuth } from "./auth/people.ts";
 import { Csrf } from "./auth/csrf.ts";
 import { createTrpcService, type TrpcService } from "./trpc/http.ts";
 import { createAnalytics, type Analytics } from "./analytics/index.ts";
+import { createRedisService, type RedisService } from "./redis.ts";
+import { RateLimits } from "./http/rate-limit.ts";
+import { McpService } from "./mcp/service.ts";
 
 export interface Services {
   env: Env;
@@ -28,6 +31,12 @@ export interface Services {
   trpc: TrpcService;
   /** Metrics, analytics rows, traces (server/analytics): the domain emits events, this records them. */
   analytics: Analytics;
+  /** The shared Redis when REDIS_URL is set (connections made lazily; never fatal when Redis is down). */
+  redis: RedisService | null;
+  /** Per-IP and per-client rate limits (server/http/rate-limit.ts). */
+  rateLimits: RateLimits;
+  /** The MCP resource server: bearer check, token cache, MCP server pool, transports (server/mcp). */
+  mcp: McpService;
   /** Aborted when a graceful shutdown begins: long-lived streams (SSE) end themselves on it. */
   shutdown: AbortSignal;
   beginShutdown(): void;
@@ -54,9 +63,18 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
   const analytics = createAnalytics({ env, log, db, prisma: db.prisma, events, jobs, auth });
   closers.push(() => analytics.close());
 
+  const redis = env.REDIS_URL ? createRedisService(env.REDIS_URL, { prefix: env.REDIS_KEY_PREFIX, log }) : null;
+  if (redis) closers.push(() => redis.close());
+  const rateLimits = new RateLimits({ env, log, events, redis });
+  const mcp = new McpService({ env, log, prisma: db.prisma, events, redis, rateLimits, shutdown: shutdown.signal });
+  closers.push(() => mcp.close());
+
   const services: Services = {
     env,
     analytics,
+    redis,
+    rateLimits,
+    mcp,
     auth,
     csrf: new Csrf(env),
     trpc: createTrpcService(() => services),

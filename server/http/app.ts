@@ -11,6 +11,8 @@ import type { RemixApp } from "./remix.ts";
 import { securityHeaders } from "./security-headers.ts";
 import { accessLog } from "./access-log.ts";
 import { cors } from "./cors.ts";
+import { rateLimitByClient, rateLimitByIp } from "./rate-limit-middleware.ts";
+import { mountMcp } from "./mcp-routes.ts";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 const FETCH_FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
@@ -27,8 +29,10 @@ export function createHttpApp(services: Services, remix: RemixApp): express.Expr
   app.use(accessLog(services, (req) => remix.routePattern(req.path)));
   app.use(securityHeaders(env));
   app.use(cors(env));
+  app.use(rateLimitByIp(services.rateLimits));
 
   app.get("/api/health", route("/api/health"), healthHandler(services));
+  mountMcp(app, services, { streamableOnHost: true });
   app.all("/api/health", route("/api/health"), methodNotAllowed(["GET", "HEAD"]));
   app.get("/metrics", route("/metrics"), services.analytics.metricsHandler);
 
@@ -42,7 +46,8 @@ export function createHttpApp(services: Services, remix: RemixApp): express.Expr
     try {
       const meta = requestMeta(res);
       const request = await toFetchRequest(req, res, { origin: originOf(req), bodyLimit: BODY_LIMIT_BYTES });
-      const response = await remix.handle(request, { services, meta });
+      const response =
+        (await rateLimitByClient(services.rateLimits, request, meta)) ?? (await remix.handle(request, { services, meta }));
       await sendFetchResponse(res, response);
     } catch (error) {
       next(error);

@@ -1,0 +1,96 @@
+/**
+ * Where the rate limits (rate-limit.ts) apply on the host:
+ * - per IP, by path, before any handler runs (`rateLimitByIp`): registration, authorization, the token endpoint
+ *   (with revocation and introspection) and every /mcp/* request;
+ * - per client on authorize and token (`rateLimitByClient`), once the fetch adapter has buffered the body: the
+ *   `client_id` comes from the query, HTTP Basic credentials (RFC 6749 §2.3.1) or the form/JSON body;
+ * - per client on MCP after the bearer check (server/mcp), where the verified token names the client.
+ */
+import type { NextFunction, Request as ExpressRequest, Response as ExpressResponse } from "express";
+import type { EventOrigin } from "../events.ts";
+import type { RateLimitedEndpoint, RateLimitRejection, RateLimits } from "./rate-limit.ts";
+import { rejectionResponse } from "./rate-limit.ts";
+import { requestMeta, type RequestMeta } from "./request-context.ts";
+
+/** The rate-limited endpoint a request is for, or null. */
+export function rateLimitedEndpoint(method: string, path: string): RateLimitedEndpoint | null {
+  if (method === "OPTIONS") return null;
+  if (path === "/mcp" || path.startsWith("/mcp/")) return "mcp";
+  if (path === "/oauth/authorize") return "authorize";
+  if (method !== "POST") return null;
+  if (path === "/api/oauth/register") return "register";
+  if (path === "/api/oauth/token" || path === "/api/oauth/revoke" || path === "/api/oauth/introspect") return "token";
+  return null;
+}
+
+export function originOf(meta: RequestMeta): EventOrigin {
+  return { ip: meta.ip, userAgent: meta.userAgent, clientId: meta.clientId ?? null, userId: meta.userId ?? null };
+}
+
+export function sendRejection(res: ExpressResponse, meta: RequestMeta, rejection: RateLimitRejection): void {
+  meta.oauthError = "rate_limit_exceeded";
+  res.status(rejection.status).set(rejection.headers).send(JSON.stringify(rejection.body));
+}
+
+/** Express middleware: the per-IP limits. */
+export function rateLimitByIp(limits: RateLimits) {
+  return (req: ExpressRequest, res: ExpressResponse, next: NextFunction) => {
+    const endpoint = rateLimitedEndpoint(req.method, req.path);
+    if (!endpoint) return next();
+    const meta = requestMeta(res);
+    limits.consume(endpoint, "ip", meta.ip, originOf(meta)).then(
+      (rejection) => (rejection ? sendRejection(res, meta, rejection) : next()),
+      next,
+    );
+  };
+}
+
+/**
+ * The per-client limits of authorize and token, for a request whose body the fetch adapter has buffered. Resolves
+ * the 429 to send, or null to go on.
+ */
+export async function rateLimitByClient(limits: RateLimits, request: Request, meta: RequestMeta): Promise<Response | null> {
+  const url = new URL(request.url);
+  const endpoint = rateLimitedEndpoint(request.method, url.pathname);
+  if (endpoint !== "authorize" && endpoint !== "token") return null;
+  const clientId = await clientIdOf(request, url);
+  if (!clientId) return null;
+  const rejection = await limits.consume(endpoint, "client", clientId, { ...originOf(meta), clientId });
+  if (!rejection) return null;
+  meta.oauthError = "rate_limit_exceeded";
+  return rejectionResponse(rejection);
+}
+
+const MAX_CLIENT_ID = 2048;
+
+/** `client_id` from the query, Basic credentials or the body; never reads or keeps the secret. */
+async function clientIdOf(request: Request, url: URL): Promise<string | null> {
+  const fromQuery = url.searchParams.get("client_id");
+  if (fromQuery) return fromQuery.slice(0, MAX_CLIENT_ID);
+  const authorization = request.headers.get("authorization");
+  if (authorization && /^basic /i.test(authorization)) {
+    const decoded = Buffer.from(authorization.slice(6).trim(), "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon > 0) {
+      try {
+        return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " ")).slice(0, MAX_CLIENT_ID);
+      } catch {
+        return null;
+      }
+    }
+  }
+  if (request.method !== "POST" || !request.body) return null;
+  const type = request.headers.get("content-type") ?? "";
+  try {
+    if (/^application\/x-www-form-urlencoded/i.test(type)) {
+      return new URLSearchParams(await request.clone().text()).get("client_id")?.slice(0, MAX_CLIENT_ID) || null;
+    }
+    if (/^application\/json/i.test(type)) {
+      const body = (await request.clone().json()) as { client_id?: unknown } | null;
+      return typeof body?.client_id === "string" ? body.client_id.slice(0, MAX_CLIENT_ID) || null : null;
+    }
+  } catch {
+    // A malformed body is the endpoint's to reject.
+  }
+  return null;
+}

@@ -1,0 +1,234 @@
+/**
+ * The MCP endpoints' bearer check (RFC 6750, MCP 2025-11-25 Authorization §"Access Token Usage").
+ *
+ * - The token comes from the `Authorization` header only (RFC 6750 §2.1); tokens in the query string are refused
+ *   (MCP: "Access tokens MUST NOT be included in the URI query string"; RFC 6750 §2.3 is not supported).
+ * - It is looked up by its SHA-256 digest (only digests are stored), then must be unexpired, unrevoked, in an
+ *   unrevoked grant, of an enabled client, and issued for a resource that covers the endpoint (RFC 8707 audience).
+ * - Failures map to RFC 6750 §3: no credentials -> 401 with `resource_metadata` (RFC 9728 §5.1) and no error code;
+ *   bad token -> 401 `error="invalid_token"` plus an INVALID_TOKEN security event; missing scope -> 403
+ *   `error="insufficient_scope"` with the `scope` needed (RFC 6750 §3.1, MCP step-up authorization).
+ *
+ * Verified tokens are cached briefly (token-cache.ts); `oauth.revocation` events drop them at once, on every node
+ * when Redis is configured (revocation-sync.ts).
+ */
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { SecretPrefix, sha256Hex } from "../crypto.ts";
+import type { Role } from "../db/client.ts";
+import type { EventOrigin } from "../events.ts";
+import type { Services } from "../services.ts";
+import { audienceCovers, protectedResourceMetadataUrl, resourceOf, type McpEndpoint } from "./resources.ts";
+import { TokenCache, type RevocationIds } from "./token-cache.ts";
+
+/** Who is calling: the verified token, its user and its client. Never holds the token itself. */
+export interface McpCaller {
+  tokenId: string;
+  grantId: string;
+  userId: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  /** Client row id. */
+  clientDbId: string;
+  /** Public `client_id`. */
+  clientId: string;
+  clientName: string;
+  scopes: string[];
+  resource: string;
+  expiresAt: Date;
+}
+
+/** An HTTP answer to a failed bearer check, independent of Express or Fetch. */
+export interface BearerFailure {
+  status: 400 | 401 | 403;
+  error?: "invalid_request" | "invalid_token" | "insufficient_scope";
+  description: string;
+  headers: Record<string, string>;
+  body: { error: string; error_description: string };
+}
+
+export type BearerResult = { ok: true; caller: McpCaller } | { ok: false; failure: BearerFailure };
+
+export interface BearerRequest {
+  authorization: string | null | undefined;
+  /** The request URL (only its query string is looked at). */
+  url: URL | string;
+  endpoint: McpEndpoint;
+  /** Scopes the request needs (all of them). */
+  requiredScopes: readonly string[];
+  origin: EventOrigin;
+}
+
+/** RFC 6750 §2.1: `Bearer` + b64token. */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+const MAX_TOKEN_LENGTH = 512;
+
+type InvalidReason = "malformed" | "unknown" | "expired" | "revoked" | "grant_revoked" | "client_disabled" | "audience";
+
+export class BearerAuth {
+  readonly cache: TokenCache<McpCaller>;
+
+  constructor(private readonly services: Pick<Services, "env" | "prisma" | "events" | "log">) {
+    this.cache = new TokenCache<McpCaller>(services.env.MCP_TOKEN_CACHE_SECONDS * 1000);
+  }
+
+  /** Drops cached tokens named by a revocation. */
+  invalidate(ids: RevocationIds): number {
+    return this.cache.invalidate(ids);
+  }
+
+  async authenticate(request: BearerRequest): Promise<BearerResult> {
+    const { endpoint, origin } = request;
+    const url = typeof request.url === "string" ? new URL(request.url, "http://x") : request.url;
+    if (url.searchParams.has("access_token")) {
+      // Not a credential we accept; say so rather than treating the request as anonymous.
+      this.recordInvalid(origin, endpoint, "query_string");
+      return this.fail(endpoint, 400, "invalid_request", "Access tokens are accepted only in the Authorization header");
+    }
+    const header = request.authorization?.trim();
+    if (!header || !/^bearer(\s|$)/i.test(header)) {
+      // RFC 6750 §3.1: a request without authentication information gets no error code.
+      return this.fail(endpoint, 401, undefined, "Authorization required");
+    }
+    const match = BEARER.exec(header);
+    const token = match?.[1];
+    if (!token || token.length > MAX_TOKEN_LENGTH || !token.startsWith(SecretPrefix.accessToken)) {
+      return this.invalid(origin, endpoint, "malformed");
+    }
+
+    const digest = sha256Hex(token);
+    const now = Date.now();
+    let caller = this.cache.get(digest, now);
+    if (!caller) {
+      const generation = this.cache.generation;
+      const looked = await this.lookup(digest, now);
+      if (typeof looked === "string") return this.invalid(origin, endpoint, looked);
+      caller = looked;
+      this.cache.set(digest, caller, generation, now);
+    }
+    if (caller.expiresAt.getTime() <= now) return this.invalid(origin, endpoint, "expired", caller);
+    if (!audienceCovers(caller.resource, this.services.env.APP_URL, endpoint)) {
+      return this.invalid(origin, endpoint, "audience", caller);
+    }
+    const missing = request.requiredScopes.filter((scope) => !caller.scopes.includes(scope));
+    if (missing.length > 0) return this.insufficientScope(endpoint, request.requiredScopes);
+    return { ok: true, caller };
+  }
+
+  /** RFC 6750 §3.1 `insufficient_scope`, naming every scope the request needs. */
+  insufficientScope(endpoint: McpEndpoint, scopes: readonly string[]): BearerResult {
+    return this.fail(endpoint, 403, "insufficient_scope", "The access token does not grant the scope this request needs", {
+      scope: scopes.join(" "),
+    });
+  }
+
+  private async lookup(digest: string, now: number): Promise<McpCaller | InvalidReason> {
+    const row = await this.services.prisma.accessToken.findUnique({
+      where: { tokenHash: digest },
+      select: {
+        id: true,
+        grantId: true,
+        userId: true,
+        scope: true,
+        resource: true,
+        expiresAt: true,
+        revokedAt: true,
+        grant: { select: { revokedAt: true } },
+        client: { select: { id: true, clientId: true, name: true, disabled: true } },
+        user: { select: { email: true, name: true, role: true } },
+      },
+    });
+    if (!row) return "unknown";
+    if (row.revokedAt) return "revoked";
+    if (row.grant.revokedAt) return "grant_revoked";
+    if (row.client.disabled) return "client_disabled";
+    if (row.expiresAt.getTime() <= now) return "expired";
+    return {
+      tokenId: row.id,
+      grantId: row.grantId,
+      userId: row.userId,
+      email: row.user.email,
+      name: row.user.name,
+      role: row.user.role,
+      clientDbId: row.client.id,
+      clientId: row.client.clientId,
+      clientName: row.client.name,
+      scopes: row.scope.split(" ").filter(Boolean),
+      resource: row.resource,
+      expiresAt: row.expiresAt,
+    };
+  }
+
+  private invalid(origin: EventOrigin, endpoint: McpEndpoint, reason: InvalidReason, caller?: McpCaller): BearerResult {
+    this.recordInvalid(
+      caller ? { ...origin, clientId: caller.clientId, userId: caller.userId } : origin,
+      endpoint,
+      reason,
+    );
+    const description =
+      reason === "expired"
+        ? "The access token expired"
+        : reason === "audience"
+          ? `The access token was not issued for ${resourceOf(this.services.env.APP_URL, endpoint)}`
+          : "The access token is invalid, revoked or expired";
+    return this.fail(endpoint, 401, "invalid_token", description);
+  }
+
+  private recordInvalid(origin: EventOrigin, endpoint: McpEndpoint, reason: InvalidReason | "query_string"): void {
+    this.services.events.security({
+      ...origin,
+      type: "INVALID_TOKEN",
+      severity: reason === "revoked" || reason === "grant_revoked" || reason === "audience" ? "medium" : "low",
+      details: { reason, endpoint: `/mcp/${endpoint}` },
+    });
+  }
+
+  private fail(
+    endpoint: McpEndpoint,
+    status: BearerFailure["status"],
+    error: BearerFailure["error"],
+    description: string,
+    extra: Record<string, string> = {},
+  ): { ok: false; failure: BearerFailure } {
+    const metadata = protectedResourceMetadataUrl(resourceOf(this.services.env.APP_URL, endpoint));
+    const params: string[] = [];
+    if (error) params.push(`error="${error}"`, `error_description="${description}"`);
+    for (const [key, value] of Object.entries(extra)) params.push(`${key}="${value}"`);
+    params.push(`resource_metadata="${metadata}"`);
+    return {
+      ok: false,
+      failure: {
+        status,
+        error,
+        description,
+        headers: {
+          "WWW-Authenticate": `Bearer ${params.join(", ")}`,
+          "Cache-Control": "no-store",
+          "Content-Type": "application/json",
+        },
+        body: { error: error ?? "unauthorized", error_description: description },
+      },
+    };
+  }
+}
+
+/** A failure as a Fetch Response. */
+export function failureResponse(failure: BearerFailure): Response {
+  return new Response(JSON.stringify(failure.body), { status: failure.status, headers: failure.headers });
+}
+
+/** What the MCP SDK hands to tool handlers (`extra.authInfo`); `extra.caller` is ours. */
+export function toAuthInfo(caller: McpCaller, token = ""): AuthInfo {
+  return {
+    token,
+    clientId: caller.clientId,
+    scopes: caller.scopes,
+    expiresAt: Math.floor(caller.expiresAt.getTime() / 1000),
+    resource: new URL(caller.resource),
+    extra: { caller },
+  };
+}
+
+export function callerOf(authInfo: AuthInfo | undefined): McpCaller | undefined {
+  return authInfo?.extra?.caller as McpCaller | undefined;
+}

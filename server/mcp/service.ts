@@ -1,0 +1,68 @@
+/**
+ * The MCP resource server as one service (`services.mcp`): the bearer check with its token cache, revocation sync
+ * across nodes, the pool of MCP servers, Streamable HTTP sessions, and both transports' endpoints.
+ */
+import type { Env } from "../env.ts";
+import type { DomainEventBus } from "../events.ts";
+import type { RateLimits } from "../http/rate-limit.ts";
+import type { Logger } from "../logger.ts";
+import type { RedisService } from "../redis.ts";
+import type { PrismaClient } from "../db/client.ts";
+import { BearerAuth } from "./bearer.ts";
+import { syncRevocations, type RevocationSync } from "./revocation-sync.ts";
+import { McpServerPool } from "./server.ts";
+import { SessionStore } from "./sessions.ts";
+import { SseEndpoint } from "./sse.ts";
+import { StreamableHttpEndpoint } from "./streamable-http.ts";
+import { tools } from "./tools/index.ts";
+
+export interface McpServiceDeps {
+  env: Env;
+  log: Logger;
+  prisma: PrismaClient;
+  events: DomainEventBus;
+  redis: RedisService | null;
+  rateLimits: RateLimits;
+  /** Aborted when graceful shutdown begins: SSE streams end. */
+  shutdown: AbortSignal;
+}
+
+export class McpService {
+  readonly bearer: BearerAuth;
+  readonly pool: McpServerPool;
+  readonly sessions: SessionStore;
+  readonly streamable: StreamableHttpEndpoint;
+  readonly sse: SseEndpoint;
+  /** Resolves once revocations from other nodes are being received. */
+  readonly ready: Promise<unknown>;
+  private readonly revocations: RevocationSync;
+
+  constructor(deps: McpServiceDeps) {
+    const { env, log, prisma, events, redis, rateLimits, shutdown } = deps;
+    this.bearer = new BearerAuth({ env, prisma, events, log });
+    this.pool = new McpServerPool({ env, prisma, events, log });
+    this.sessions = new SessionStore({ redis, log }, env.MCP_SESSION_IDLE_SECONDS);
+    const adminToolNames = new Set(tools.filter((t) => t.admin).map((t) => t.name));
+    this.streamable = new StreamableHttpEndpoint({
+      env,
+      log,
+      events,
+      bearer: this.bearer,
+      rateLimits,
+      pool: this.pool,
+      sessions: this.sessions,
+      adminToolNames,
+    });
+    this.sse = new SseEndpoint({ env, log, events, redis, bearer: this.bearer, rateLimits, pool: this.pool, adminToolNames, shutdown });
+    this.revocations = syncRevocations(
+      { events, redis, log },
+      { invalidate: (ids) => this.bearer.invalidate(ids), clearAll: () => this.bearer.cache.clear() },
+    );
+    this.ready = this.revocations.ready;
+  }
+
+  async close(): Promise<void> {
+    this.sse.closeAll();
+    await this.revocations.stop();
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * `POST|GET|DELETE /mcp/mcp`: MCP Streamable HTTP (MCP 2025-11-25 Transports) behind the bearer check.
+ *
+ * Pipeline: bearer check (RFC 6750; scope `mcp:tools`) -> per-client rate limit -> session check (MCP_SESSIONS)
+ * -> step-up for admin tools (403 `insufficient_scope`) -> a pooled McpServer on a fresh stateless SDK transport
+ * with JSON responses. Any node can answer any request: no MCP state outlives the request (ADR: MCP transports).
+ *
+ * GET answers 405: this server never sends unsolicited messages, and the specification lets a server without a
+ * standalone stream say so (Transports §"Listening for Messages from the Server").
+ */
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { DomainEventBus, EventOrigin } from "../events.ts";
+import type { Logger } from "../logger.ts";
+import type { Env } from "../env.ts";
+import type { RateLimits } from "../http/rate-limit.ts";
+import { rejectionResponse } from "../http/rate-limit.ts";
+import type { RequestMeta } from "../http/request-context.ts";
+import { failureResponse, toAuthInfo, type BearerAuth, type McpCaller } from "./bearer.ts";
+import { McpScope } from "./resources.ts";
+import type { McpServerPool, RequestFacts } from "./server.ts";
+import { SessionStore } from "./sessions.ts";
+import { callerIsAdmin } from "./tools/admin-guard.ts";
+
+export interface StreamableHttpDeps {
+  env: Env;
+  log: Logger;
+  events: DomainEventBus;
+  bearer: BearerAuth;
+  rateLimits: RateLimits;
+  pool: McpServerPool;
+  sessions: SessionStore;
+  adminToolNames: ReadonlySet<string>;
+}
+
+const JSON_HEADERS = { "Content-Type": "application/json", "Cache-Control": "no-store" };
+
+/** A JSON-RPC error answered at the HTTP level (the SDK's shape: `id: null`). */
+export function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }), {
+    status,
+    headers: { ...JSON_HEADERS, ...headers },
+  });
+}
+
+export function originOf(meta: RequestMeta): EventOrigin {
+  return { ip: meta.ip, userAgent: meta.userAgent, clientId: meta.clientId ?? null, userId: meta.userId ?? null };
+}
+
+export class StreamableHttpEndpoint {
+  constructor(private readonly deps: StreamableHttpDeps) {}
+
+  /** Handles one request; `parsedBody` skips reading the body when the host already parsed it. */
+  async handle(request: Request, meta: RequestMeta, parsedBody?: unknown): Promise<Response> {
+    let label = request.method === "GET" ? "stream" : request.method === "DELETE" ? "session/delete" : "none";
+    const respond = (response: Response): Response => {
+      this.deps.events.emit("mcp.request", { ...originOf(meta), transport: "streamable-http", method: label, status: response.status });
+      return response;
+    };
+    if (request.method !== "POST" && request.method !== "GET" && request.method !== "DELETE") {
+      return respond(jsonRpcError(405, -32000, "Method not allowed", { Allow: "GET, POST, DELETE" }));
+    }
+
+    const auth = await this.deps.bearer.authenticate({
+      authorization: request.headers.get("authorization"),
+      url: request.url,
+      endpoint: "mcp",
+      requiredScopes: [McpScope.tools],
+      origin: originOf(meta),
+    });
+    if (!auth.ok) {
+      meta.oauthError = auth.failure.error ?? null;
+      return respond(failureResponse(auth.failure));
+    }
+    const { caller } = auth;
+    meta.clientId = caller.clientId;
+    meta.userId = caller.userId;
+    const limited = await this.deps.rateLimits.consume("mcp", "client", `${caller.clientDbId}:${caller.userId}`, originOf(meta));
+    if (limited) {
+      meta.oauthError = "rate_limit_exceeded";
+      return respond(rejectionResponse(limited));
+    }
+
+    const sessionId = request.headers.get("mcp-session-id");
+    if (request.method === "GET") {
+      return respond(jsonRpcError(405, -32000, "This server offers no standalone SSE stream", { Allow: "POST, DELETE" }));
+    }
+    if (request.method === "DELETE") return respond(await this.endSession(sessionId, caller));
+
+    let body = parsedBody;
+    if (body === undefined) {
+      try {
+        body = JSON.parse(await request.text());
+      } catch {
+        return respond(jsonRpcError(400, -32700, "Parse error: Invalid JSON"));
+      }
+    }
+    label = Array.isArray(body) ? "batch" : methodOf(body) ?? "none";
+    const initializing = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body);
+
+    let sessionHeader: string | null = null;
+    if (this.deps.env.MCP_SESSIONS && sessionId && !initializing) {
+      if (!(await this.sessionBelongsTo(sessionId, caller))) return respond(sessionNotFound());
+      sessionHeader = sessionId;
+    }
+
+    const admin = callerIsAdmin(caller);
+    if (!admin && caller.role === "ADMIN" && this.callsAdminTool(body)) {
+      // An administrator whose token lacks mcp:admin: tell the client which scope to ask for (step-up).
+      const stepUp = this.deps.bearer.insufficientScope("mcp", [McpScope.tools, McpScope.admin]);
+      if (!stepUp.ok) {
+        meta.oauthError = "insufficient_scope";
+        return respond(failureResponse(stepUp.failure));
+      }
+    }
+
+    const response = await this.serve(request, body, caller, admin, meta, initializing);
+    if (initializing && this.deps.env.MCP_SESSIONS && response.status === 200) {
+      sessionHeader = await this.openSession(caller);
+    }
+    if (sessionHeader) response.headers.set("Mcp-Session-Id", sessionHeader);
+    return respond(response);
+  }
+
+  private async serve(
+    request: Request,
+    body: unknown,
+    caller: McpCaller,
+    admin: boolean,
+    meta: RequestMeta,
+    initializing: boolean,
+  ): Promise<Response> {
+    const kind = admin ? "admin" : "user";
+    const { pool } = this.deps;
+    const server = pool.acquire(kind);
+    const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
+    // A server that handled `initialize` remembers that client's capabilities: never hand it to someone else.
+    let reusable = !initializing;
+    const facts: RequestFacts = { origin: originOf(meta), requestId: meta.requestId };
+    const authInfo = toAuthInfo(caller);
+    authInfo.extra = { ...authInfo.extra, facts };
+    try {
+      await server.connect(transport);
+      return await transport.handleRequest(request, { parsedBody: body, authInfo });
+    } catch (error) {
+      reusable = false;
+      this.deps.log.error({ err: error, requestId: meta.requestId }, "MCP request failed");
+      return jsonRpcError(500, -32603, "Internal error");
+    } finally {
+      await server.close().catch(() => {
+        reusable = false;
+      });
+      pool.release(kind, server, reusable);
+    }
+  }
+
+  private callsAdminTool(body: unknown): boolean {
+    const messages = Array.isArray(body) ? body : [body];
+    return messages.some((m) => {
+      const message = m as { method?: unknown; params?: { name?: unknown } } | null;
+      return message?.method === "tools/call" && typeof message.params?.name === "string" && this.deps.adminToolNames.has(message.params.name);
+    });
+  }
+
+  private async openSession(caller: McpCaller): Promise<string> {
+    const id = SessionStore.newId();
+    await this.sessions.create(id, { userId: caller.userId, clientDbId: caller.clientDbId, createdAt: Date.now() });
+    return id;
+  }
+
+  private get sessions(): SessionStore {
+    return this.deps.sessions;
+  }
+
+  /** A session is usable only by the user and client that opened it. */
+  private async sessionBelongsTo(sessionId: string, caller: McpCaller): Promise<boolean> {
+    if (sessionId.length > 128) return false;
+    const record = await this.sessions.get(sessionId);
+    if (!record) return false;
+    if (record.userId === caller.userId && record.clientDbId === caller.clientDbId) return true;
+    this.deps.events.security({
+      clientId: caller.clientId,
+      userId: caller.userId,
+      type: "SUSPICIOUS_ACTIVITY",
+      severity: "medium",
+      details: { reason: "mcp_session_of_another_caller" },
+    });
+    return false;
+  }
+
+  private async endSession(sessionId: string | null, caller: McpCaller): Promise<Response> {
+    if (!this.deps.env.MCP_SESSIONS) return jsonRpcError(405, -32000, "This server runs without sessions", { Allow: "POST" });
+    if (!sessionId) return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
+    if (!(await this.sessionBelongsTo(sessionId, caller))) return sessionNotFound();
+    await this.sessions.delete(sessionId);
+    return new Response(null, { status: 200 });
+  }
+}
+
+/** MCP Transports: an unknown or ended session is a 404, after which the client starts a new one. */
+function sessionNotFound(): Response {
+  return jsonRpcError(404, -32001, "Session not found");
+}
+
+function methodOf(message: unknown): string | undefined {
+  const method = (message as { method?: unknown } | null)?.method;
+  return typeof method === "string" ? method.slice(0, 100) : undefined;
+}

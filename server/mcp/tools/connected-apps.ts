@@ -1,0 +1,68 @@
+/**
+ * The caller's own connected apps: every grant (one authorization of one app) that can still use or refresh a
+ * token, and revoking one of them. Works through server/oauth/grants.ts, which revokes the grant and its tokens in
+ * one transaction and emits `oauth.revocation` so caches everywhere drop them.
+ */
+import { z } from "zod";
+import { listActiveGrants, revokeGrant, RevocationReason } from "../../oauth/grants.ts";
+import { defineTool, ToolError } from "./types.ts";
+
+export const listConnectedApps = defineTool({
+  name: "list_connected_apps",
+  title: "List my connected apps",
+  description:
+    "Lists the apps you have authorized that can still act for you: the app's name and client_id, the scopes and resource granted, when you authorized it and when it was last used. Use the grant id with revoke_connected_app.",
+  inputSchema: {
+    limit: z.number().int().min(1).max(100).default(50).describe("How many to return (1-100, default 50)"),
+    cursor: z.string().max(64).optional().describe("nextCursor from a previous call, for the next page"),
+  },
+  annotations: { title: "List my connected apps", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  async handler({ limit, cursor }, { services, caller }) {
+    const page = await listActiveGrants(services, { userId: caller.userId, take: limit, cursor }).catch((error: unknown) => {
+      // An unknown cursor id is the caller's mistake, not ours.
+      if (cursor && isRecordNotFound(error)) throw new ToolError(`Unknown cursor "${cursor}"`);
+      throw error;
+    });
+    return {
+      apps: page.items.map((grant) => ({
+        grantId: grant.id,
+        clientId: grant.clientId,
+        name: grant.clientName,
+        scopes: grant.scopes,
+        resource: grant.resource,
+        authorizedAt: grant.createdAt.toISOString(),
+        lastUsedAt: grant.lastUsedAt?.toISOString() ?? null,
+        thisConnection: grant.id === caller.grantId,
+      })),
+      nextCursor: page.nextCursor,
+    };
+  },
+});
+
+export const revokeConnectedApp = defineTool({
+  name: "revoke_connected_app",
+  title: "Revoke a connected app",
+  description:
+    "Revokes one of your connected apps (by the grantId from list_connected_apps): its access and refresh tokens stop working at once. Revoking the grant of this very connection ends this connection too.",
+  inputSchema: {
+    grantId: z.string().min(1).max(64).describe("The grantId from list_connected_apps"),
+  },
+  annotations: {
+    title: "Revoke a connected app",
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: true,
+    openWorldHint: false,
+  },
+  async handler({ grantId }, { services, caller }) {
+    const counts = await revokeGrant(services, grantId, RevocationReason.user, { userId: caller.userId });
+    if (counts.grants === 0) {
+      throw new ToolError(`No active connected app with grantId "${grantId}" (see list_connected_apps)`);
+    }
+    return { revoked: true, grantId, accessTokens: counts.accessTokens, refreshTokens: counts.refreshTokens };
+  },
+});
+
+function isRecordNotFound(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === "P2025";
+}

@@ -1,0 +1,45 @@
+/**
+ * What a tool is: a name, a zod input schema (the SDK publishes it as JSON Schema and validates arguments with it,
+ * answering bad arguments with an `isError` result naming the field), annotations (MCP 2025-11-25 §Tools), and a
+ * handler that gets the verified caller. Tools read and write through domain functions (server/oauth, …).
+ */
+import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { ZodRawShape, z } from "zod";
+import type { EventOrigin } from "../../events.ts";
+import type { Services } from "../../services.ts";
+import type { McpCaller } from "../bearer.ts";
+
+export type ToolServices = Pick<Services, "env" | "prisma" | "events" | "log">;
+
+export interface ToolContext {
+  services: ToolServices;
+  caller: McpCaller;
+  origin: EventOrigin;
+  signal: AbortSignal;
+}
+
+export interface ToolDefinition<Shape extends ZodRawShape = ZodRawShape> {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: Shape;
+  annotations: ToolAnnotations;
+  /** Admin tools need the `mcp:admin` scope AND the ADMIN role; nobody else sees them in `tools/list`. */
+  admin?: boolean;
+  handler(args: z.infer<z.ZodObject<Shape>>, context: ToolContext): Promise<Record<string, unknown>>;
+}
+
+/** An error whose message is meant for the caller (bad id, not found, not allowed). */
+export class ToolError extends Error {
+  constructor(
+    message: string,
+    readonly outcome: "error" | "denied" = "error",
+  ) {
+    super(message);
+    this.name = "ToolError";
+  }
+}
+
+export function defineTool<Shape extends ZodRawShape>(tool: ToolDefinition<Shape>): ToolDefinition<Shape> {
+  return tool;
+}
