@@ -4,6 +4,9 @@
  * SIGTERM/SIGINT.
  */
 import "dotenv/config";
+// First: OpenTelemetry must patch http and pg before anything loads them (on only with OTEL_EXPORTER_OTLP_ENDPOINT).
+import "./analytics/tracing.ts";
+import { traceLogMixin } from "./analytics/trace-context.ts";
 import { EnvError, parseEnv, type Env } from "./env.ts";
 import { ensureAuthSecret } from "./auth/secret.ts";
 import { createLogger } from "./logger.ts";
@@ -20,7 +23,7 @@ try {
   throw error;
 }
 
-const log = createLogger(env.LOG_LEVEL);
+const log = createLogger(env.LOG_LEVEL, { mixin: traceLogMixin() });
 env = ensureAuthSecret(env, log);
 if (env.AUTH_DEV_LOGIN) {
   log.warn("AUTH_DEV_LOGIN=true: anyone who can reach /login can sign in as any email address");
