@@ -99,6 +99,26 @@ export const envSchema = z
     OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
     OTEL_SERVICE_NAME: z.string().default("mcp-oauth-server"),
   })
+  .superRefine(
+    (env, ctx) => {
+      if (env.NODE_ENV === "production" && !env.AUTH_SECRET) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["AUTH_SECRET"],
+          message: "is required when NODE_ENV=production (at least 32 characters; e.g. `openssl rand -hex 32`)",
+        });
+      }
+      if (Boolean(env.GOOGLE_CLIENT_ID) !== Boolean(env.GOOGLE_CLIENT_SECRET)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [env.GOOGLE_CLIENT_ID ? "GOOGLE_CLIENT_SECRET" : "GOOGLE_CLIENT_ID"],
+          message: "must be set together with " + (env.GOOGLE_CLIENT_ID ? "GOOGLE_CLIENT_ID" : "GOOGLE_CLIENT_SECRET"),
+        });
+      }
+    },
+    // Cross-field rules run even when another variable is bad, so one message names every problem.
+    { when: () => true },
+  )
   .transform((env) => {
     const appUrl = new URL(env.APP_URL ?? `http://localhost:${env.PORT}`);
     const googleConfigured = Boolean(env.GOOGLE_CLIENT_ID && env.GOOGLE_CLIENT_SECRET);
@@ -112,22 +132,6 @@ export const envSchema = z
       devLoginEnabled: env.AUTH_DEV_LOGIN ?? (!googleConfigured && env.NODE_ENV !== "production"),
       secureCookies: appUrl.protocol === "https:",
     };
-  })
-  .superRefine((env, ctx) => {
-    if (env.NODE_ENV === "production" && !env.AUTH_SECRET) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["AUTH_SECRET"],
-        message: "is required when NODE_ENV=production (at least 32 characters; e.g. `openssl rand -hex 32`)",
-      });
-    }
-    if (Boolean(env.GOOGLE_CLIENT_ID) !== Boolean(env.GOOGLE_CLIENT_SECRET)) {
-      ctx.addIssue({
-        code: "custom",
-        path: [env.GOOGLE_CLIENT_ID ? "GOOGLE_CLIENT_SECRET" : "GOOGLE_CLIENT_ID"],
-        message: "must be set together with " + (env.GOOGLE_CLIENT_ID ? "GOOGLE_CLIENT_ID" : "GOOGLE_CLIENT_SECRET"),
-      });
-    }
   });
 
 export type Env = z.output<typeof envSchema>;
