@@ -1,9 +1,9 @@
 /**
  * Admin tools over what server/analytics recorded: a traffic and security summary for a recent window, and the
- * latest security events (read through the security-events domain functions the admin console uses).
+ * latest security events, read through the same domain queries the admin console uses.
  */
 import { z } from "zod";
-import { Prisma } from "../../db/client.ts";
+import { analyticsQueries } from "../../analytics/index.ts";
 import { listSecurityEvents } from "../../trpc/domain/security-events.ts";
 import { requireAdmin } from "./admin-guard.ts";
 import { defineTool } from "./types.ts";
@@ -14,7 +14,7 @@ export const adminAnalyticsSummary = defineTool({
   name: "admin_analytics_summary",
   title: "Analytics summary (admin)",
   description:
-    "Administrators: a summary of the last N hours (default 24): requests by status class, response times (average, p95), busiest endpoints, OAuth errors, security events by type and severity, tokens issued, and current totals of clients, users and active grants.",
+    "Administrators: a summary of the last N hours (default 24): requests, errors, availability and response times (p50/p95/p99), tokens issued, active clients, security events by type and severity, the busiest clients and endpoints.",
   inputSchema: {
     hours: z.number().int().min(1).max(24 * 90).default(24).describe("Window length in hours (1-2160, default 24)"),
   },
@@ -22,62 +22,26 @@ export const adminAnalyticsSummary = defineTool({
   admin: true,
   async handler({ hours }, context) {
     await requireAdmin(context);
-    const { prisma } = context.services;
-    const since = new Date(Date.now() - hours * 3600_000);
-    const [traffic, endpoints, oauthErrors, security, tokensIssued, clients, users, activeGrants] = await Promise.all([
-      prisma.$queryRaw<Array<{ total: bigint; ok: bigint; redirects: bigint; client_errors: bigint; server_errors: bigint; avg_ms: number | null; p95_ms: number | null }>>(Prisma.sql`
-        SELECT count(*) AS total,
-               count(*) FILTER (WHERE "statusCode" < 300) AS ok,
-               count(*) FILTER (WHERE "statusCode" >= 300 AND "statusCode" < 400) AS redirects,
-               count(*) FILTER (WHERE "statusCode" >= 400 AND "statusCode" < 500) AS client_errors,
-               count(*) FILTER (WHERE "statusCode" >= 500) AS server_errors,
-               avg("responseTime") AS avg_ms,
-               percentile_cont(0.95) WITHIN GROUP (ORDER BY "responseTime") AS p95_ms
-        FROM "AnalyticsRequest" WHERE "timestamp" >= ${since}`),
-      prisma.analyticsRequest.groupBy({
-        by: ["endpoint"],
-        where: { timestamp: { gte: since } },
-        _count: { _all: true },
-        orderBy: { _count: { endpoint: "desc" } },
-        take: 10,
-      }),
-      prisma.analyticsRequest.groupBy({
-        by: ["oauthError"],
-        where: { timestamp: { gte: since }, oauthError: { not: null } },
-        _count: { _all: true },
-        orderBy: { _count: { oauthError: "desc" } },
-        take: 10,
-      }),
-      prisma.analyticsSecurity.groupBy({
-        by: ["eventType", "severity"],
-        where: { timestamp: { gte: since } },
-        _count: { _all: true },
-      }),
-      prisma.accessToken.count({ where: { createdAt: { gte: since } } }),
-      prisma.client.count(),
-      prisma.user.count(),
-      prisma.grant.count({ where: { revokedAt: null } }),
+    const deps = context.services;
+    const range = analyticsQueries.resolveRange({}, hours);
+    // One bucket for the whole window: only totals are reported here.
+    const bucketSeconds = hours * 3600;
+    const [requests, tokens, clients, security, clientsTop, endpoints] = await Promise.all([
+      analyticsQueries.requestSummary(deps, range),
+      analyticsQueries.tokensIssued(deps, range, bucketSeconds),
+      analyticsQueries.activeClients(deps, range),
+      analyticsQueries.securityEventSummary(deps, range, bucketSeconds),
+      analyticsQueries.topClients(deps, range, 5),
+      analyticsQueries.topEndpoints(deps, range, 10),
     ]);
-    const row = traffic[0];
-    const round = (value: number | null | undefined) => (value == null ? null : Math.round(Number(value) * 100) / 100);
     return {
-      window: { hours, since: since.toISOString() },
-      requests: {
-        total: Number(row?.total ?? 0),
-        ok: Number(row?.ok ?? 0),
-        redirects: Number(row?.redirects ?? 0),
-        clientErrors: Number(row?.client_errors ?? 0),
-        serverErrors: Number(row?.server_errors ?? 0),
-        avgResponseMs: round(row?.avg_ms),
-        p95ResponseMs: round(row?.p95_ms),
-      },
-      topEndpoints: endpoints.map((e) => ({ endpoint: e.endpoint, requests: e._count._all })),
-      oauthErrors: oauthErrors.map((e) => ({ error: e.oauthError, count: e._count._all })),
-      securityEvents: security
-        .map((e) => ({ type: e.eventType, severity: e.severity, count: e._count._all }))
-        .sort((a, b) => b.count - a.count),
-      tokensIssued,
-      totals: { clients, users, activeGrants },
+      window: { hours, from: range.from.toISOString(), to: range.to.toISOString() },
+      requests,
+      tokensIssued: tokens.total,
+      clients,
+      security: { total: security.total, unreviewed: security.unreviewed, byType: security.byType, bySeverity: security.bySeverity },
+      topClients: clientsTop.map((c) => ({ ...c, lastSeen: c.lastSeen.toISOString() })),
+      topEndpoints: endpoints,
     };
   },
 });
