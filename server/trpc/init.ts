@@ -120,12 +120,13 @@ const mapDomainErrors = t.middleware(async ({ ctx, next, path, type }) => {
 });
 
 /**
- * True when a state-changing call comes from our own pages: `Origin` equals APP_URL's origin, or (no Origin sent)
- * `Sec-Fetch-Site: same-origin`. A request with neither header is refused: browsers send Origin on every POST.
+ * True when a state-changing call comes from our own pages: `Origin` equals APP_URL's origin, or, when the browser
+ * withheld the origin (no Origin, or `Origin: null` as sent under `Referrer-Policy: no-referrer`),
+ * `Sec-Fetch-Site: same-origin` — a header pages cannot set. A request with neither is refused.
  */
 export function isSameOriginRequest(request: Request, appUrl: string): boolean {
   const origin = request.headers.get("origin");
-  if (origin !== null) return origin === new URL(appUrl).origin;
+  if (origin !== null && origin !== "null") return origin === new URL(appUrl).origin;
   return request.headers.get("sec-fetch-site") === "same-origin";
 }
 

@@ -87,6 +87,15 @@ describe("Cross-site mutations are refused (OWASP CSRF: verifying Origin)", () =
     expect(await codeOf(bare.users.promote({ userId: user.id }))).toBe("FORBIDDEN");
   });
 
+  it("refuses an opaque Origin (null) unless Sec-Fetch-Site says same-origin", async () => {
+    const opaque = await h.callerFor(admin.cookie, { origin: "null" });
+    expect(await codeOf(opaque.users.endAllSessions({ userId: user.id }))).toBe("FORBIDDEN");
+    const sandboxed = await h.callerFor(admin.cookie, { origin: "null", "sec-fetch-site": "cross-site" });
+    expect(await codeOf(sandboxed.users.endAllSessions({ userId: user.id }))).toBe("FORBIDDEN");
+    const ownForm = await h.callerFor(admin.cookie, { origin: "null", "sec-fetch-site": "same-origin" });
+    expect(await codeOf(ownForm.users.endAllSessions({ userId: user.id }))).toBe("OK");
+  });
+
   it("refuses Sec-Fetch-Site: cross-site and accepts same-origin", async () => {
     const cross = await h.callerFor(admin.cookie, { "sec-fetch-site": "cross-site" });
     expect(await codeOf(cross.users.endAllSessions({ userId: user.id }))).toBe("FORBIDDEN");

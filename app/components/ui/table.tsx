@@ -1,0 +1,28 @@
+/**
+ * Tremor's table, wrapped so every table has a caption (its accessible name) and scrolls sideways on a phone
+ * instead of squeezing its columns.
+ */
+import { Table, TableBody, TableCell, TableHead, TableHeaderCell, TableRow } from "@tremor/react";
+import type { ReactNode } from "react";
+
+export { TableBody, TableCell, TableRow };
+
+export function DataTable({ caption, columns, children }: { caption: string; columns: ReactNode[]; children: ReactNode }) {
+  return (
+    <div className="rounded-xl border border-gray-200 bg-white shadow-sm">
+      <Table>
+        <caption className="sr-only">{caption}</caption>
+        <TableHead>
+          <TableRow>
+            {columns.map((c, i) => (
+              <TableHeaderCell key={i} className="whitespace-nowrap bg-gray-50 text-xs uppercase tracking-wide text-gray-600">
+                {c}
+              </TableHeaderCell>
+            ))}
+          </TableRow>
+        </TableHead>
+        <TableBody>{children}</TableBody>
+      </Table>
+    </div>
+  );
+}

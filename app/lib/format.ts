@@ -1,0 +1,34 @@
+/**
+ * Formatting that renders the same on the server and in the browser (no local time zone, fixed locale), so
+ * hydration never disagrees.
+ */
+const number = new Intl.NumberFormat("en-US");
+
+export function formatNumber(value: number): string {
+  return number.format(value);
+}
+
+export function formatPercent(ratio: number): string {
+  return `${(ratio * 100).toFixed(ratio > 0 && ratio < 0.001 ? 2 : 1)}%`;
+}
+
+export function formatMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || Number.isNaN(ms)) return "–";
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
+}
+
+function toDate(value: Date | string | null | undefined): Date | null {
+  if (value === null || value === undefined) return null;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** `2025-06-01 14:03 UTC`. */
+export function formatDateTime(value: Date | string | null | undefined): string {
+  const date = toDate(value);
+  return date ? `${date.toISOString().slice(0, 16).replace("T", " ")} UTC` : "never";
+}
+
+export function isoOf(value: Date | string | null | undefined): string | undefined {
+  return toDate(value)?.toISOString();
+}
