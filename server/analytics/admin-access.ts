@@ -45,7 +45,7 @@ async function verifyAdminBearer(deps: Deps, authorization: string): Promise<Ana
       expiresAt: true,
       revokedAt: true,
       grant: { select: { revokedAt: true } },
-      client: { select: { id: true, disabled: true } },
+      client: { select: { clientId: true, disabled: true } },
       user: { select: { role: true } },
     },
   });
@@ -68,7 +68,7 @@ async function verifyAdminBearer(deps: Deps, authorization: string): Promise<Ana
       response: jsonError(403, "insufficient_scope", `The access token needs the ${ADMIN_SCOPE} scope of an administrator`, true, "insufficient_scope"),
     };
   }
-  return { ok: true, userId: row.userId, clientId: row.client.id, via: "bearer" };
+  return { ok: true, userId: row.userId, clientId: row.client.clientId, via: "bearer" };
 }
 
 export function jsonError(status: number, error: string, description: string, bearer = false, bearerError?: string): Response {

@@ -16,8 +16,6 @@ const AUTHORIZE_OUTCOMES = new Set(["login_required", "consent_shown", "consent_
 const CLIENT_KINDS = new Set(["dynamic", "metadata_document", "manual"]);
 const REVOKED_KINDS = new Set(["access_token", "refresh_token", "grant", "client", "user"]);
 const MCP_OUTCOMES = new Set(["ok", "error", "denied"]);
-/** One rate-limit row per (endpoint, key, ip) per window: a flood is counted in full, but recorded once a minute. */
-const RATE_LIMIT_ROW_WINDOW_MS = 60_000;
 
 export interface SubscriberOptions {
   events: DomainEventBus;
@@ -36,7 +34,6 @@ export function subscribeAnalytics(options: SubscriberOptions): () => void {
   const tools = new LabelGuard(100, /^[A-Za-z0-9_.:-]{1,64}$/);
   const limitedEndpoints = new LabelGuard(50);
   const securityTypes = new LabelGuard(40, /^[A-Z_]{1,40}$/);
-  const rateLimitRows = new Map<string, number>();
   const off: Array<() => void> = [];
   const on = <K extends keyof DomainEvents>(name: K, listener: (payload: DomainEvents[K]) => void) => {
     off.push(events.on(name, listener));
@@ -145,20 +142,13 @@ export function subscribeAnalytics(options: SubscriberOptions): () => void {
     recordSecurityRow(e, e.type.slice(0, 40), severity, e.details);
   });
 
+  // Every refusal is counted here; the limiter also emits one RATE_LIMIT_EXCEEDED security event per key and window,
+  // which is what becomes a row (a flood is counted in full but recorded once).
   on("ratelimit.exceeded", (e) => {
     const endpoint = limitedEndpoints.label(e.endpoint);
     const key = e.key === "ip" || e.key === "client" ? e.key : "other";
     metrics.rateLimited.inc({ endpoint, key });
-    metrics.securityEvents.inc({ type: "RATE_LIMIT_EXCEEDED", severity: "low" });
     trace.getActiveSpan()?.addEvent("ratelimit.exceeded", { "ratelimit.endpoint": endpoint, "ratelimit.key": key });
-    if (!recorder) return;
-    const now = Date.now();
-    const dedupe = `${endpoint}|${key}|${e.ip ?? ""}|${key === "client" ? (e.clientId ?? "") : ""}`;
-    const last = rateLimitRows.get(dedupe);
-    if (last !== undefined && now - last < RATE_LIMIT_ROW_WINDOW_MS) return;
-    if (rateLimitRows.size >= 10_000) rateLimitRows.clear();
-    rateLimitRows.set(dedupe, now);
-    recordSecurityRow(e, "RATE_LIMIT_EXCEEDED", "low", { endpoint: e.endpoint, key: e.key });
   });
 
   on("mcp.request", (e) => {
