@@ -27,10 +27,16 @@ function newClient(): Client {
   return client;
 }
 
-export async function connectStreamable(baseUrl: string, token: string): Promise<Client> {
+/** `fetch` lets a test route the client's requests (e.g. alternate between two nodes). */
+export async function connectStreamable(
+  baseUrl: string,
+  token: string,
+  options: { fetch?: (url: string | URL, init?: RequestInit) => Promise<Response> } = {},
+): Promise<Client> {
   const client = newClient();
   const transport = new StreamableHTTPClientTransport(new URL("/mcp/mcp", baseUrl), {
     requestInit: { headers: { Authorization: `Bearer ${token}` } },
+    ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   await client.connect(transport);
   return client;
@@ -47,6 +53,8 @@ export async function connectSse(baseUrl: string, token: string, options: { post
     requestInit: { headers: { Authorization: `Bearer ${token}` } },
     ...(postTo
       ? {
+          // The stream stays on baseUrl (eventSourceInit.fetch); only the POSTs go through `fetch`.
+          eventSourceInit: { fetch: (url: string | URL, init?: RequestInit) => fetch(url, init) },
           fetch: (url: string | URL, init?: RequestInit) => {
             const target = new URL(url);
             const other = new URL(postTo);
