@@ -45,6 +45,27 @@ describe("security.list", () => {
     expect(window.items.map((e) => e.eventType)).toEqual(["INVALID_TOKEN", "RATE_LIMIT_EXCEEDED"]);
   });
 
+  it("names the client of an event recorded with either of its ids, and filters by either", async () => {
+    const client = await h.services.prisma.client.create({
+      data: { clientId: "mcpc_named", name: "Named client", scope: "mcp:tools", redirectUris: ["https://app.example/cb"] },
+    });
+    await h.services.prisma.analyticsSecurity.createMany({
+      data: [
+        { timestamp: minutesAgo(2), eventType: "INVALID_CLIENT", severity: "low", clientId: client.id },
+        { timestamp: minutesAgo(3), eventType: "INVALID_CLIENT", severity: "low", clientId: "mcpc_named" },
+      ],
+    });
+    for (const key of [client.id, "mcpc_named"]) {
+      const page = await admin.caller.security.list({ clientId: key });
+      expect(page.total).toBe(2);
+      expect(page.items.map((e) => [e.clientName, e.clientRowId])).toEqual([
+        ["Named client", client.id],
+        ["Named client", client.id],
+      ]);
+    }
+    await h.services.prisma.analyticsSecurity.deleteMany({ where: { eventType: "INVALID_CLIENT" } });
+  });
+
   it("refuses an unknown severity, a bad date and an inverted range", async () => {
     expect(await codeOf(admin.caller.security.list({ severity: "apocalyptic" as "high" }))).toBe("BAD_REQUEST");
     expect(await codeOf(admin.caller.security.list({ from: "yesterday" as unknown as Date }))).toBe("BAD_REQUEST");
