@@ -104,6 +104,8 @@ export class SseEndpoint {
       if (redis && ownerKey) void redis.client().del(ownerKey).catch(() => {});
       void server.close().catch(() => {});
       if (!res.writableEnded) res.end();
+      // Shutting down: also end the connection, or the client's reconnect would find it open and hold the shutdown.
+      if (shutdown.aborted) res.socket?.end();
     };
     this.sessions.set(sessionId, { transport, server, owner, close });
     res.on("close", close);
