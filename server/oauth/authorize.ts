@@ -1,0 +1,265 @@
+/**
+ * GET/POST /oauth/authorize: the authorization endpoint (RFC 6749 §4.1.1-4.1.2, OAuth 2.1 §4.1, RFC 7636, RFC 8707,
+ * RFC 9207), as named steps:
+ *
+ *   identifyClient → checkRedirectUri          errors render a LOCAL page (RFC 6749 §4.1.2.1: never redirect to an
+ *                                              unvalidated URI)
+ *   checkResponseType → checkPkce → checkScope → checkResource
+ *                                              errors redirect to the client with `error`, `state`, `iss`
+ *   signIn → consent (remembered or asked) → issueCode
+ *
+ * Every redirect carries `state` unchanged and `iss` (RFC 9207 §2). Codes are 256-bit random, single use, live
+ * AUTHORIZATION_CODE_TTL_SECONDS (60 s), stored as digests and bound to client, redirect URI, PKCE challenge,
+ * resource, scopes and user.
+ */
+import type { SessionUser } from "../auth/people.ts";
+import { SecretPrefix, randomSecret, sha256Hex } from "../crypto.ts";
+import type { EventOrigin } from "../events.ts";
+import type { ClientRecord } from "./clients.ts";
+import { consentCovers, rememberConsent } from "./consents.ts";
+import type { OAuthDeps } from "./deps.ts";
+import { OAuthError } from "./errors.ts";
+import { checkCodeChallenge } from "./pkce.ts";
+import { findRedirectUri } from "./redirect-uris.ts";
+import { queryParams, type Params } from "./request-params.ts";
+import { resolveResource } from "./resources.ts";
+import { SCOPES, decideScopes, type Scope } from "./scopes.ts";
+
+/** A request that passed every check that does not need the person. */
+export interface ValidatedAuthorization {
+  client: ClientRecord;
+  redirectUri: string;
+  redirectUriExplicit: boolean;
+  state: string | undefined;
+  requestedScope: string | undefined;
+  resource: string;
+  codeChallenge: string;
+  prompt: Set<string>;
+}
+
+export interface ConsentView {
+  clientName: string;
+  clientId: string;
+  /** The client's name is self-asserted (dynamic registration or metadata document). */
+  nameUnverified: boolean;
+  /** For metadata document clients: the host that publishes the document. */
+  clientIdHost: string | null;
+  redirectHost: string;
+  scopes: Array<{ name: Scope; description: string }>;
+  /** Requested scopes that will not be granted. */
+  ignoredScopes: string[];
+  resource: string;
+  userEmail: string;
+}
+
+export type AuthorizeOutcome =
+  | { kind: "error-page"; status: number; error: string; description: string }
+  | { kind: "redirect"; location: string; error?: string }
+  | { kind: "login" }
+  | { kind: "consent"; view: ConsentView };
+
+/** An error found before the redirect URI was validated: shown on our own page. */
+class LocalError extends Error {
+  constructor(
+    readonly error: string,
+    readonly description: string,
+    readonly status = 400,
+  ) {
+    super(description);
+  }
+}
+
+export class AuthorizationEndpoint {
+  constructor(private readonly deps: OAuthDeps) {}
+
+  /**
+   * Runs the whole endpoint for one request. `user` is the signed-in person (null: not signed in); `decision` is
+   * the consent form's answer (POST), absent on GET.
+   */
+  async handle(url: URL, origin: EventOrigin, user: SessionUser | null, decision?: "allow" | "deny"): Promise<AuthorizeOutcome> {
+    let validated: ValidatedAuthorization;
+    try {
+      validated = await this.validate(url, origin);
+    } catch (error) {
+      if (error instanceof LocalError) {
+        this.deps.events.authorize(origin, "error", error.error);
+        return { kind: "error-page", status: error.status, error: error.error, description: error.description };
+      }
+      if (error instanceof PendingRedirectError) return this.errorRedirect(error.request, error.cause, origin);
+      throw error;
+    }
+    try {
+      if (!user) {
+        if (validated.prompt.has("none")) throw new OAuthError("access_denied", "the user is not signed in", { reason: "login_required" });
+        this.deps.events.authorize(origin, "login_required");
+        return { kind: "login" };
+      }
+      origin.userId = user.id;
+      const { scopes, ignored } = decideScopes({
+        requested: validated.requestedScope,
+        clientScope: validated.client.scope,
+        isAdmin: user.role === "ADMIN",
+      });
+      const key = { userId: user.id, clientDbId: validated.client.id, resource: validated.resource };
+      if (decision === "deny") {
+        this.deps.events.authorize(origin, "denied");
+        return this.redirect(validated, { error: "access_denied", error_description: "The user denied the request" }, "access_denied");
+      }
+      if (decision === "allow") {
+        await rememberConsent(this.deps.prisma, key, scopes);
+        this.deps.events.authorize(origin, "approved");
+        return this.issueCode(validated, user, scopes);
+      }
+      if (!validated.prompt.has("consent") && (await consentCovers(this.deps.prisma, key, scopes))) {
+        this.deps.events.authorize(origin, "consent_remembered");
+        return this.issueCode(validated, user, scopes);
+      }
+      if (validated.prompt.has("none")) throw new OAuthError("access_denied", "consent is required", { reason: "consent_required" });
+      this.deps.events.authorize(origin, "consent_shown");
+      return { kind: "consent", view: this.consentView(validated, user, scopes, ignored) };
+    } catch (error) {
+      if (error instanceof OAuthError) return this.errorRedirect(validated, error, origin);
+      throw error;
+    }
+  }
+
+  /** identifyClient → checkRedirectUri (local errors), then the checks whose errors go to the client. */
+  private async validate(url: URL, origin: EventOrigin): Promise<ValidatedAuthorization> {
+    let params: Params;
+    try {
+      params = queryParams(url);
+    } catch (error) {
+      throw new LocalError("invalid_request", error instanceof OAuthError ? error.description : "malformed request");
+    }
+    // identifyClient
+    const clientId = params.get("client_id");
+    if (!clientId) throw new LocalError("invalid_request", "The request names no client (client_id is missing).");
+    let client: ClientRecord | null;
+    try {
+      client = await this.deps.clients.find(clientId);
+    } catch (error) {
+      if (error instanceof OAuthError) throw new LocalError("invalid_client", `The client could not be loaded: ${error.description}.`);
+      throw error;
+    }
+    if (!client) {
+      throw new LocalError("invalid_client", "This application is not registered here (or its registration expired). Ask it to register again.");
+    }
+    origin.clientId = client.id;
+
+    // checkRedirectUri (OAuth 2.1 §4.1.1: exact match; loopback any port, RFC 8252 §7.3)
+    const presented = params.get("redirect_uri");
+    let redirectUri: string;
+    if (presented !== undefined) {
+      if (!findRedirectUri(client.redirectUris, presented)) {
+        this.deps.events.security(origin, { type: "REDIRECT_URI_MISMATCH", severity: "medium", details: { endpoint: "authorize" } });
+        throw new LocalError("invalid_request", "The redirect_uri is not registered for this application, so it will not be sent there.");
+      }
+      redirectUri = presented;
+    } else if (client.redirectUris.length === 1) {
+      redirectUri = client.redirectUris[0];
+    } else {
+      throw new LocalError("invalid_request", "The request has no redirect_uri and the application registered several.");
+    }
+
+    const pending: ValidatedAuthorization = {
+      client,
+      redirectUri,
+      redirectUriExplicit: presented !== undefined,
+      state: params.get("state"),
+      requestedScope: params.get("scope"),
+      resource: "",
+      codeChallenge: "",
+      prompt: new Set((params.get("prompt") ?? "").split(" ").filter(Boolean)),
+    };
+    try {
+      // checkResponseType (RFC 6749 §4.1.1; OAuth 2.1: code only)
+      const responseType = params.get("response_type");
+      if (!responseType) throw new OAuthError("invalid_request", "response_type is required");
+      if (responseType !== "code") throw new OAuthError("unsupported_response_type", "only response_type=code is supported");
+      if (!client.responseTypes.includes("code") || !client.grantTypes.includes("authorization_code")) {
+        throw new OAuthError("unauthorized_client", "this client may not use the authorization code flow");
+      }
+      const responseMode = params.get("response_mode");
+      if (responseMode !== undefined && responseMode !== "query") throw new OAuthError("invalid_request", "only response_mode=query is supported");
+      if (params.has("request") || params.has("request_uri")) {
+        throw new OAuthError("invalid_request", "request objects are not supported (send the parameters in the query)");
+      }
+      // checkPkce (RFC 7636 §4.4.1, OAuth 2.1 §4.1.1)
+      checkCodeChallenge(params.get("code_challenge"), params.get("code_challenge_method"));
+      pending.codeChallenge = params.get("code_challenge")!;
+      // checkScope: well-formed and registered; the admin rule needs the person and is applied after sign-in.
+      decideScopes({ requested: pending.requestedScope, clientScope: client.scope, isAdmin: true });
+      // checkResource (RFC 8707 §2)
+      pending.resource = resolveResource(params.getAll("resource"), this.deps.env.APP_URL);
+    } catch (error) {
+      if (error instanceof OAuthError) throw new PendingRedirectError(pending, error);
+      throw error;
+    }
+    return pending;
+  }
+
+  /** issueCode (RFC 6749 §4.1.2). */
+  private async issueCode(request: ValidatedAuthorization, user: SessionUser, scopes: Scope[]): Promise<AuthorizeOutcome> {
+    const code = randomSecret(SecretPrefix.authorizationCode);
+    const now = new Date();
+    await this.deps.prisma.authorizationCode.create({
+      data: {
+        codeHash: sha256Hex(code),
+        clientId: request.client.id,
+        userId: user.id,
+        redirectUri: request.redirectUri,
+        redirectUriExplicit: request.redirectUriExplicit,
+        codeChallenge: request.codeChallenge,
+        codeChallengeMethod: "S256",
+        scope: scopes.join(" "),
+        resource: request.resource,
+        expiresAt: new Date(now.getTime() + this.deps.env.AUTHORIZATION_CODE_TTL_SECONDS * 1000),
+        createdAt: now,
+      },
+    });
+    return this.redirect(request, { code });
+  }
+
+  private errorRedirect(request: ValidatedAuthorization, error: OAuthError, origin: EventOrigin): AuthorizeOutcome {
+    // OpenID-style prompt=none answers (the codes clients expect), otherwise the RFC 6749 §4.1.2.1 code.
+    const code = error.reason === "login_required" || error.reason === "consent_required" ? error.reason : error.error;
+    this.deps.events.authorize(origin, "error", code);
+    return this.redirect(request, { error: code, error_description: error.description }, code);
+  }
+
+  /** The redirect to the client: parameters added to the registered URI's own query (RFC 6749 §3.1.2), plus iss. */
+  private redirect(request: ValidatedAuthorization, params: Record<string, string>, error?: string): AuthorizeOutcome {
+    const url = new URL(request.redirectUri);
+    for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
+    if (request.state !== undefined) url.searchParams.set("state", request.state);
+    url.searchParams.set("iss", this.deps.env.APP_URL);
+    return { kind: "redirect", location: url.href, ...(error ? { error } : {}) };
+  }
+
+  private consentView(request: ValidatedAuthorization, user: SessionUser, scopes: Scope[], ignored: string[]): ConsentView {
+    const { client } = request;
+    const redirect = new URL(request.redirectUri);
+    const redirectHost = redirect.protocol === "https:" || redirect.protocol === "http:" ? redirect.host : `${redirect.protocol}${redirect.host ? "//" + redirect.host : ""}`;
+    return {
+      clientName: client.name,
+      clientId: client.clientId,
+      nameUnverified: client.kind !== "MANUAL",
+      clientIdHost: client.kind === "METADATA_DOCUMENT" ? new URL(client.clientId).host : null,
+      redirectHost,
+      scopes: scopes.map((name) => ({ name, description: SCOPES[name].description })),
+      ignoredScopes: ignored.slice(0, 10).map((s) => s.slice(0, 60)),
+      resource: request.resource,
+      userEmail: user.email,
+    };
+  }
+}
+
+/** A check failed after the redirect URI was validated: the error goes to the client. */
+class PendingRedirectError extends Error {
+  constructor(
+    readonly request: ValidatedAuthorization,
+    override readonly cause: OAuthError,
+  ) {
+    super(cause.message);
+  }
+}

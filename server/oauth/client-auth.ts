@@ -1,0 +1,103 @@
+/**
+ * Step `authenticateClient` of the token, revocation and introspection endpoints (RFC 6749 §2.3, §3.2.1;
+ * RFC 7009 §2.1; RFC 7662 §2.1).
+ *
+ * - `client_secret_basic`: `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
+ * - `client_secret_post`: `client_id` and `client_secret` in the body.
+ * - `none` (public clients, OAuth 2.1 §2.4): `client_id` in the body (or Basic with an empty password); PKCE and
+ *   refresh rotation are what bind their grants.
+ * A client must use the method it registered; using two methods at once is `invalid_request` (RFC 6749 §2.3).
+ * Failures are `invalid_client` (401, and `WWW-Authenticate: Basic` when Basic was tried, RFC 6749 §5.2), recorded
+ * as INVALID_CLIENT security events. Secrets are compared in constant time against their stored digest.
+ */
+import { OAuthError } from "./errors.ts";
+import type { Params } from "./request-params.ts";
+import type { ClientRecord, ClientRegistry } from "./clients.ts";
+import { unknownClient } from "./clients.ts";
+import { verifyClientSecret } from "./client-secrets.ts";
+
+export interface PresentedCredentials {
+  clientId: string | undefined;
+  secret: string | undefined;
+  /** How the credentials arrived. */
+  via: "basic" | "post" | "none";
+}
+
+export interface AuthenticatedClient {
+  client: ClientRecord;
+  /** The method actually used. */
+  method: "client_secret_basic" | "client_secret_post" | "none";
+  basic: boolean;
+}
+
+/** Reads the credentials of a request without judging them. */
+export function readClientCredentials(request: Request, params: Params): PresentedCredentials {
+  const header = request.headers.get("authorization");
+  const bodySecret = params.get("client_secret");
+  const bodyId = params.get("client_id");
+  if (header) {
+    const match = /^Basic ([A-Za-z0-9+/=._~-]*)$/i.exec(header.trim());
+    if (!match) {
+      throw new OAuthError("invalid_client", "unsupported Authorization scheme; use HTTP Basic or client_id in the body", {
+        reason: "unsupported_auth_scheme",
+      });
+    }
+    const decoded = Buffer.from(match[1], "base64").toString("utf8");
+    const colon = decoded.indexOf(":");
+    if (colon < 0) throw new OAuthError("invalid_client", "malformed HTTP Basic credentials", { basicAuth: true, reason: "malformed_basic" });
+    let id: string;
+    let secret: string;
+    try {
+      id = formDecode(decoded.slice(0, colon));
+      secret = formDecode(decoded.slice(colon + 1));
+    } catch {
+      throw new OAuthError("invalid_client", "malformed HTTP Basic credentials", { basicAuth: true, reason: "malformed_basic" });
+    }
+    if (bodySecret !== undefined) {
+      throw new OAuthError("invalid_request", "use only one client authentication method (RFC 6749 §2.3)");
+    }
+    if (bodyId !== undefined && bodyId !== id) {
+      throw new OAuthError("invalid_client", "client_id does not match the HTTP Basic credentials", { basicAuth: true, reason: "client_id_mismatch" });
+    }
+    return { clientId: id || undefined, secret: secret || undefined, via: secret ? "basic" : "none" };
+  }
+  if (bodySecret !== undefined) return { clientId: bodyId, secret: bodySecret, via: "post" };
+  return { clientId: bodyId, secret: undefined, via: "none" };
+}
+
+/** RFC 6749 §2.3.1: Basic credentials are application/x-www-form-urlencoded before base64. */
+function formDecode(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, " "));
+}
+
+export async function authenticateClient(clients: ClientRegistry, request: Request, params: Params): Promise<AuthenticatedClient> {
+  const presented = readClientCredentials(request, params);
+  const basic = request.headers.has("authorization");
+  if (!presented.clientId) {
+    throw new OAuthError("invalid_client", "client authentication is required (client_id)", { basicAuth: basic, reason: "no_client_id" });
+  }
+  const client = await clients.find(presented.clientId).catch((error: unknown) => {
+    if (error instanceof OAuthError) {
+      error.basicAuth = basic;
+      throw error;
+    }
+    throw error;
+  });
+  if (!client) throw unknownClient(basic);
+  const registered = client.tokenEndpointAuthMethod;
+  const failure = (description: string, reason: string) =>
+    new OAuthError("invalid_client", description, {
+      basicAuth: basic,
+      reason,
+      security: { type: "INVALID_CLIENT", severity: "medium", details: { reason } },
+    });
+  if (registered === "none") {
+    if (presented.secret !== undefined) throw failure("this client is public and has no secret", "secret_for_public_client");
+    return { client, method: "none", basic };
+  }
+  const expectedVia = registered === "client_secret_basic" ? "basic" : "post";
+  if (presented.via === "none") throw failure(`client authentication is required (${registered})`, "no_secret");
+  if (presented.via !== expectedVia) throw failure(`this client must authenticate with ${registered}`, "wrong_auth_method");
+  if (!verifyClientSecret(presented.secret!, client.clientSecretHash)) throw failure("client authentication failed", "bad_secret");
+  return { client, method: registered as AuthenticatedClient["method"], basic };
+}

@@ -1,0 +1,128 @@
+/**
+ * The client registry (I/O): dynamic registration (RFC 7591), lookup by `client_id` (including Client ID Metadata
+ * Document URLs, which get a Client row of kind METADATA_DOCUMENT so codes and tokens can reference them), and the
+ * sweep of registrations that never obtained a token.
+ */
+import type { Prisma, PrismaClient } from "../db/client.ts";
+import type { Env } from "../env.ts";
+import { generateClientId, generateClientSecret, isConfidentialMethod } from "./client-secrets.ts";
+import type { ClientMetadataInput } from "./client-metadata.ts";
+import { isClientIdUrl, type MetadataDocumentFetcher } from "./metadata-documents.ts";
+import { OAuthError } from "./errors.ts";
+
+export type ClientRecord = Prisma.ClientModel;
+
+export interface RegisteredClient {
+  client: ClientRecord;
+  /** The plaintext secret: returned once, never stored. */
+  clientSecret: string | null;
+}
+
+export class ClientRegistry {
+  constructor(
+    private readonly deps: { prisma: PrismaClient; env: Env; metadataDocuments: MetadataDocumentFetcher },
+  ) {}
+
+  /** Stores a new dynamically registered client (RFC 7591 §3.1). */
+  async register(input: ClientMetadataInput): Promise<RegisteredClient> {
+    const secret = isConfidentialMethod(input.tokenEndpointAuthMethod) ? generateClientSecret() : null;
+    const client = await this.deps.prisma.client.create({
+      data: {
+        clientId: generateClientId(),
+        clientSecretHash: secret?.hash ?? null,
+        name: input.name,
+        kind: "DYNAMIC",
+        redirectUris: input.redirectUris,
+        grantTypes: input.grantTypes,
+        responseTypes: input.responseTypes,
+        scope: input.scope,
+        tokenEndpointAuthMethod: input.tokenEndpointAuthMethod,
+        applicationType: input.applicationType,
+        clientUri: input.clientUri,
+        logoUri: input.logoUri,
+        metadata: input.metadata as object,
+      },
+    });
+    return { client, clientSecret: secret?.secret ?? null };
+  }
+
+  /**
+   * The usable client named by `clientId`, or null when unknown, swept or disabled. A metadata document URL is
+   * fetched (cached) and its row created or refreshed; a document that cannot be loaded throws `invalid_client`
+   * with the reason.
+   */
+  async find(clientId: string): Promise<ClientRecord | null> {
+    if (clientId.length > 2000) return null;
+    if (isClientIdUrl(clientId)) return this.findMetadataDocumentClient(clientId);
+    const client = await this.deps.prisma.client.findUnique({ where: { clientId } });
+    if (!client || client.disabled) return null;
+    return client;
+  }
+
+  private async findMetadataDocumentClient(url: string): Promise<ClientRecord | null> {
+    const existing = await this.deps.prisma.client.findUnique({ where: { clientId: url } });
+    if (existing && existing.kind !== "METADATA_DOCUMENT") return null;
+    if (existing?.disabled) return null;
+    const metadata = await this.deps.metadataDocuments.load(url);
+    const data = {
+      name: metadata.name,
+      redirectUris: metadata.redirectUris,
+      grantTypes: metadata.grantTypes,
+      responseTypes: metadata.responseTypes,
+      scope: metadata.scope,
+      tokenEndpointAuthMethod: "none",
+      applicationType: metadata.applicationType,
+      clientUri: metadata.clientUri,
+      logoUri: metadata.logoUri,
+      metadata: metadata.metadata as object,
+    };
+    if (existing && sameMetadata(existing, data) && existing.metadataFetchedAt && Date.now() - existing.metadataFetchedAt.getTime() < 60_000) {
+      return existing;
+    }
+    return this.deps.prisma.client.upsert({
+      where: { clientId: url },
+      create: { clientId: url, kind: "METADATA_DOCUMENT", ...data, metadataFetchedAt: new Date() },
+      update: { ...data, metadataFetchedAt: new Date() },
+    });
+  }
+
+  /** Marks a client as having obtained a token (exempts it from the unused-registration sweep). */
+  async markUsed(clientDbId: string, now = new Date()): Promise<void> {
+    // Throttled: at most one write a minute per client keeps the hot token path free of row-lock contention.
+    await this.deps.prisma.client.updateMany({
+      where: { id: clientDbId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - 60_000) } }] },
+      data: { lastUsedAt: now },
+    });
+  }
+
+  /**
+   * Deletes dynamic and metadata-document registrations that never obtained a token and are older than
+   * UNUSED_CLIENT_RETENTION_HOURS (their codes and consents go with them). A later request naming one gets
+   * `invalid_client`, which tells MCP clients to register again.
+   */
+  async sweepUnused(now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - this.deps.env.UNUSED_CLIENT_RETENTION_HOURS * 3600_000);
+    const { count } = await this.deps.prisma.client.deleteMany({
+      where: { kind: { in: ["DYNAMIC", "METADATA_DOCUMENT"] }, firstTokenAt: null, createdAt: { lt: cutoff }, grants: { none: {} } },
+    });
+    return count;
+  }
+}
+
+function sameMetadata(client: ClientRecord, data: { name: string; redirectUris: string[]; grantTypes: string[]; scope: string }): boolean {
+  return (
+    client.name === data.name &&
+    client.scope === data.scope &&
+    client.redirectUris.join("\n") === data.redirectUris.join("\n") &&
+    client.grantTypes.join(" ") === data.grantTypes.join(" ")
+  );
+}
+
+/** `invalid_client` for an unknown client at the token, revocation or introspection endpoint (RFC 6749 §5.2). */
+export function unknownClient(basicAuth: boolean): OAuthError {
+  return new OAuthError("invalid_client", "unknown client; register again", {
+    basicAuth,
+    reason: "unknown_client",
+    security: { type: "INVALID_CLIENT", severity: "low", details: { reason: "unknown_client" } },
+  });
+}

@@ -1,0 +1,31 @@
+/** What the authorization server's steps need (a slice of Services plus the registry and the event helper). */
+import type { PrismaClient } from "../db/client.ts";
+import type { Env } from "../env.ts";
+import type { DomainEventBus, EventOrigin } from "../events.ts";
+import type { Logger } from "../logger.ts";
+import type { ClientRegistry } from "./clients.ts";
+import type { OAuthEvents } from "./emit.ts";
+
+export interface OAuthDeps {
+  env: Env;
+  log: Logger;
+  prisma: PrismaClient;
+  /** The raw bus (grants.ts takes it); emit through `events`. */
+  bus: DomainEventBus;
+  events: OAuthEvents;
+  clients: ClientRegistry;
+}
+
+/** Per-request facts an endpoint fills in for logs and analytics (the host's RequestMeta satisfies this). */
+export interface OAuthRequestMeta {
+  ip: string;
+  userAgent: string | null;
+  /** Client row id (Client.id) once known. */
+  clientId?: string | null;
+  userId?: string | null;
+  oauthError?: string | null;
+}
+
+export function originOf(meta: OAuthRequestMeta): EventOrigin {
+  return { clientId: meta.clientId ?? null, userId: meta.userId ?? null, ip: meta.ip, userAgent: meta.userAgent };
+}

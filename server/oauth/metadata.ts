@@ -1,0 +1,76 @@
+/**
+ * Discovery documents (pure):
+ * - Authorization Server Metadata (RFC 8414 §2), also served at the OpenID Connect discovery path for clients that
+ *   only look there (the MCP 2025-11-25 authorization spec has clients try both).
+ * - Protected Resource Metadata (RFC 9728 §2) of every MCP endpoint, at the root and path-inserted
+ *   (`/.well-known/oauth-protected-resource/mcp/mcp`); each document's `resource` is exactly the URL it describes
+ *   (RFC 9728 §3.3).
+ */
+import { TOKEN_ENDPOINT_AUTH_METHODS } from "./client-secrets.ts";
+import { SUPPORTED_GRANT_TYPES } from "./client-metadata.ts";
+import { RESOURCE_PATHS } from "./resources.ts";
+import { SUPPORTED_SCOPES } from "./scopes.ts";
+
+export const OAUTH_PATHS = {
+  authorization: "/oauth/authorize",
+  token: "/api/oauth/token",
+  registration: "/api/oauth/register",
+  revocation: "/api/oauth/revoke",
+  introspection: "/api/oauth/introspect",
+  authorizationServerMetadata: "/.well-known/oauth-authorization-server",
+  openidConfiguration: "/.well-known/openid-configuration",
+  protectedResourceMetadata: "/.well-known/oauth-protected-resource",
+} as const;
+
+/** Metadata documents may be cached briefly by clients and proxies. */
+export const METADATA_CACHE_CONTROL = "public, max-age=300";
+
+export function authorizationServerMetadata(appUrl: string) {
+  return {
+    issuer: appUrl,
+    authorization_endpoint: appUrl + OAUTH_PATHS.authorization,
+    token_endpoint: appUrl + OAUTH_PATHS.token,
+    registration_endpoint: appUrl + OAUTH_PATHS.registration,
+    revocation_endpoint: appUrl + OAUTH_PATHS.revocation,
+    introspection_endpoint: appUrl + OAUTH_PATHS.introspection,
+    scopes_supported: [...SUPPORTED_SCOPES],
+    response_types_supported: ["code"],
+    response_modes_supported: ["query"],
+    grant_types_supported: [...SUPPORTED_GRANT_TYPES],
+    code_challenge_methods_supported: ["S256"],
+    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    revocation_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    // Admins may also introspect with an access token carrying mcp:admin (Authorization: Bearer).
+    introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+    // RFC 9207
+    authorization_response_iss_parameter_supported: true,
+    // draft-ietf-oauth-client-id-metadata-document
+    client_id_metadata_document_supported: true,
+    service_documentation: appUrl + "/",
+  };
+}
+
+export type AuthorizationServerMetadata = ReturnType<typeof authorizationServerMetadata>;
+
+/**
+ * The Protected Resource Metadata of the resource whose path (below APP_URL) is `resourcePath` ("" for the root
+ * document, "/mcp", "/mcp/mcp", "/mcp/sse"), or null for a path that is not one of this server's resources.
+ */
+export function protectedResourceMetadata(appUrl: string, resourcePath: string) {
+  if (resourcePath !== "" && !(RESOURCE_PATHS as readonly string[]).includes(resourcePath)) return null;
+  return {
+    resource: appUrl + resourcePath,
+    authorization_servers: [appUrl],
+    scopes_supported: [...SUPPORTED_SCOPES],
+    bearer_methods_supported: ["header"],
+    resource_name: "MCP OAuth Server",
+    resource_documentation: appUrl + "/",
+  };
+}
+
+/** The path-inserted metadata URL of a resource (RFC 9728 §3.1), for `WWW-Authenticate: Bearer resource_metadata=`. */
+export function protectedResourceMetadataUrl(appUrl: string, resourcePath: string): string {
+  const origin = new URL(appUrl).origin;
+  const appPath = new URL(appUrl).pathname.replace(/\/+$/, "");
+  return origin + OAUTH_PATHS.protectedResourceMetadata + appPath + resourcePath;
+}

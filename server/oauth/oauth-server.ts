@@ -1,0 +1,217 @@
+/**
+ * The authorization server as one service (`services.oauth`): discovery documents, the five endpoints (Fetch
+ * `Request` in, `Response` out, so Remix resource routes stay thin adapters), access-token verification for the MCP
+ * side, grant management for the admin console, and periodic cleanup.
+ *
+ * Each endpoint fills the request's meta (clientId = Client.id, userId, oauthError) for logs and analytics and maps
+ * every failure through respond.ts. Events come from emit.ts.
+ */
+import type { SessionUser } from "../auth/people.ts";
+import type { Services } from "../services.ts";
+import { ClientRegistry } from "./clients.ts";
+import { originOf, type OAuthDeps, type OAuthRequestMeta } from "./deps.ts";
+import { OAuthEvents } from "./emit.ts";
+import { OAuthError } from "./errors.ts";
+import {
+  listActiveGrants,
+  revokeGrant,
+  revokeGrantsForClient,
+  revokeGrantsForUser,
+  type GrantPage,
+  type RevocationCounts,
+} from "./grants.ts";
+import { AuthorizationEndpoint, type AuthorizeOutcome } from "./authorize.ts";
+import { handleIntrospectionRequest } from "./introspection-endpoint.ts";
+import { METADATA_CACHE_CONTROL, authorizationServerMetadata, protectedResourceMetadata } from "./metadata.ts";
+import { MetadataDocumentFetcher } from "./metadata-documents.ts";
+import { handleRegistrationRequest } from "./registration-endpoint.ts";
+import { errorResponse, jsonResponse, NO_STORE, toOAuthError } from "./respond.ts";
+import { handleRevocationRequest } from "./revocation-endpoint.ts";
+import type { GuardedFetchOptions } from "./ssrf-guard.ts";
+import { handleTokenRequest } from "./token-endpoint.ts";
+import { findAccessToken, type AccessTokenInfo } from "./tokens.ts";
+import { audienceCovers, canonicalResource } from "./resources.ts";
+
+export interface OAuthServerOptions {
+  /** Client ID Metadata Document fetching (tests inject the resolver/transport: the outside world). */
+  metadataFetch?: GuardedFetchOptions;
+}
+
+export interface SweepResult {
+  clients: number;
+  codes: number;
+  accessTokens: number;
+  refreshTokens: number;
+  grants: number;
+}
+
+export class OAuthServer {
+  readonly clients: ClientRegistry;
+  readonly metadataDocuments: MetadataDocumentFetcher;
+  private readonly deps: OAuthDeps;
+  private readonly authorization: AuthorizationEndpoint;
+  private readonly realm: string;
+
+  constructor(services: Pick<Services, "env" | "log" | "prisma" | "events">, options: OAuthServerOptions = {}) {
+    this.metadataDocuments = new MetadataDocumentFetcher(options.metadataFetch);
+    this.clients = new ClientRegistry({ prisma: services.prisma, env: services.env, metadataDocuments: this.metadataDocuments });
+    this.deps = {
+      env: services.env,
+      log: services.log,
+      prisma: services.prisma,
+      bus: services.events,
+      events: new OAuthEvents(services.events),
+      clients: this.clients,
+    };
+    this.authorization = new AuthorizationEndpoint(this.deps);
+    this.realm = services.env.APP_URL;
+  }
+
+  // ---- Discovery -------------------------------------------------------------------------------------------
+
+  /** RFC 8414 metadata (also served at /.well-known/openid-configuration). */
+  authorizationServerMetadata(): Response {
+    return jsonResponse(authorizationServerMetadata(this.deps.env.APP_URL), { cache: METADATA_CACHE_CONTROL });
+  }
+
+  /** RFC 9728 metadata of the resource at `resourcePath` ("" = root, "/mcp", "/mcp/mcp", "/mcp/sse"); 404 otherwise. */
+  protectedResourceMetadata(resourcePath: string): Response {
+    const document = protectedResourceMetadata(this.deps.env.APP_URL, resourcePath);
+    if (!document) return jsonResponse({ error: "not_found", error_description: "no protected resource at this path" }, { status: 404 });
+    return jsonResponse(document, { cache: METADATA_CACHE_CONTROL });
+  }
+
+  // ---- Endpoints ---------------------------------------------------------------------------------------------
+
+  /** POST /api/oauth/register (RFC 7591). */
+  register(request: Request, meta: OAuthRequestMeta): Promise<Response> {
+    return this.endpoint("register", meta, async () => {
+      const { body, clientDbId } = await handleRegistrationRequest(this.deps, request);
+      meta.clientId = clientDbId;
+      return jsonResponse(body, { status: 201 });
+    });
+  }
+
+  /** POST /api/oauth/token (RFC 6749 §3.2). */
+  token(request: Request, meta: OAuthRequestMeta): Promise<Response> {
+    return this.endpoint("token", meta, async (origin) => {
+      const { response } = await handleTokenRequest(this.deps, request, origin);
+      return jsonResponse(response);
+    });
+  }
+
+  /** POST /api/oauth/revoke (RFC 7009). */
+  revoke(request: Request, meta: OAuthRequestMeta): Promise<Response> {
+    return this.endpoint("revoke", meta, async (origin) => {
+      await handleRevocationRequest(this.deps, request, origin);
+      return new Response(null, { status: 200, headers: NO_STORE });
+    });
+  }
+
+  /** POST /api/oauth/introspect (RFC 7662). */
+  introspect(request: Request, meta: OAuthRequestMeta): Promise<Response> {
+    return this.endpoint("introspect", meta, async (origin) => jsonResponse(await handleIntrospectionRequest(this.deps, request, origin)));
+  }
+
+  /**
+   * GET/POST /oauth/authorize. The route signs the person in when the outcome is `login`, renders `consent` and
+   * `error-page`, and follows `redirect`.
+   */
+  async authorize(request: Request, meta: OAuthRequestMeta, options: { user: SessionUser | null; decision?: "allow" | "deny" }): Promise<AuthorizeOutcome> {
+    const origin = originOf(meta);
+    try {
+      const outcome = await this.authorization.handle(new URL(request.url), origin, options.user, options.decision);
+      if (outcome.kind === "error-page" || (outcome.kind === "redirect" && outcome.error)) {
+        meta.oauthError = outcome.error;
+      }
+      return outcome;
+    } finally {
+      meta.clientId = origin.clientId ?? meta.clientId ?? null;
+      meta.userId = origin.userId ?? meta.userId ?? null;
+    }
+  }
+
+  /** The answer to a GET on a POST-only endpoint. */
+  methodNotAllowed(): Response {
+    return jsonResponse({ error: "invalid_request", error_description: "use POST" }, { status: 405, headers: { Allow: "POST, OPTIONS" } });
+  }
+
+  private async endpoint(name: string, meta: OAuthRequestMeta, run: (origin: ReturnType<typeof originOf>) => Promise<Response>): Promise<Response> {
+    const origin = originOf(meta);
+    try {
+      return await run(origin);
+    } catch (thrown) {
+      const error = toOAuthError(thrown, this.deps.log, { endpoint: name });
+      meta.oauthError = error.error;
+      if (name === "token") this.deps.events.grantError(origin, error);
+      else if (error.security) this.deps.events.security(origin, error.security);
+      if (error.status >= 500) return errorResponse(error, this.realm);
+      this.deps.log.debug({ endpoint: name, error: error.error, reason: error.reason }, "oauth request refused");
+      return errorResponse(error, this.realm);
+    } finally {
+      meta.clientId = origin.clientId ?? meta.clientId ?? null;
+      meta.userId = origin.userId ?? meta.userId ?? null;
+    }
+  }
+
+  // ---- For the MCP resource server -----------------------------------------------------------------------------
+
+  /**
+   * The live access token `token`, or null (unknown, expired, revoked, client disabled). With `resource`, also null
+   * unless the token's audience covers that resource (RFC 8707; `APP_URL/mcp` covers every MCP endpoint).
+   */
+  async verifyAccessToken(token: string, options: { resource?: string } = {}): Promise<AccessTokenInfo | null> {
+    const info = await findAccessToken(this.deps.prisma, token);
+    if (!info) return null;
+    if (options.resource !== undefined) {
+      const endpoint = canonicalResource(options.resource);
+      if (!endpoint || !audienceCovers(info.resource, endpoint, this.deps.env.APP_URL)) return null;
+    }
+    return info;
+  }
+
+  // ---- Grants (admin console, user's connected apps) ---------------------------------------------------------
+
+  listActiveGrants(options: { userId?: string; clientId?: string; cursor?: string; take: number }): Promise<GrantPage> {
+    return listActiveGrants(this.deps, options);
+  }
+
+  revokeGrant(grantId: string, reason: string, options: { userId?: string } = {}): Promise<RevocationCounts> {
+    return revokeGrant({ prisma: this.deps.prisma, events: this.deps.bus }, grantId, reason, options);
+  }
+
+  revokeGrantsForClient(clientDbId: string, reason: string): Promise<RevocationCounts> {
+    return revokeGrantsForClient({ prisma: this.deps.prisma, events: this.deps.bus }, clientDbId, reason);
+  }
+
+  revokeGrantsForUser(userId: string, reason: string): Promise<RevocationCounts> {
+    return revokeGrantsForUser({ prisma: this.deps.prisma, events: this.deps.bus }, userId, reason);
+  }
+
+  // ---- Maintenance -------------------------------------------------------------------------------------------
+
+  /**
+   * Periodic cleanup: unused registrations (UNUSED_CLIENT_RETENTION_HOURS), codes and tokens a day past expiry
+   * (redeemed codes are kept that long so late reuse is still detected), grants with nothing left, and sealed
+   * successor responses once the reuse grace window is over.
+   */
+  async sweep(now = new Date()): Promise<SweepResult> {
+    const { prisma, env } = this.deps;
+    const dayAgo = new Date(now.getTime() - 24 * 3600_000);
+    const clients = await this.clients.sweepUnused(now);
+    this.deps.events.clientsSwept(clients);
+    const codes = await prisma.authorizationCode.deleteMany({ where: { expiresAt: { lt: dayAgo } } });
+    const accessTokens = await prisma.accessToken.deleteMany({ where: { expiresAt: { lt: dayAgo } } });
+    const refreshTokens = await prisma.refreshToken.deleteMany({ where: { expiresAt: { lt: dayAgo } } });
+    await prisma.refreshToken.updateMany({
+      where: { successorBox: { not: null }, rotatedAt: { lt: new Date(now.getTime() - env.REFRESH_TOKEN_REUSE_GRACE_SECONDS * 1000) } },
+      data: { successorBox: null },
+    });
+    const grants = await prisma.grant.deleteMany({
+      where: { createdAt: { lt: dayAgo }, accessTokens: { none: {} }, refreshTokens: { none: {} }, codes: { none: {} } },
+    });
+    return { clients, codes: codes.count, accessTokens: accessTokens.count, refreshTokens: refreshTokens.count, grants: grants.count };
+  }
+}
+
+export { OAuthError };

@@ -1,0 +1,101 @@
+/**
+ * Scopes (pure). `mcp:tools` (the default) lets a client use the MCP tools as the user; `mcp:admin` lets it use the
+ * admin tools and may only be granted to users with role ADMIN.
+ *
+ * Rules (RFC 6749 §3.3, OAuth 2.1 §1.4.1):
+ * - `scope` is a space-delimited list of NQCHAR tokens; a malformed value is `invalid_scope`.
+ * - Absent (or nothing this server knows) → the default scope.
+ * - Unknown scope values are ignored (RFC 6749 §3.3: the AS MAY ignore part of the requested scope); the token
+ *   response's `scope` says what was granted (RFC 6749 §5.1).
+ * - A known scope the client did not register is `invalid_scope`.
+ * - `mcp:admin` requested for a non-admin is dropped (so clients that ask for every `scopes_supported` still work for
+ *   ordinary users); if nothing is left, `invalid_scope`.
+ *
+ * Reused by the admin console (client scopes) and the MCP side (scope checks).
+ */
+import { OAuthError } from "./errors.ts";
+
+export interface ScopeInfo {
+  /** What the consent page tells the person. */
+  description: string;
+  adminOnly: boolean;
+}
+
+export const SCOPES = {
+  "mcp:tools": { description: "Use this server's MCP tools on your behalf", adminOnly: false },
+  "mcp:admin": { description: "Use the administrator tools (clients, users, analytics)", adminOnly: true },
+} as const satisfies Record<string, ScopeInfo>;
+
+export type Scope = keyof typeof SCOPES;
+
+export const SUPPORTED_SCOPES = Object.keys(SCOPES) as Scope[];
+export const DEFAULT_SCOPES: Scope[] = ["mcp:tools"];
+
+export function isSupportedScope(value: string): value is Scope {
+  return Object.hasOwn(SCOPES, value);
+}
+
+/** RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). */
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** Splits a scope string into distinct tokens; throws `invalid_scope` for a malformed one. Empty/absent → []. */
+export function parseScope(value: string | null | undefined): string[] {
+  if (value === null || value === undefined) return [];
+  if (value.length > 1000) throw new OAuthError("invalid_scope", "scope is too long");
+  const tokens = value.split(" ").filter(Boolean);
+  for (const token of tokens) {
+    if (!SCOPE_TOKEN.test(token)) throw new OAuthError("invalid_scope", "scope must be space-separated scope tokens (RFC 6749 §3.3)");
+  }
+  return [...new Set(tokens)];
+}
+
+/** The canonical string of a set of scopes: supported scopes in the order of SUPPORTED_SCOPES. */
+export function formatScope(scopes: Iterable<string>): string {
+  const set = new Set(scopes);
+  return SUPPORTED_SCOPES.filter((s) => set.has(s)).join(" ");
+}
+
+/**
+ * The scope a client may use, from its registration metadata (RFC 7591 §2 `scope`): the supported scopes it named
+ * (unknown ones are dropped, RFC 7591 §3.2.1 lets the server replace metadata); none named → every supported scope.
+ */
+export function clientScopeFromMetadata(value: unknown): string {
+  if (value !== undefined && value !== null && typeof value !== "string") {
+    throw new OAuthError("invalid_client_metadata", "scope must be a space-separated string");
+  }
+  const known = parseScope(value as string | undefined).filter(isSupportedScope);
+  return formatScope(known.length > 0 ? known : SUPPORTED_SCOPES);
+}
+
+export interface ScopeDecision {
+  /** Granted scopes, canonical order. */
+  scopes: Scope[];
+  /** Requested scopes that were dropped (unknown, or admin-only for a non-admin). */
+  ignored: string[];
+}
+
+/**
+ * Decides the scopes of an authorization request (RFC 6749 §3.3). `clientScope` is the client's registered scope
+ * string; `isAdmin` whether the signed-in person has role ADMIN.
+ */
+export function decideScopes(input: { requested: string | null | undefined; clientScope: string; isAdmin: boolean }): ScopeDecision {
+  const requested = parseScope(input.requested);
+  const allowed = new Set(parseScope(input.clientScope));
+  const ignored = requested.filter((s) => !isSupportedScope(s));
+  let wanted = requested.filter(isSupportedScope);
+  if (wanted.length === 0) wanted = DEFAULT_SCOPES.filter((s) => allowed.has(s));
+  if (wanted.length === 0) throw new OAuthError("invalid_scope", "this client is not registered for the default scope; request a scope explicitly");
+  const notAllowed = wanted.filter((s) => !allowed.has(s));
+  if (notAllowed.length > 0) {
+    throw new OAuthError("invalid_scope", `the client is not registered for scope ${notAllowed.join(" ")}`);
+  }
+  const granted = wanted.filter((s) => input.isAdmin || !SCOPES[s].adminOnly);
+  ignored.push(...wanted.filter((s) => !granted.includes(s)));
+  if (granted.length === 0) throw new OAuthError("invalid_scope", "mcp:admin may only be granted to administrators");
+  return { scopes: SUPPORTED_SCOPES.filter((s) => granted.includes(s)), ignored };
+}
+
+/** Whether `granted` includes every scope in `requested` (remembered consent, refresh down-scoping). */
+export function scopesCover(granted: readonly string[], requested: readonly string[]): boolean {
+  return requested.every((s) => granted.includes(s));
+}

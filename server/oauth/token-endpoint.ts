@@ -1,0 +1,59 @@
+/**
+ * POST /api/oauth/token (RFC 6749 §3.2, §4.1.3, §6; OAuth 2.1 §3.2): a pipeline of named steps in the manner of
+ * node-oidc-provider's `actions/token.js`:
+ *
+ *   readParams → authenticateClient → checkGrantType → grantHandlers[grant_type]
+ *
+ * Grant handlers live in a registry keyed by `grant_type`. Every step throws one OAuthError; server.ts maps it.
+ */
+import type { EventOrigin } from "../events.ts";
+import { authenticateClient } from "./client-auth.ts";
+import type { ClientRecord } from "./clients.ts";
+import type { OAuthDeps } from "./deps.ts";
+import { OAuthError } from "./errors.ts";
+import { redeemAuthorizationCode } from "./grant-authorization-code.ts";
+import { rotateRefreshToken } from "./grant-refresh-token.ts";
+import { bodyParams, type Params } from "./request-params.ts";
+import type { TokenResponse } from "./tokens.ts";
+
+export interface TokenRequestContext {
+  params: Params;
+  client: ClientRecord;
+  /** Mutable: handlers add the user once they know it. */
+  origin: EventOrigin;
+  now: Date;
+}
+
+export type GrantHandler = (deps: OAuthDeps, context: TokenRequestContext) => Promise<TokenResponse>;
+
+/** The grant registry. */
+export const grantHandlers: Record<string, GrantHandler> = {
+  authorization_code: redeemAuthorizationCode,
+  refresh_token: rotateRefreshToken,
+};
+
+/** checkGrantType: known to this server (unsupported_grant_type) and registered by the client (unauthorized_client). */
+export function checkGrantType(grantType: string | undefined, client: ClientRecord): GrantHandler {
+  if (!grantType) throw new OAuthError("invalid_request", "grant_type is required");
+  const handler = Object.hasOwn(grantHandlers, grantType) ? grantHandlers[grantType] : undefined;
+  if (!handler) throw new OAuthError("unsupported_grant_type", `grant_type ${grantType.slice(0, 50)} is not supported`);
+  if (!client.grantTypes.includes(grantType)) {
+    throw new OAuthError("unauthorized_client", `this client is not registered for the ${grantType} grant`);
+  }
+  return handler;
+}
+
+/** Runs the pipeline. `origin` is filled in as the steps learn who is calling. */
+export async function handleTokenRequest(deps: OAuthDeps, request: Request, origin: EventOrigin): Promise<{ response: TokenResponse; grantType: string }> {
+  const params = await bodyParams(request);
+  const grantType = params.get("grant_type");
+  // An unsupported grant type is reported as such even before client authentication (RFC 6749 §5.2).
+  if (grantType && !Object.hasOwn(grantHandlers, grantType)) {
+    throw new OAuthError("unsupported_grant_type", `grant_type ${grantType.slice(0, 50)} is not supported`);
+  }
+  const { client } = await authenticateClient(deps.clients, request, params);
+  origin.clientId = client.id;
+  const handler = checkGrantType(grantType, client);
+  const response = await handler(deps, { params, client, origin, now: new Date() });
+  return { response, grantType: grantType! };
+}
