@@ -15,6 +15,7 @@ import { createAnalytics, type Analytics } from "./analytics/index.ts";
 import { createRedisService, type RedisService } from "./redis.ts";
 import { RateLimits } from "./http/rate-limit.ts";
 import { McpService } from "./mcp/service.ts";
+import { OAuthServer } from "./oauth/oauth-server.ts";
 
 export interface Services {
   env: Env;
@@ -37,6 +38,8 @@ export interface Services {
   rateLimits: RateLimits;
   /** The MCP resource server: bearer check, token cache, MCP server pool, transports (server/mcp). */
   mcp: McpService;
+  /** The OAuth 2.1 authorization server (server/oauth): discovery, register, authorize, token, revoke, introspect. */
+  oauth: OAuthServer;
   /** Aborted when a graceful shutdown begins: long-lived streams (SSE) end themselves on it. */
   shutdown: AbortSignal;
   beginShutdown(): void;
@@ -69,8 +72,12 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
   const mcp = new McpService({ env, log, prisma: db.prisma, events, redis, rateLimits, shutdown: shutdown.signal });
   closers.push(() => mcp.close());
 
+  const oauth = new OAuthServer({ env, log, prisma: db.prisma, events });
+  jobs.every("oauth.sweep", 15 * 60_000, () => oauth.sweep());
+
   const services: Services = {
     env,
+    oauth,
     analytics,
     redis,
     rateLimits,
