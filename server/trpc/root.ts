@@ -7,12 +7,14 @@ import type { RequestMeta } from "../http/request-context.ts";
 import type { Services } from "../services.ts";
 import { meRouter } from "./routers/me.ts";
 import { securityRouter } from "./routers/security.ts";
+import { tokensRouter } from "./routers/tokens.ts";
 import { usersRouter } from "./routers/users.ts";
 
 export const appRouter = router({
   me: meRouter,
   users: usersRouter,
   security: securityRouter,
+  tokens: tokensRouter,
 });
 
 export type AppRouter = typeof appRouter;
