@@ -5,6 +5,7 @@
 import { createCallerFactory, createContext, router } from "./init.ts";
 import type { RequestMeta } from "../http/request-context.ts";
 import type { Services } from "../services.ts";
+import { clientsRouter } from "./routers/clients.ts";
 import { meRouter } from "./routers/me.ts";
 import { securityRouter } from "./routers/security.ts";
 import { tokensRouter } from "./routers/tokens.ts";
@@ -12,6 +13,7 @@ import { usersRouter } from "./routers/users.ts";
 
 export const appRouter = router({
   me: meRouter,
+  clients: clientsRouter,
   users: usersRouter,
   security: securityRouter,
   tokens: tokensRouter,

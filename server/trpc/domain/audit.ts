@@ -10,5 +10,7 @@ export function auditAdminAction(
   action: string,
   target: Record<string, string | number | boolean | null>,
 ): void {
-  deps.events.security({ type: "ADMIN_ACTION", severity: "low", userId: byUserId, details: { action, ...target } });
+  // A client target is also the event's client, so the security page can filter an admin's changes by client.
+  const clientId = typeof target.clientDbId === "string" ? target.clientDbId : null;
+  deps.events.security({ type: "ADMIN_ACTION", severity: "low", userId: byUserId, clientId, details: { action, ...target } });
 }

@@ -1,0 +1,326 @@
+/**
+ * Client administration for the admin console: list and inspect clients, create one by hand (confidential or
+ * public), edit its name, redirect URIs and scopes, rotate its secret, disable/enable it, delete it.
+ *
+ * Validation is the registration endpoint's own (redirect-uris.ts, client-metadata.ts, scopes.ts), so a client made
+ * here obeys the same rules as one registered over RFC 7591. Secrets are shown once and stored as SHA-256 digests
+ * (client-secrets.ts; RFC 9700 §4.14). Whenever tokens stop being usable early (disable, delete) `oauth.revocation`
+ * names the client by both ids, so every node's MCP token cache drops them at once.
+ *
+ * Ids: `id` arguments are Client row ids (`Client.id`), as in the console's URLs.
+ */
+import type { ClientKind, Prisma } from "../db/client.ts";
+import type { Services } from "../services.ts";
+import { validateClientName } from "./client-metadata.ts";
+import { generateClientId, generateClientSecret, isConfidentialMethod } from "./client-secrets.ts";
+import { OAuthEvents } from "./emit.ts";
+import { OAuthError } from "./errors.ts";
+import { revokeGrantsForClient, RevocationReason, type RevocationCounts } from "./grants.ts";
+import { validateRedirectUris } from "./redirect-uris.ts";
+import { formatScope, isSupportedScope, SUPPORTED_SCOPES } from "./scopes.ts";
+
+type Deps = Pick<Services, "prisma" | "events">;
+
+/** A request the console cannot carry out; `kind` is mapped to a tRPC code (server/trpc/init.ts). */
+export class ClientAdminError extends Error {
+  constructor(
+    readonly kind: "not_found" | "precondition" | "invalid",
+    message: string,
+  ) {
+    super(message);
+    this.name = "ClientAdminError";
+  }
+}
+
+export type ClientType = "confidential" | "public";
+
+export interface ClientRow {
+  id: string;
+  clientId: string;
+  name: string;
+  kind: ClientKind;
+  type: ClientType;
+  disabled: boolean;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  activeGrants: number;
+}
+
+export interface ClientFilter {
+  /** Part of the name, or the client_id / row id (exact or partial). */
+  search?: string;
+  kind?: ClientKind;
+  status?: "active" | "disabled";
+}
+
+export interface ClientPageInput {
+  cursor?: string;
+  direction: "forward" | "backward";
+  limit: number;
+}
+
+export interface ClientPage {
+  items: ClientRow[];
+  nextCursor: string | null;
+  prevCursor: string | null;
+  total: number;
+}
+
+const typeOf = (method: string): ClientType => (isConfidentialMethod(method) ? "confidential" : "public");
+
+/** Clients newest first, keyset-paginated both ways (the cursor is a row id). */
+export async function listClients(deps: Pick<Services, "prisma">, filter: ClientFilter, page: ClientPageInput): Promise<ClientPage> {
+  const where: Prisma.ClientWhereInput = {
+    ...(filter.kind ? { kind: filter.kind } : {}),
+    ...(filter.status ? { disabled: filter.status === "disabled" } : {}),
+    ...(filter.search
+      ? {
+          OR: [
+            { name: { contains: filter.search, mode: "insensitive" } },
+            { clientId: { contains: filter.search } },
+            { id: filter.search },
+          ],
+        }
+      : {}),
+  };
+  const take = page.limit + 1;
+  const backward = Boolean(page.cursor) && page.direction === "backward";
+  const [rows, total] = await Promise.all([
+    deps.prisma.client.findMany({
+      where,
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      ...(page.cursor ? { cursor: { id: page.cursor }, skip: 1, take: backward ? -take : take } : { take }),
+      select: {
+        id: true,
+        clientId: true,
+        name: true,
+        kind: true,
+        tokenEndpointAuthMethod: true,
+        disabled: true,
+        createdAt: true,
+        lastUsedAt: true,
+        _count: { select: { grants: { where: { revokedAt: null } } } },
+      },
+    }),
+    deps.prisma.client.count({ where }),
+  ]);
+  const more = rows.length > page.limit;
+  const items = more ? (backward ? rows.slice(1) : rows.slice(0, page.limit)) : rows;
+  const first = items[0]?.id ?? null;
+  const last = items.at(-1)?.id ?? null;
+  return {
+    items: items.map(({ _count, tokenEndpointAuthMethod, ...row }) => ({
+      ...row,
+      type: typeOf(tokenEndpointAuthMethod),
+      activeGrants: _count.grants,
+    })),
+    nextCursor: backward || more ? last : null,
+    prevCursor: backward ? (more ? first : null) : page.cursor ? first : null,
+    total,
+  };
+}
+
+export interface ClientDetails {
+  id: string;
+  clientId: string;
+  name: string;
+  kind: ClientKind;
+  type: ClientType;
+  tokenEndpointAuthMethod: string;
+  applicationType: string;
+  redirectUris: string[];
+  grantTypes: string[];
+  scopes: string[];
+  clientUri: string | null;
+  logoUri: string | null;
+  /** Registered metadata as received (never a secret). */
+  metadata: unknown;
+  disabled: boolean;
+  createdBy: { id: string; email: string } | null;
+  createdAt: Date;
+  updatedAt: Date;
+  secretRotatedAt: Date | null;
+  firstTokenAt: Date | null;
+  lastUsedAt: Date | null;
+  metadataFetchedAt: Date | null;
+  counts: {
+    activeGrants: number;
+    revokedGrants: number;
+    /** Distinct people with an active grant. */
+    users: number;
+    activeAccessTokens: number;
+    activeRefreshTokens: number;
+    consents: number;
+  };
+}
+
+export async function getClient(deps: Pick<Services, "prisma">, id: string, now = new Date()): Promise<ClientDetails> {
+  const client = await deps.prisma.client.findUnique({ where: { id } });
+  if (!client) throw new ClientAdminError("not_found", "No such client.");
+  const { prisma } = deps;
+  const [activeGrants, revokedGrants, users, activeAccessTokens, activeRefreshTokens, consents, createdBy] = await Promise.all([
+    prisma.grant.count({ where: { clientId: id, revokedAt: null } }),
+    prisma.grant.count({ where: { clientId: id, revokedAt: { not: null } } }),
+    prisma.grant.findMany({ where: { clientId: id, revokedAt: null }, distinct: ["userId"], select: { userId: true } }),
+    prisma.accessToken.count({ where: { clientId: id, revokedAt: null, expiresAt: { gt: now } } }),
+    prisma.refreshToken.count({ where: { clientId: id, revokedAt: null, rotatedAt: null, expiresAt: { gt: now } } }),
+    prisma.consent.count({ where: { clientId: id } }),
+    client.createdById ? prisma.user.findUnique({ where: { id: client.createdById }, select: { id: true, email: true } }) : null,
+  ]);
+  return {
+    id: client.id,
+    clientId: client.clientId,
+    name: client.name,
+    kind: client.kind,
+    type: typeOf(client.tokenEndpointAuthMethod),
+    tokenEndpointAuthMethod: client.tokenEndpointAuthMethod,
+    applicationType: client.applicationType,
+    redirectUris: client.redirectUris,
+    grantTypes: client.grantTypes,
+    scopes: client.scope.split(" ").filter(Boolean),
+    clientUri: client.clientUri,
+    logoUri: client.logoUri,
+    metadata: client.metadata,
+    disabled: client.disabled,
+    createdBy,
+    createdAt: client.createdAt,
+    updatedAt: client.updatedAt,
+    secretRotatedAt: client.secretRotatedAt,
+    firstTokenAt: client.firstTokenAt,
+    lastUsedAt: client.lastUsedAt,
+    metadataFetchedAt: client.metadataFetchedAt,
+    counts: { activeGrants, revokedGrants, users: users.length, activeAccessTokens, activeRefreshTokens, consents },
+  };
+}
+
+/** Validates a list of scopes against what this server supports; at least one. Canonical order. */
+export function validateClientScopes(scopes: readonly string[]): string {
+  const unknown = scopes.filter((s) => !isSupportedScope(s));
+  if (unknown.length > 0) {
+    throw new OAuthError("invalid_client_metadata", `unsupported scope ${unknown.join(" ")}; supported: ${SUPPORTED_SCOPES.join(" ")}`);
+  }
+  const scope = formatScope(scopes);
+  if (!scope) throw new OAuthError("invalid_client_metadata", "choose at least one scope");
+  return scope;
+}
+
+export interface CreateClientInput {
+  name: string;
+  type: ClientType;
+  redirectUris: string[];
+  scopes: string[];
+}
+
+/**
+ * Creates a client by hand (kind MANUAL). A confidential client authenticates with `client_secret_basic` (the
+ * RFC 7591 §2 default) and gets a secret, returned here once; a public client uses PKCE alone (`none`).
+ */
+export async function createManualClient(
+  deps: Deps,
+  input: CreateClientInput,
+  byUserId: string,
+): Promise<{ client: ClientDetails; clientSecret: string | null }> {
+  const name = validateClientName(input.name, "");
+  if (!name) throw new OAuthError("invalid_client_metadata", "client_name is required");
+  const redirectUris = validateRedirectUris(input.redirectUris);
+  const scope = validateClientScopes(input.scopes);
+  const tokenEndpointAuthMethod = input.type === "confidential" ? "client_secret_basic" : "none";
+  const secret = input.type === "confidential" ? generateClientSecret() : null;
+  const grantTypes = ["authorization_code", "refresh_token"];
+  const row = await deps.prisma.client.create({
+    data: {
+      clientId: generateClientId(),
+      clientSecretHash: secret?.hash ?? null,
+      name,
+      kind: "MANUAL",
+      redirectUris,
+      grantTypes,
+      responseTypes: ["code"],
+      scope,
+      tokenEndpointAuthMethod,
+      applicationType: "web",
+      createdById: byUserId,
+      metadata: {
+        client_name: name,
+        redirect_uris: redirectUris,
+        grant_types: grantTypes,
+        response_types: ["code"],
+        token_endpoint_auth_method: tokenEndpointAuthMethod,
+        scope,
+      },
+    },
+    select: { id: true },
+  });
+  new OAuthEvents(deps.events).clientRegistered(row.id, "manual");
+  return { client: await getClient(deps, row.id), clientSecret: secret?.secret ?? null };
+}
+
+export interface UpdateClientInput {
+  name?: string;
+  redirectUris?: string[];
+  scopes?: string[];
+}
+
+/**
+ * Changes a client's name, redirect URIs or scopes. A metadata-document client is described by its document (the
+ * next fetch would undo any change here), so it is refused.
+ */
+export async function updateClient(deps: Pick<Services, "prisma">, id: string, input: UpdateClientInput): Promise<ClientDetails> {
+  const client = await deps.prisma.client.findUnique({ where: { id }, select: { kind: true, metadata: true } });
+  if (!client) throw new ClientAdminError("not_found", "No such client.");
+  if (client.kind === "METADATA_DOCUMENT") {
+    throw new ClientAdminError("precondition", "This client is described by its metadata document; change the document instead.");
+  }
+  const data: Prisma.ClientUpdateInput = {};
+  const metadata: Record<string, unknown> = { ...((client.metadata as Record<string, unknown> | null) ?? {}) };
+  if (input.name !== undefined) {
+    const name = validateClientName(input.name, "");
+    if (!name) throw new OAuthError("invalid_client_metadata", "client_name is required");
+    data.name = metadata.client_name = name;
+  }
+  if (input.redirectUris !== undefined) data.redirectUris = metadata.redirect_uris = validateRedirectUris(input.redirectUris);
+  if (input.scopes !== undefined) data.scope = metadata.scope = validateClientScopes(input.scopes);
+  if (Object.keys(data).length > 0) {
+    await deps.prisma.client.update({ where: { id }, data: { ...data, metadata: metadata as Prisma.InputJsonValue } });
+  }
+  return getClient(deps, id);
+}
+
+/**
+ * Issues a new secret for a confidential client; the old one stops working at once. Tokens already issued stay
+ * valid (revoke them separately if the old secret leaked); refreshing them needs the new secret.
+ */
+export async function rotateClientSecret(deps: Pick<Services, "prisma">, id: string, now = new Date()): Promise<{ clientSecret: string }> {
+  const client = await deps.prisma.client.findUnique({ where: { id }, select: { tokenEndpointAuthMethod: true } });
+  if (!client) throw new ClientAdminError("not_found", "No such client.");
+  if (!isConfidentialMethod(client.tokenEndpointAuthMethod)) {
+    throw new ClientAdminError("precondition", "This is a public client: it has no secret to rotate.");
+  }
+  const secret = generateClientSecret();
+  await deps.prisma.client.update({ where: { id }, data: { clientSecretHash: secret.hash, secretRotatedAt: now } });
+  return { clientSecret: secret.secret };
+}
+
+/**
+ * Disables (or re-enables) a client. A disabled client cannot authorize, get or refresh tokens, and its access
+ * tokens are refused (tokens.ts, the MCP bearer check); its grants are kept, so enabling it again restores them
+ * unless they expired meanwhile.
+ */
+export async function setClientDisabled(deps: Deps, id: string, disabled: boolean): Promise<{ disabled: boolean }> {
+  const client = await deps.prisma.client.findUnique({ where: { id }, select: { clientId: true } });
+  if (!client) throw new ClientAdminError("not_found", "No such client.");
+  await deps.prisma.client.update({ where: { id }, data: { disabled } });
+  // Caches holding this client's verified tokens must drop them now, not when their entries expire.
+  if (disabled) new OAuthEvents(deps.events).revoked({ clientId: id }, "client", 0, { clientIds: [id, client.clientId] });
+  return { disabled };
+}
+
+/** Deletes a client: first revokes every grant (tokens and caches), then removes the row and what hangs off it. */
+export async function deleteClient(deps: Deps, id: string): Promise<RevocationCounts> {
+  const client = await deps.prisma.client.findUnique({ where: { id }, select: { clientId: true } });
+  if (!client) throw new ClientAdminError("not_found", "No such client.");
+  const counts = await revokeGrantsForClient(deps, id, RevocationReason.clientDeleted);
+  await deps.prisma.client.delete({ where: { id } });
+  new OAuthEvents(deps.events).revoked({ clientId: id }, "client", 0, { clientIds: [id, client.clientId] });
+  return counts;
+}

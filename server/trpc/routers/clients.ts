@@ -1,0 +1,81 @@
+/**
+ * `clients`: OAuth clients — list (search, kind, status; cursor pagination), details, manual creation (the secret
+ * is returned once), edits, secret rotation, disable/enable, delete (revokes its tokens first). Admins only; the
+ * rules live in server/oauth/client-admin.ts. `id` is the Client row id.
+ */
+import { z } from "zod";
+import {
+  createManualClient,
+  deleteClient,
+  getClient,
+  listClients,
+  rotateClientSecret,
+  setClientDisabled,
+  updateClient,
+} from "../../oauth/client-admin.ts";
+import { adminProcedure, router } from "../init.ts";
+import { auditAdminAction } from "../domain/audit.ts";
+import { pageInput } from "../pagination.ts";
+
+const id = z.string().min(1).max(100);
+// Shapes only; the OAuth rules (RFC 7591 §2, RFC 8252, RFC 9700 §4.1.3) are checked by server/oauth.
+const redirectUris = z.array(z.string().trim().min(1).max(2000)).min(1).max(20);
+const scopes = z.array(z.string().trim().min(1).max(100)).min(1).max(20);
+const name = z.string().trim().min(1).max(200);
+
+export const clientsRouter = router({
+  list: adminProcedure
+    .input(
+      pageInput.extend({
+        search: z.string().trim().max(2048).optional(),
+        kind: z.enum(["DYNAMIC", "METADATA_DOCUMENT", "MANUAL"]).optional(),
+        status: z.enum(["active", "disabled"]).optional(),
+      }),
+    )
+    .query(({ ctx, input }) =>
+      listClients(ctx.services, { search: input.search || undefined, kind: input.kind, status: input.status }, input),
+    ),
+
+  get: adminProcedure.input(z.object({ id })).query(({ ctx, input }) => getClient(ctx.services, input.id)),
+
+  create: adminProcedure
+    .input(z.object({ name, type: z.enum(["confidential", "public"]), redirectUris, scopes }))
+    .mutation(async ({ ctx, input }) => {
+      const result = await createManualClient(ctx.services, input, ctx.user.id);
+      auditAdminAction(ctx.services, ctx.user.id, "client.created", { clientDbId: result.client.id, type: input.type });
+      return result;
+    }),
+
+  update: adminProcedure
+    .input(
+      z
+        .object({ id, name: name.optional(), redirectUris: redirectUris.optional(), scopes: scopes.optional() })
+        .refine((v) => v.name !== undefined || v.redirectUris !== undefined || v.scopes !== undefined, {
+          message: "Nothing to change",
+        }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const { id: clientDbId, ...changes } = input;
+      const client = await updateClient(ctx.services, clientDbId, changes);
+      auditAdminAction(ctx.services, ctx.user.id, "client.updated", { clientDbId, fields: Object.keys(changes).join(",") });
+      return client;
+    }),
+
+  rotateSecret: adminProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
+    const result = await rotateClientSecret(ctx.services, input.id);
+    auditAdminAction(ctx.services, ctx.user.id, "client.secret_rotated", { clientDbId: input.id });
+    return result;
+  }),
+
+  setDisabled: adminProcedure.input(z.object({ id, disabled: z.boolean() })).mutation(async ({ ctx, input }) => {
+    const result = await setClientDisabled(ctx.services, input.id, input.disabled);
+    auditAdminAction(ctx.services, ctx.user.id, input.disabled ? "client.disabled" : "client.enabled", { clientDbId: input.id });
+    return result;
+  }),
+
+  delete: adminProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
+    const counts = await deleteClient(ctx.services, input.id);
+    auditAdminAction(ctx.services, ctx.user.id, "client.deleted", { clientDbId: input.id, grants: counts.grants });
+    return counts;
+  }),
+});
