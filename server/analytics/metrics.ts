@@ -195,6 +195,21 @@ export function createMetrics(options: MetricsOptions) {
     }),
   };
 
+  // Known label values start at 0, so a series exists before its first event: `rate()` and `increase()` then see
+  // the first increment, and dashboards show 0 rather than "no data".
+  for (const outcome of ["login_required", "consent_shown", "consent_remembered", "approved", "denied", "error"]) {
+    metrics.authorizationRequests.labels({ outcome }).inc(0);
+  }
+  for (const grantType of ["authorization_code", "refresh_token"]) metrics.tokensIssued.labels({ grant_type: grantType }).inc(0);
+  for (const outcome of ["grace", "revoked"]) metrics.refreshReuse.labels({ outcome }).inc(0);
+  for (const kind of ["dynamic", "metadata_document", "manual"]) metrics.clientsRegistered.labels({ kind }).inc(0);
+  for (const table of ["AnalyticsRequest", "AnalyticsSecurity"]) {
+    metrics.writtenRows.labels({ table }).inc(0);
+    metrics.retentionDeleted.labels({ table }).inc(0);
+    for (const reason of ["buffer_full", "write_failed", "shutdown"]) metrics.droppedRows.labels({ table, reason }).inc(0);
+  }
+  metrics.bufferRows.set(0);
+
   // Database pool and reachability, read at scrape time.
   const { pool } = options;
   new Gauge({

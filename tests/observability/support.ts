@@ -97,3 +97,73 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses the Prometheus text exposition format (0.0.4): samples and the `# TYPE` of each family. */
+export function parseExposition(text: string): { samples: Sample[]; types: Map<string, string> } {
+  const samples: Sample[] = [];
+  const types = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type) {
+      types.set(type[1], type[2]);
+      continue;
+    }
+    if (line.startsWith("#")) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: \d+)?$/.exec(line);
+    if (!match) throw new Error(`Unparseable exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const [, key, value] of (match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      labels[key] = value.replace(/\\n/g, "\n").replace(/\\"/g, '"').replace(/\\\\/g, "\\");
+    }
+    samples.push({ name: match[1], labels, value: Number(match[3]) });
+  }
+  return { samples, types };
+}
+
+/** The value of the one sample named `name` whose labels include `labels`; undefined when there is none. */
+export function sampleValue(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
+  return found[0]?.value;
+}
+
+export interface SmokeFlow {
+  seeded: SeededToken;
+  metricsText: string;
+}
+
+/**
+ * Traffic that touches every metric family: health, MCP (401 without a token, a tool call, an invalid token, the
+ * per-IP rate limit), and the OAuth events the authorization server emits (emitted on the bus until its endpoints
+ * run here). The server should be started with `RATE_LIMIT_MCP_PER_IP: "4"`.
+ */
+export async function smokeFlow(server: TestServer): Promise<SmokeFlow> {
+  const seeded = await seedAccessToken(server);
+  await fetch(`${server.url}/api/health`);
+  await mcpPost(server.url, null, "tools/list");
+  await mcpPost(server.url, seeded.token, "tools/call", { name: "whoami", arguments: {} });
+  await mcpPost(server.url, randomSecret(SecretPrefix.accessToken), "tools/list");
+  for (let i = 0; i < 3; i++) await mcpPost(server.url, seeded.token, "tools/list");
+
+  const origin = { clientId: seeded.clientId, userId: seeded.userId, ip: "127.0.0.1", userAgent: "smoke" };
+  const { events } = server.services;
+  events.emit("oauth.client.registered", { clientId: seeded.clientDbId, kind: "dynamic" });
+  events.emit("oauth.authorize", { ...origin, outcome: "consent_shown" });
+  events.emit("oauth.authorize", { ...origin, outcome: "approved" });
+  events.emit("oauth.token.issued", { ...origin, grantType: "authorization_code", refreshToken: true });
+  events.emit("oauth.token.refreshed", { ...origin, reusedWithinGrace: false });
+  events.emit("oauth.token.issued", { ...origin, grantType: "refresh_token", refreshToken: true });
+  events.emit("oauth.grant.error", { ...origin, grantType: "refresh_token", error: "invalid_grant", reason: "refresh token reused" });
+  events.security({ ...origin, type: "TOKEN_REUSE", severity: "high", details: { grantId: seeded.grantId } });
+  events.emit("oauth.token.revoked", { ...origin, kind: "grant", count: 1 });
+  await server.services.analytics.flush();
+  const metricsText = await (await fetch(`${server.url}/metrics`)).text();
+  return { seeded, metricsText };
+}
