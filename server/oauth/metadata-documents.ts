@@ -41,7 +41,16 @@ type CacheEntry = { expires: number } & ({ ok: true; metadata: ClientMetadataInp
 export class MetadataDocumentFetcher {
   private readonly cache = new Map<string, CacheEntry>();
 
-  constructor(private readonly options: GuardedFetchOptions & { ttlMs?: number; failureTtlMs?: number; maxEntries?: number } = {}) {}
+  constructor(private options: GuardedFetchOptions & { ttlMs?: number; failureTtlMs?: number; maxEntries?: number } = {}) {}
+
+  /**
+   * Replaces how the outside world is reached (DNS resolver, HTTPS transport). Tests use it to stand in for the
+   * internet; the guard's checks (https only, public addresses, no redirects, size, deadline) still run.
+   */
+  useNetwork(network: Pick<GuardedFetchOptions, "resolver" | "transport" | "timeoutMs">): void {
+    this.options = { ...this.options, ...network };
+    this.cache.clear();
+  }
 
   /** The validated metadata of the document at `url`; throws `invalid_client` with the reason. */
   async load(url: string, now = Date.now()): Promise<ClientMetadataInput> {
@@ -58,7 +67,8 @@ export class MetadataDocumentFetcher {
       this.remember(url, { ok: true, metadata, expires: now + (this.options.ttlMs ?? METADATA_DOCUMENT_LIMITS.ttlMs) });
       return metadata;
     } catch (error) {
-      const message = error instanceof OAuthError || error instanceof GuardedFetchError ? (error as Error & { description?: string }).description ?? error.message : "could not be loaded";
+      const message =
+        error instanceof OAuthError ? error.description : error instanceof GuardedFetchError ? error.message : "could not be loaded";
       this.remember(url, { ok: false, error: message, expires: now + (this.options.failureTtlMs ?? METADATA_DOCUMENT_LIMITS.failureTtlMs) });
       throw new OAuthError("invalid_client", `client metadata document: ${message}`, {
         reason: error instanceof GuardedFetchError ? `metadata_document_${error.failure}` : "metadata_document_invalid",
