@@ -5,6 +5,7 @@
 import { createCallerFactory, createContext, router } from "./init.ts";
 import type { RequestMeta } from "../http/request-context.ts";
 import type { Services } from "../services.ts";
+import { analyticsRouter } from "./routers/analytics.ts";
 import { clientsRouter } from "./routers/clients.ts";
 import { meRouter } from "./routers/me.ts";
 import { securityRouter } from "./routers/security.ts";
@@ -17,6 +18,7 @@ export const appRouter = router({
   users: usersRouter,
   security: securityRouter,
   tokens: tokensRouter,
+  analytics: analyticsRouter,
 });
 
 export type AppRouter = typeof appRouter;
