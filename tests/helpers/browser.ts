@@ -2,8 +2,7 @@
  * Headless Chromium (Debian's /usr/bin/chromium) through playwright-core. Screenshots go to
  * artifacts/screenshots/ (git-ignored) so a person can look at every page a test visited.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 
@@ -17,7 +16,6 @@ export interface TestBrowser {
 }
 
 export async function launchBrowser(): Promise<TestBrowser> {
-  const profile = mkdtempSync(path.join(os.tmpdir(), "mcp-oauth-chromium-"));
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
@@ -29,8 +27,8 @@ export async function launchBrowser(): Promise<TestBrowser> {
       "--disable-sync",
       "--no-first-run",
       "--disable-quic",
-      `--user-data-dir=${profile}`,
     ],
+    // No --user-data-dir: playwright refuses it in args and gives every launch a fresh temporary profile itself.
   });
   return {
     browser,
@@ -41,7 +39,6 @@ export async function launchBrowser(): Promise<TestBrowser> {
     },
     async close() {
       await browser.close().catch(() => {});
-      rmSync(profile, { recursive: true, force: true });
     },
   };
 }

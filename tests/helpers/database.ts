@@ -36,7 +36,8 @@ export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow
 export async function createTestDatabase(): Promise<TestDatabase> {
   const serverUrl = inject("testDatabaseServer");
   const template = inject("testDatabaseTemplate");
-  const name = `mcp_oauth_test_${randomBytes(6).toString("hex")}`;
+  // The vitest process's pid is in the name, so a concurrent run's global setup knows this database is in use.
+  const name = `mcp_oauth_test_${inject("testRunPid")}_${randomBytes(6).toString("hex")}`;
   await adminQuery(serverUrl, `CREATE DATABASE "${name}" TEMPLATE "${template}"`);
   return {
     name,
@@ -51,5 +52,6 @@ declare module "vitest" {
   export interface ProvidedContext {
     testDatabaseServer: string;
     testDatabaseTemplate: string;
+    testRunPid: number;
   }
 }

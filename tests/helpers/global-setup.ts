@@ -31,13 +31,21 @@ export default async function setup(project: TestProject) {
     .slice(0, 12);
   const template = `mcp_oauth_template_${digest}`;
 
-  // Leftovers of interrupted runs, and templates of older migration sets.
+  // Leftovers of interrupted runs, and templates of older migration sets. Test databases carry the pid of the run
+  // that made them (mcp_oauth_test_<pid>_<random>): those of a run still going (another `vitest` on this machine)
+  // are kept, and so are the templates while such a run may still copy them.
   const { rows } = await adminQuery<{ datname: string }>(
     serverUrl,
     `SELECT datname FROM pg_database WHERE datname LIKE 'mcp_oauth_test_%' OR (datname LIKE 'mcp_oauth_template_%' AND datname <> $1)`,
     [template],
   );
+  const liveRun = (name: string) => {
+    const pid = Number(/^mcp_oauth_test_(\d+)_/.exec(name)?.[1]);
+    return Number.isInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid);
+  };
+  const otherRunsGoing = rows.some((row) => liveRun(row.datname));
   for (const row of rows) {
+    if (liveRun(row.datname) || (otherRunsGoing && row.datname.startsWith("mcp_oauth_template_"))) continue;
     await adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`).catch(() => {});
   }
 
@@ -52,9 +60,19 @@ export default async function setup(project: TestProject) {
 
   project.provide("testDatabaseServer", serverUrl);
   project.provide("testDatabaseTemplate", template);
+  project.provide("testRunPid", process.pid);
 
   return async () => {
     await embedded?.stop();
     if (embeddedDir) rmSync(embeddedDir, { recursive: true, force: true });
   };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }

@@ -9,6 +9,16 @@ import { loadRemixBuild } from "../../server/http/remix.ts";
 import { createLogger, type Logger } from "../../server/logger.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 
+/**
+ * Servers to close (and databases to drop) when the file's tests are done. One file-level hook, registered when a
+ * test file imports this module: `afterAll` called inside a test body (where most tests start their servers) is
+ * silently never run by vitest, which left every such server running and its database behind.
+ */
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+});
+
 export const TEST_AUTH_SECRET = "test-secret-test-secret-test-secret-0123456789";
 
 export interface TestServer extends RunningServer {
@@ -43,7 +53,7 @@ export async function startTestServer(
   const server = await startServer(env, { build, log, port, host: "127.0.0.1", migrate: false });
   const testServer: TestServer = { ...server, env, database };
   if (options.autoClose !== false) {
-    afterAll(async () => {
+    cleanups.push(async () => {
       await server.close(2_000);
       if (!options.database) await database.drop();
     });
