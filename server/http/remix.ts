@@ -32,9 +32,28 @@ export function mountRemix(build: ServerBuild, mode: string): RemixApp {
   const handler = createRequestHandler(build, mode);
   const routes = toRouteObjects(build);
   const cache = new Map<string, string>();
+  // Routes with a component are pages: Remix checks the Origin of their actions. Resource routes it does not.
+  const pages = new Set(
+    Object.values(build.routes).flatMap((r) => (r && typeof r.module.default === "function" ? [r.id] : [])),
+  );
   return {
     build,
-    handle: (request, context) => handler(request, context),
+    handle(request, context) {
+      if (UNSAFE_METHODS.has(request.method) && !originMatchesHost(request.headers)) {
+        // Remix refuses such a form post to a page itself, but with a 500 and an error log; answer 403 instead.
+        const { pathname } = new URL(request.url);
+        const leaf = matchRoutes(routes, pathname.replace(/\.data$/, ""))?.at(-1);
+        if (leaf?.route.id && pages.has(leaf.route.id)) {
+          return Promise.resolve(
+            new Response("Cross-site form submissions are not accepted.", {
+              status: 403,
+              headers: { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" },
+            }),
+          );
+        }
+      }
+      return handler(request, context);
+    },
     routePattern(pathname) {
       const cached = cache.get(pathname);
       if (cached) return cached;
@@ -53,6 +72,24 @@ export function mountRemix(build: ServerBuild, mode: string): RemixApp {
       return pattern;
     },
   };
+}
+
+const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/**
+ * The same-origin test Remix applies to actions of page routes (`throwIfPotentialCSRFAttack`): an `Origin` header,
+ * when present, must name the host in X-Forwarded-Host or Host. `Origin: null` fails it.
+ */
+export function originMatchesHost(headers: Headers): boolean {
+  const origin = headers.get("origin");
+  if (!origin) return true;
+  const host = headers.get("x-forwarded-host")?.split(",")[0]?.trim() || headers.get("host");
+  if (origin === "null" || !host) return false;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }
 
 function toRouteObjects(build: ServerBuild): AgnosticRouteObject[] {

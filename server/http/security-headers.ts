@@ -1,7 +1,7 @@
 /**
  * Security headers on every response (helmet): CSP with a per-request nonce for Remix's inline scripts,
  * frame-ancestors 'none' + X-Frame-Options DENY (the consent page must never be framed; RFC 9700 §4.16),
- * nosniff, no Referer (authorization URLs carry state), HSTS only when APP_URL is https.
+ * nosniff, no Referer to other origins (authorization URLs carry state), HSTS only when APP_URL is https.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import helmet from "helmet";
@@ -36,7 +36,9 @@ export function securityHeaders(env: Env) {
     },
     strictTransportSecurity: https ? { maxAge: 63_072_000, includeSubDomains: true } : false,
     xFrameOptions: { action: "deny" },
-    referrerPolicy: { policy: "no-referrer" },
+    // `same-origin`, not `no-referrer`: under no-referrer browsers send `Origin: null` on form POSTs, which Remix's
+    // own CSRF check refuses (every sign-in and consent form would fail); other origins still get no Referer.
+    referrerPolicy: { policy: "same-origin" },
     crossOriginResourcePolicy: { policy: "same-site" },
     crossOriginOpenerPolicy: { policy: "same-origin" },
   });

@@ -23,7 +23,7 @@ function expectBaseline(res: Response) {
   expect(policy.get("base-uri")).toBe("'self'");
   expect(res.headers.get("x-frame-options")).toBe("DENY");
   expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-  expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+  expect(res.headers.get("referrer-policy")).toBe("same-origin");
   expect(res.headers.get("x-powered-by")).toBeNull();
 }
 
