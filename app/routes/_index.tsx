@@ -36,7 +36,7 @@ export default function Index() {
           </p>
           <Form method="post" action="/logout" reloadDocument>
             <input type="hidden" name="csrf" value={csrf ?? ""} />
-            <button type="submit" className="rounded-md border border-gray-300 bg-white px-3 py-1 text-sm hover:bg-gray-100">
+            <button type="submit" className="shrink-0 whitespace-nowrap rounded-md border border-gray-300 bg-white px-3 py-1 text-sm hover:bg-gray-100">
               Sign out
             </button>
           </Form>

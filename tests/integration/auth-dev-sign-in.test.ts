@@ -74,6 +74,20 @@ describe("development sign-in over HTML forms", () => {
     });
   });
 
+  it("refuses a cross-site form post by its Origin with a 403 (never a 500), and accepts our own origin", async () => {
+    const server = await startTestServer();
+    const browser = new HttpSession(server.url);
+    const csrf = await browser.csrfToken();
+    for (const origin of ["https://evil.example", "null", "not a url"]) {
+      const res = await browser.postForm("/login", { csrf, email: "victim@example.com" }, { origin });
+      expect(res.status, origin).toBe(403);
+      expect(await res.text()).toBe("Cross-site form submissions are not accepted.");
+    }
+    expect(await server.services.prisma.user.count()).toBe(0);
+    const own = await browser.postForm("/login", { csrf, email: "me@example.com" }, { origin: server.url });
+    expect(own.status).toBe(302);
+  });
+
   it("refuses an invalid email address", async () => {
     const server = await startTestServer();
     const browser = new HttpSession(server.url);
