@@ -3,7 +3,7 @@
  * server/oauth/authorize.ts); this route signs the person in (services.auth.requireUser → /login?returnTo=…),
  * checks the consent form's CSRF token, and renders the consent or error page or follows the redirect.
  */
-import { data, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { data, redirect, type ActionFunctionArgs, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
 import { useActionData, useLoaderData } from "@remix-run/react";
 import type { AppLoadContext } from "@remix-run/server-runtime";
 import type { AuthorizeOutcome } from "../../server/oauth/authorize.ts";
@@ -16,6 +16,9 @@ type PageData =
   | { kind: "consent"; view: Extract<AuthorizeOutcome, { kind: "consent" }>["view"]; csrf: string; action: string };
 
 const NO_STORE = { "Cache-Control": "no-store" };
+
+/** Consent and error pages are never cached (they carry a CSRF token and the person's email). */
+export const headers: HeadersFunction = () => NO_STORE;
 
 async function respond(outcome: AuthorizeOutcome, request: Request, context: AppLoadContext) {
   switch (outcome.kind) {
