@@ -4,6 +4,7 @@
  */
 import { Writable } from "node:stream";
 import { SecretPrefix, randomSecret, sha256Hex } from "../../server/crypto.ts";
+import type { PrismaClient } from "../../server/db/client.ts";
 import { createLogger, type Logger } from "../../server/logger.ts";
 import type { TestServer } from "../helpers/server.ts";
 
@@ -39,7 +40,7 @@ export interface SeededToken {
  * Used where a test needs a token before it reaches the part under test.
  */
 export async function seedAccessToken(
-  server: TestServer,
+  server: { services: { prisma: PrismaClient }; env: { APP_URL: string } },
   options: { email?: string; role?: "USER" | "ADMIN"; scope?: string; resource?: string; expiresInSeconds?: number } = {},
 ): Promise<SeededToken> {
   const { prisma } = server.services;
