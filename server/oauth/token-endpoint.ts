@@ -47,8 +47,9 @@ export function checkGrantType(grantType: string | undefined, client: ClientReco
 export async function handleTokenRequest(deps: OAuthDeps, request: Request, origin: EventOrigin): Promise<{ response: TokenResponse; grantType: string }> {
   const params = await bodyParams(request);
   const grantType = params.get("grant_type");
-  // An unsupported grant type is reported as such even before client authentication (RFC 6749 §5.2).
-  if (grantType && !Object.hasOwn(grantHandlers, grantType)) {
+  // Request syntax first: a missing or unsupported grant type is reported as such before client authentication.
+  if (!grantType) throw new OAuthError("invalid_request", "grant_type is required");
+  if (!Object.hasOwn(grantHandlers, grantType)) {
     throw new OAuthError("unsupported_grant_type", `grant_type ${grantType.slice(0, 50)} is not supported`);
   }
   const { client } = await authenticateClient(deps.clients, request, params);

@@ -167,3 +167,33 @@ export async function tokenRequest(
 export function basic(id: string, secret: string): string {
   return "Basic " + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64");
 }
+
+/** Authorization + code exchange for a public client; returns the token response body. */
+export async function issueTokens(
+  baseUrl: string,
+  jar: CookieJar,
+  client: RegisteredClient,
+  extra: Record<string, string | undefined> = {},
+): Promise<Record<string, unknown>> {
+  const { code, verifier } = await obtainCode(baseUrl, jar, client.client_id, extra);
+  const result = await tokenRequest(baseUrl, {
+    grant_type: "authorization_code",
+    code,
+    code_verifier: verifier,
+    client_id: client.client_id,
+    redirect_uri: REDIRECT,
+  });
+  expect(result.status, JSON.stringify(result.body)).toBe(200);
+  return result.body;
+}
+
+/** An MCP request with a bearer token (status only). */
+export async function mcpStatus(baseUrl: string, accessToken: string, path = "/mcp/mcp"): Promise<number> {
+  const res = await fetch(baseUrl + path, {
+    method: "POST",
+    headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
