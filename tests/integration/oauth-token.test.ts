@@ -9,7 +9,7 @@ import type { DomainEvents } from "../../server/events.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import {
   basic,
-  CookieJar,
+  type CookieJar,
   issueTokens,
   mcpStatus,
   obtainCode,
