@@ -52,12 +52,15 @@ export function useActionMutation<TData, TError, TVariables, TContext>(
   const revalidator = useRevalidator();
   return useMutation({
     ...options,
-    onSuccess(data, variables) {
+    onSuccess(...args) {
+      const [data, variables] = args;
       toast.show({ tone: "success", message: typeof messages.success === "function" ? messages.success(data, variables) : messages.success });
       if (messages.revalidate !== false) revalidator.revalidate();
+      return options.onSuccess?.(...args);
     },
-    onError(error) {
-      toast.show({ tone: "error", message: errorMessage(error) });
+    onError(...args) {
+      toast.show({ tone: "error", message: errorMessage(args[0]) });
+      return options.onError?.(...args);
     },
   });
 }

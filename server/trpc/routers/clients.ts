@@ -13,6 +13,7 @@ import {
   setClientDisabled,
   updateClient,
 } from "../../oauth/client-admin.ts";
+import { SCOPES } from "../../oauth/scopes.ts";
 import { adminProcedure, router } from "../init.ts";
 import { auditAdminAction } from "../domain/audit.ts";
 import { pageInput } from "../pagination.ts";
@@ -35,6 +36,11 @@ export const clientsRouter = router({
     .query(({ ctx, input }) =>
       listClients(ctx.services, { search: input.search || undefined, kind: input.kind, status: input.status }, input),
     ),
+
+  /** What the create/edit forms offer: the scopes this server supports. */
+  options: adminProcedure.query(() => ({
+    scopes: Object.entries(SCOPES).map(([value, info]) => ({ value, description: info.description, adminOnly: info.adminOnly })),
+  })),
 
   get: adminProcedure.input(z.object({ id })).query(({ ctx, input }) => getClient(ctx.services, input.id)),
 

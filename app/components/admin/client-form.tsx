@@ -1,0 +1,190 @@
+/**
+ * The create/edit form of an OAuth client, and the one-time display of a client secret. The server applies the
+ * registration rules (redirect URIs, scopes); this form only shapes the input.
+ */
+import { useId, useState, type FormEvent } from "react";
+import { Button } from "../ui/button";
+import { TextAreaField, TextField } from "../ui/fields";
+import { Modal } from "../ui/modal";
+
+export interface ScopeOption {
+  value: string;
+  description: string;
+  adminOnly: boolean;
+}
+
+export interface ClientFormValues {
+  name: string;
+  type: "confidential" | "public";
+  redirectUris: string[];
+  scopes: string[];
+}
+
+export function ClientForm({
+  mode,
+  initial,
+  scopeOptions,
+  busy,
+  error,
+  onSubmit,
+  onCancel,
+}: {
+  mode: "create" | "edit";
+  initial?: Partial<ClientFormValues>;
+  scopeOptions: ScopeOption[];
+  busy: boolean;
+  error: string | null;
+  onSubmit: (values: ClientFormValues) => void;
+  onCancel?: () => void;
+}) {
+  const [type, setType] = useState<ClientFormValues["type"]>(initial?.type ?? "confidential");
+  const typeName = useId();
+  const errorId = useId();
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    onSubmit({
+      name: String(form.get("name") ?? "").trim(),
+      type,
+      redirectUris: String(form.get("redirectUris") ?? "")
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter(Boolean),
+      scopes: form.getAll("scopes").map(String),
+    });
+  }
+  return (
+    <form onSubmit={submit} className="space-y-4" aria-describedby={error ? errorId : undefined}>
+      <TextField label="Name" name="name" required maxLength={200} defaultValue={initial?.name ?? ""} autoComplete="off" />
+      {mode === "create" ? (
+        <fieldset>
+          <legend className="block text-sm font-medium text-gray-700">Client type</legend>
+          <div className="mt-1 space-y-2">
+            {(
+              [
+                ["confidential", "Confidential", "Runs on a server and keeps a secret (client_secret_basic)."],
+                ["public", "Public", "Runs on a device or in a browser; no secret, PKCE only."],
+              ] as const
+            ).map(([value, label, hint]) => (
+              <label key={value} className="flex items-start gap-2 text-sm">
+                <input type="radio" name={typeName} value={value} checked={type === value} onChange={() => setType(value)} className="mt-1" />
+                <span>
+                  <span className="font-medium text-gray-900">{label}</span>
+                  <span className="block text-gray-500">{hint}</span>
+                </span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
+      ) : null}
+      <TextAreaField
+        label="Redirect URIs"
+        hint="(one per line)"
+        name="redirectUris"
+        required
+        rows={3}
+        defaultValue={(initial?.redirectUris ?? []).join("\n")}
+        placeholder="https://app.example.com/oauth/callback"
+        spellCheck={false}
+      />
+      <fieldset>
+        <legend className="block text-sm font-medium text-gray-700">Scopes</legend>
+        <div className="mt-1 space-y-2">
+          {scopeOptions.map((scope) => (
+            <label key={scope.value} className="flex items-start gap-2 text-sm">
+              <input type="checkbox" name="scopes" value={scope.value} defaultChecked={(initial?.scopes ?? ["mcp:tools"]).includes(scope.value)} className="mt-1" />
+              <span>
+                <span className="font-mono text-gray-900">{scope.value}</span>
+                <span className="block text-gray-500">
+                  {scope.description}
+                  {scope.adminOnly ? " (granted to admins only)" : ""}
+                </span>
+              </span>
+            </label>
+          ))}
+        </div>
+      </fieldset>
+      {error ? (
+        <p id={errorId} role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">
+          {error}
+        </p>
+      ) : null}
+      <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
+        {onCancel ? (
+          <Button onClick={onCancel} disabled={busy}>
+            Cancel
+          </Button>
+        ) : null}
+        <Button type="submit" tone="primary" disabled={busy}>
+          {busy ? "Saving…" : mode === "create" ? "Create client" : "Save changes"}
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+/** Shows a client_id and, once, its secret. Closing it forgets the secret. */
+export function SecretModal({
+  open,
+  title,
+  clientId,
+  secret,
+  onClose,
+  children,
+}: {
+  open: boolean;
+  title: string;
+  clientId: string;
+  secret: string | null;
+  onClose: () => void;
+  children?: React.ReactNode;
+}) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <Modal open={open} title={title} onClose={onClose} wide>
+      <div className="space-y-4 text-sm">
+        <CopyField label="Client ID" value={clientId} />
+        {secret ? (
+          <>
+            <CopyField label="Client secret" value={secret} onCopied={() => setCopied(true)} />
+            <p className="rounded-md bg-amber-50 px-3 py-2 text-amber-900">
+              Store the secret now: it is shown only this once. The server keeps only a hash of it.
+              {copied ? " Copied to the clipboard." : ""}
+            </p>
+          </>
+        ) : (
+          <p className="text-gray-600">A public client has no secret: it proves itself with PKCE on every authorization.</p>
+        )}
+        {children}
+        <div className="flex justify-end">
+          <Button tone="primary" onClick={onClose}>
+            Done
+          </Button>
+        </div>
+      </div>
+    </Modal>
+  );
+}
+
+function CopyField({ label, value, onCopied }: { label: string; value: string; onCopied?: () => void }) {
+  const id = useId();
+  return (
+    <div>
+      <label htmlFor={id} className="block font-medium text-gray-700">
+        {label}
+      </label>
+      <div className="mt-1 flex gap-2">
+        <input id={id} readOnly value={value} className="block w-full min-w-0 rounded-md border border-gray-300 bg-gray-50 px-3 py-2 font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
+        <Button
+          size="sm"
+          aria-label={`Copy ${label.toLowerCase()}`}
+          onClick={() => {
+            void navigator.clipboard?.writeText(value).then(() => onCopied?.(), () => {});
+          }}
+        >
+          Copy
+        </Button>
+      </div>
+    </div>
+  );
+}
