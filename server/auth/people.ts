@@ -4,7 +4,7 @@
  * SameSite=Lax, Secure when APP_URL is https.
  */
 import { createCookie, redirect, type Cookie } from "@remix-run/node";
-import type { Role } from "../db/client.ts";
+import type { Role, UserModel as User } from "../db/client.ts";
 import { SecretPrefix, randomSecret, sha256Hex } from "../crypto.ts";
 import type { Services } from "../services.ts";
 import { GoogleSignIn } from "./google.ts";
@@ -62,34 +62,29 @@ export class PeopleAuth {
     return this.services.env.ADMIN_EMAILS.includes(email.toLowerCase()) || promoted ? "ADMIN" : "USER";
   }
 
-  /** Creates or updates the user, links the account, starts a session; returns the Set-Cookie value. */
+  /**
+   * Creates or updates the user, links the account, starts a session; returns the Set-Cookie value.
+   *
+   * The upstream account (`provider` + `providerAccountId`, Google's stable `sub`) decides who signs in when it is
+   * already linked, so a changed Google address still reaches the same user (whose email follows it unless another
+   * user has that address). Otherwise the verified email finds or creates the user. The role is decided here, at
+   * every sign-in: ADMIN for ADMIN_EMAILS members and promoted users, USER otherwise.
+   */
   async signIn(profile: SignInProfile, origin: RequestOrigin = {}): Promise<{ user: SessionUser; setCookie: string }> {
-    const { prisma } = this.services;
-    const email = profile.email.trim().toLowerCase();
-    const existing = await prisma.user.findUnique({ where: { email }, select: { promotedAt: true } });
-    const role = this.roleAtSignIn(email, Boolean(existing?.promotedAt));
-    const now = new Date();
-    const user = await prisma.user.upsert({
-      where: { email },
-      create: { email, name: profile.name ?? null, image: profile.image ?? null, role, lastSignInAt: now },
-      update: {
-        role,
-        lastSignInAt: now,
-        ...(profile.name ? { name: profile.name } : {}),
-        ...(profile.image ? { image: profile.image } : {}),
-      },
-    });
-    await prisma.account.upsert({
-      where: { provider_providerAccountId: { provider: profile.provider, providerAccountId: profile.providerAccountId } },
-      create: { provider: profile.provider, providerAccountId: profile.providerAccountId, userId: user.id },
-      update: {},
-    });
+    let user: User;
+    try {
+      user = await this.upsertUser(profile);
+    } catch (error) {
+      // Two first sign-ins of one person at the same moment: the loser of the unique race simply retries.
+      if (!isUniqueViolation(error)) throw error;
+      user = await this.upsertUser(profile);
+    }
     const token = randomSecret(SecretPrefix.session);
-    const session = await prisma.session.create({
+    const session = await this.services.prisma.session.create({
       data: {
         sessionTokenHash: sha256Hex(token),
         userId: user.id,
-        expires: new Date(now.getTime() + this.maxAgeSeconds * 1000),
+        expires: new Date(Date.now() + this.maxAgeSeconds * 1000),
         ipAddress: origin.ip ?? null,
         userAgent: origin.userAgent?.slice(0, 512) ?? null,
       },
@@ -98,6 +93,33 @@ export class PeopleAuth {
       user: { id: user.id, email: user.email, name: user.name, image: user.image, role: user.role, sessionId: session.id },
       setCookie: await this.cookie.serialize(token),
     };
+  }
+
+  private async upsertUser(profile: SignInProfile): Promise<User> {
+    const { prisma } = this.services;
+    const email = profile.email.trim().toLowerCase();
+    const key = { provider: profile.provider, providerAccountId: profile.providerAccountId };
+    return prisma.$transaction(async (tx) => {
+      const linked = await tx.account.findUnique({ where: { provider_providerAccountId: key }, include: { user: true } });
+      let target = linked?.user ?? (await tx.user.findUnique({ where: { email } }));
+      // A linked user whose upstream address changed follows it, unless the new address belongs to someone else.
+      const newEmail =
+        target && target.email !== email && !(await tx.user.findUnique({ where: { email }, select: { id: true } }))
+          ? email
+          : (target?.email ?? email);
+      const role = this.roleAtSignIn(newEmail, Boolean(target?.promotedAt));
+      const details = {
+        role,
+        lastSignInAt: new Date(),
+        ...(profile.name ? { name: profile.name } : {}),
+        ...(profile.image ? { image: profile.image } : {}),
+      };
+      target = target
+        ? await tx.user.update({ where: { id: target.id }, data: { ...details, email: newEmail } })
+        : await tx.user.create({ data: { email, name: profile.name ?? null, image: profile.image ?? null, ...details } });
+      if (!linked) await tx.account.create({ data: { ...key, userId: target.id } });
+      return target;
+    });
   }
 
   /** The signed-in user of a request, or null (unsigned, unknown, expired). */
@@ -157,4 +179,9 @@ export class PeopleAuth {
     const { count } = await this.services.prisma.session.deleteMany({ where: { expires: { lte: now } } });
     return count;
   }
+}
+
+/** Prisma's unique-constraint violation (P2002). */
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "P2002";
 }

@@ -88,6 +88,19 @@ describe("development sign-in over HTML forms", () => {
     expect(own.status).toBe(302);
   });
 
+  it("survives simultaneous first sign-ins of one address (one user, one account, every session valid)", async () => {
+    const server = await startTestServer();
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        server.services.auth.signIn({ email: "Race@Example.com", provider: "dev", providerAccountId: "race@example.com" }),
+      ),
+    );
+    expect(new Set(results.map((r) => r.user.id)).size).toBe(1);
+    expect(await server.services.prisma.user.count()).toBe(1);
+    expect(await server.services.prisma.account.count()).toBe(1);
+    expect(await server.services.prisma.session.count()).toBe(6);
+  });
+
   it("refuses an invalid email address", async () => {
     const server = await startTestServer();
     const browser = new HttpSession(server.url);

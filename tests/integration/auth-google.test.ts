@@ -173,6 +173,44 @@ describe("Google sign-in (OpenID Connect, authorization code + PKCE) against a f
   });
 });
 
+describe("Google accounts are linked by `sub` (OIDC Core §5.7: `sub` is the stable identifier, email is not)", () => {
+  async function userOf(browser: HttpSession) {
+    const cookie = `__session=${browser.cookies.get("__session")!.value}`;
+    return server.services.auth.getUser(new Request(server.url, { headers: { cookie } }));
+  }
+
+  it("a changed Google address still signs in the same user, whose email follows it", async () => {
+    resetFake();
+    google.profile = { sub: "5005", email: "old-address@example.com", email_verified: true };
+    const first = new HttpSession(server.url);
+    await signInWithGoogle(first);
+    const before = await userOf(first);
+    google.profile = { sub: "5005", email: "new-address@example.com", email_verified: true };
+    const second = new HttpSession(server.url);
+    await signInWithGoogle(second);
+    const after = await userOf(second);
+    expect(after!.id).toBe(before!.id);
+    expect(after!.email).toBe("new-address@example.com");
+    expect(await server.services.prisma.user.findUnique({ where: { email: "old-address@example.com" } })).toBeNull();
+  });
+
+  it("keeps the linked user's email when the new address belongs to someone else", async () => {
+    resetFake();
+    const other = new HttpSession(server.url);
+    google.profile = { sub: "6006", email: "taken@example.com", email_verified: true };
+    await signInWithGoogle(other);
+    google.profile = { sub: "7007", email: "mine@example.com", email_verified: true };
+    const me = new HttpSession(server.url);
+    await signInWithGoogle(me);
+    const mine = await userOf(me);
+    google.profile = { sub: "7007", email: "taken@example.com", email_verified: true };
+    const again = new HttpSession(server.url);
+    await signInWithGoogle(again);
+    expect(await userOf(again)).toMatchObject({ id: mine!.id, email: "mine@example.com" });
+    expect((await userOf(other))!.email).toBe("taken@example.com");
+  });
+});
+
 describe("Google sign-in when the provider is down", () => {
   it("explains it on /login (never a 500), and works again once the provider is back", async () => {
     const fake = await startFakeGoogle();
