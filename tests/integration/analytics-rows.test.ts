@@ -6,8 +6,9 @@ import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { captureLog, mcpPost, seedAccessToken, type CapturedLog, type SeededToken } from "../observability/support.ts";
 
 /**
- * A flow through the endpoints that exist (health, MCP with a stored token, an admin page with an id in its path,
- * the rate limit) and domain events for the OAuth steps, then the rows it left.
+ * Health, MCP with a stored token, an admin page with an id in its path and the MCP rate limit, plus a security
+ * event that (wrongly) carries a token, then the rows all that left. The real OAuth flow is
+ * analytics-oauth-flow.test.ts.
  */
 describe("analytics rows: one AnalyticsRequest per request (final status), AnalyticsSecurity per security event", () => {
   let server: TestServer;
@@ -41,7 +42,7 @@ describe("analytics rows: one AnalyticsRequest per request (final status), Analy
     for (let i = 0; i < 4; i++) statuses.push((await mcpPost(server.url, seeded.token, "tools/list")).status);
     expect(statuses).toEqual([200, 200, 429, 429]);
 
-    // OAuth steps, until the OAuth endpoints drive them: what the token endpoint emits on refresh-token reuse.
+    // Defence in depth: an event that carries a token by mistake must not put it in a row.
     const leaked = randomSecret(SecretPrefix.refreshToken);
     secrets.push(leaked);
     server.services.events.security({

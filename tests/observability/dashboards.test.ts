@@ -193,7 +193,7 @@ describe("dashboards against the running server and the migrated schema", () => 
   let recorded: Set<string>;
 
   beforeAll(async () => {
-    server = await startTestServer({ RATE_LIMIT_MCP_PER_IP: "4" });
+    server = await startTestServer({ AUTH_DEV_LOGIN: "true", RATE_LIMIT_MCP_PER_IP: "4" });
     const { metricsText } = await smokeFlow(server);
     const { samples, types } = parseExposition(metricsText);
     exposed = new Set([...types.keys(), ...samples.map((s) => s.name)]);

@@ -137,34 +137,39 @@ export function sampleValue(samples: Sample[], name: string, labels: Record<stri
 
 export interface SmokeFlow {
   seeded: SeededToken;
+  /** The OAuth client registered by the flow (public client_id). */
+  clientId: string;
+  userId: string;
   metricsText: string;
 }
 
 /**
- * Traffic that touches every metric family: health, MCP (401 without a token, a tool call, an invalid token, the
- * per-IP rate limit), and the OAuth events the authorization server emits (emitted on the bus until its endpoints
- * run here). The server should be started with `RATE_LIMIT_MCP_PER_IP: "4"`.
+ * Traffic that touches every metric family through the real endpoints: health; registration, sign-in, consent,
+ * code exchange, refresh rotation and a replayed refresh token; MCP (a tool call, 401 without a token, an invalid
+ * token, the per-IP rate limit). The server must run with `AUTH_DEV_LOGIN: "true"` and `RATE_LIMIT_MCP_PER_IP: "4"`.
  */
 export async function smokeFlow(server: TestServer): Promise<SmokeFlow> {
+  const { REDIRECT, obtainCode, publicClient, register, signIn, tokenRequest } = await import("../integration/oauth-support.ts");
   const seeded = await seedAccessToken(server);
   await fetch(`${server.url}/api/health`);
+
+  const client = await register(server.url, publicClient());
+  const jar = await signIn(server.url, `smoke-${Math.random().toString(36).slice(2)}@example.com`);
+  const { code, verifier } = await obtainCode(server.url, jar, client.client_id);
+  const redeem = { grant_type: "authorization_code", code, client_id: client.client_id, redirect_uri: REDIRECT };
+  const tokens = await tokenRequest(server.url, { ...redeem, code_verifier: verifier });
+  if (tokens.status !== 200) throw new Error(`token endpoint: ${JSON.stringify(tokens.body)}`);
+  const refresh = { grant_type: "refresh_token", refresh_token: tokens.body.refresh_token as string, client_id: client.client_id };
+  await tokenRequest(server.url, refresh);
+  await tokenRequest(server.url, refresh); // replayed: reuse, the family is revoked
+
   await mcpPost(server.url, null, "tools/list");
   await mcpPost(server.url, seeded.token, "tools/call", { name: "whoami", arguments: {} });
   await mcpPost(server.url, randomSecret(SecretPrefix.accessToken), "tools/list");
   for (let i = 0; i < 3; i++) await mcpPost(server.url, seeded.token, "tools/list");
 
-  const origin = { clientId: seeded.clientId, userId: seeded.userId, ip: "127.0.0.1", userAgent: "smoke" };
-  const { events } = server.services;
-  events.emit("oauth.client.registered", { clientId: seeded.clientDbId, kind: "dynamic" });
-  events.emit("oauth.authorize", { ...origin, outcome: "consent_shown" });
-  events.emit("oauth.authorize", { ...origin, outcome: "approved" });
-  events.emit("oauth.token.issued", { ...origin, grantType: "authorization_code", refreshToken: true });
-  events.emit("oauth.token.refreshed", { ...origin, reusedWithinGrace: false });
-  events.emit("oauth.token.issued", { ...origin, grantType: "refresh_token", refreshToken: true });
-  events.emit("oauth.grant.error", { ...origin, grantType: "refresh_token", error: "invalid_grant", reason: "refresh token reused" });
-  events.security({ ...origin, type: "TOKEN_REUSE", severity: "high", details: { grantId: seeded.grantId } });
-  events.emit("oauth.token.revoked", { ...origin, kind: "grant", count: 1 });
   await server.services.analytics.flush();
+  const user = await server.services.prisma.accessToken.findFirst({ where: { clientId: { not: seeded.clientDbId } }, select: { userId: true } });
   const metricsText = await (await fetch(`${server.url}/metrics`)).text();
-  return { seeded, metricsText };
+  return { seeded, clientId: client.client_id, userId: user?.userId ?? "", metricsText };
 }
