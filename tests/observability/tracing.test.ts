@@ -1,8 +1,8 @@
 /**
  * OpenTelemetry traces end to end: the real entry point (`node scripts/start.js`, as `npm start` runs it) with
  * OTEL_EXPORTER_OTLP_ENDPOINT pointing at a local OTLP/HTTP receiver (the outside world, faked), then the spans it
- * exports: HTTP server spans named after the route pattern, database spans under them, MCP tool-call spans, and log
- * lines carrying the trace id. Tracing is process-global, so it runs in its own process.
+ * exports: HTTP server spans named after the route pattern, database spans under them, OAuth step and MCP tool-call
+ * spans, and log lines carrying the trace id. Tracing is process-global, so it runs in its own process.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import http from "node:http";
@@ -14,6 +14,7 @@ import { freePort } from "../../server/db/embedded.ts";
 import { tracingActive } from "../../server/analytics/trace-context.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { TEST_AUTH_SECRET } from "../helpers/server.ts";
+import { REDIRECT, obtainCode, publicClient, register, signIn, tokenRequest } from "../integration/oauth-support.ts";
 import { eventually, mcpPost, seedAccessToken, type SeededToken } from "./support.ts";
 
 interface OtlpSpan {
@@ -41,6 +42,7 @@ describe("OpenTelemetry tracing (OTLP/HTTP export when OTEL_EXPORTER_OTLP_ENDPOI
   let db: Database;
   let baseUrl: string;
   let seeded: SeededToken;
+  const secrets: string[] = [];
 
   beforeAll(async () => {
     receiver = http.createServer((req, res) => {
@@ -64,6 +66,7 @@ describe("OpenTelemetry tracing (OTLP/HTTP export when OTEL_EXPORTER_OTLP_ENDPOI
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     seeded = await seedAccessToken({ services: { prisma: db.prisma }, env: { APP_URL: baseUrl } });
+    secrets.push(seeded.token);
 
     app = spawn(process.execPath, ["scripts/start.js"], {
       env: {
@@ -74,6 +77,7 @@ describe("OpenTelemetry tracing (OTLP/HTTP export when OTEL_EXPORTER_OTLP_ENDPOI
         APP_URL: baseUrl,
         DATABASE_URL: database.url,
         AUTH_SECRET: TEST_AUTH_SECRET,
+        AUTH_DEV_LOGIN: "true",
         LOG_LEVEL: "info",
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp,
         OTEL_BSP_SCHEDULE_DELAY: "100",
@@ -88,9 +92,22 @@ describe("OpenTelemetry tracing (OTLP/HTTP export when OTEL_EXPORTER_OTLP_ENDPOI
       throw new Error(`the server did not start:\n${stderr}\n${logLines.join("\n")}`);
     });
 
+    // The OAuth steps: registration, consent, a failed and a successful code exchange.
+    const client = await register(baseUrl, publicClient());
+    const jar = await signIn(baseUrl, "traced@example.com");
+    const { code, verifier } = await obtainCode(baseUrl, jar, client.client_id);
+    const redeem = { grant_type: "authorization_code", code, client_id: client.client_id, redirect_uri: REDIRECT };
+    expect((await tokenRequest(baseUrl, { ...redeem, code_verifier: "y".repeat(43) })).status).toBe(400);
+    const tokens = await tokenRequest(baseUrl, { ...redeem, code_verifier: verifier });
+    expect(tokens.status).toBe(200);
+    secrets.push(code, verifier, tokens.body.access_token as string, tokens.body.refresh_token as string);
+
     expect((await mcpPost(baseUrl, seeded.token, "tools/call", { name: "whoami", arguments: {} })).status).toBe(200);
     expect((await mcpPost(baseUrl, randomSecret(SecretPrefix.accessToken), "tools/list")).status).toBe(401);
-    await eventually(async () => spans.some((s) => s.name === "mcp.tool.call") && spans.some((s) => s.name === "POST /mcp/mcp"), 10_000);
+    await eventually(
+      async () => ["mcp.tool.call", "POST /mcp/mcp", "oauth.token.issued"].every((name) => spans.some((s) => s.name === name)),
+      10_000,
+    );
     // Let one flush interval pass so an analytics write would have been traced if it were.
     await new Promise((r) => setTimeout(r, 1_500));
   }, 60_000);
@@ -131,11 +148,28 @@ describe("OpenTelemetry tracing (OTLP/HTTP export when OTEL_EXPORTER_OTLP_ENDPOI
     expect(refused.some((s) => s.events?.some((e) => e.name === "security.event"))).toBe(true);
   });
 
+  it("exports a span for each OAuth step, inside the trace of the request that took it", () => {
+    const inRequest = (name: string, route: string) => {
+      const step = spans.find((s) => s.name === name);
+      expect(step, name).toBeDefined();
+      const request = spans.find((s) => s.traceId === step!.traceId && s.kind === SERVER);
+      expect(request?.name, name).toBe(route);
+      return step!;
+    };
+    expect(attr(inRequest("oauth.client.registered", "POST /api/oauth/register"), "oauth.client_kind")).toBe("dynamic");
+    const outcomes = spans.filter((s) => s.name === "oauth.authorize").map((s) => attr(s, "oauth.outcome"));
+    expect(outcomes).toEqual(expect.arrayContaining(["consent_shown", "approved"]));
+    inRequest("oauth.authorize", "GET /oauth/authorize");
+    expect(attr(inRequest("oauth.token.issued", "POST /api/oauth/token"), "oauth.grant_type")).toBe("authorization_code");
+    expect(attr(inRequest("oauth.token.error", "POST /api/oauth/token"), "oauth.error")).toBe("invalid_grant");
+  });
+
   it("keeps analytics writes and query values out of traces", () => {
     const statements = spans.map((s) => String(attr(s, "db.query.text") ?? attr(s, "db.statement") ?? ""));
     expect(statements.some((q) => /INSERT INTO "public"\."AnalyticsRequest"|INSERT INTO "AnalyticsRequest"/.test(q))).toBe(false);
     const everything = JSON.stringify(spans);
-    expect(everything).not.toContain(seeded.token);
+    expect(secrets).toHaveLength(5);
+    for (const secret of secrets) expect(everything).not.toContain(secret);
   });
 
   it("puts the trace id on the request's log line", () => {
