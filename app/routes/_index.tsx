@@ -1,6 +1,11 @@
-import { json, type LoaderFunctionArgs } from "@remix-run/node";
+import { json, type LoaderFunctionArgs, type HeadersFunction } from "@remix-run/node";
 import { Form, useLoaderData } from "@remix-run/react";
 import { Page } from "../components/page";
+
+/** The page carries a CSRF token (and who is signed in): never stored by a cache. */
+export const headers: HeadersFunction = ({ loaderHeaders, actionHeaders }) => ({
+  "Cache-Control": actionHeaders.get("Cache-Control") ?? loaderHeaders.get("Cache-Control") ?? "no-store",
+});
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { env, auth, csrf } = context.services;

@@ -1,4 +1,4 @@
-import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, type HeadersFunction } from "@remix-run/node";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import type { GoogleSignInErrorCode } from "../../server/auth/google.ts";
 import { Page } from "../components/page";
@@ -16,6 +16,11 @@ const ERRORS: Record<`google_${GoogleSignInErrorCode}` | "csrf", string> = {
   google_disabled: "Sign-in with Google is not configured on this server.",
   google_failed: "Sign-in with Google failed. Please try again.",
 };
+
+/** The page carries a CSRF token (and who is signed in): never stored by a cache. */
+export const headers: HeadersFunction = ({ loaderHeaders, actionHeaders }) => ({
+  "Cache-Control": actionHeaders.get("Cache-Control") ?? loaderHeaders.get("Cache-Control") ?? "no-store",
+});
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { auth, csrf, env } = context.services;

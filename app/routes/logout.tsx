@@ -1,4 +1,4 @@
-import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, type HeadersFunction } from "@remix-run/node";
 import { Form, useLoaderData } from "@remix-run/react";
 import { Page } from "../components/page";
 
@@ -18,6 +18,11 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const setCookie = await auth.signOut(request);
   return redirect("/login", { headers: { "Set-Cookie": setCookie, "Cache-Control": "no-store" } });
 }
+
+/** The page carries a CSRF token (and who is signed in): never stored by a cache. */
+export const headers: HeadersFunction = ({ loaderHeaders, actionHeaders }) => ({
+  "Cache-Control": actionHeaders.get("Cache-Control") ?? loaderHeaders.get("Cache-Control") ?? "no-store",
+});
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const { auth, csrf } = context.services;

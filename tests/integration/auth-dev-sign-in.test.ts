@@ -10,6 +10,8 @@ describe("development sign-in over HTML forms", () => {
     const html = await res.text();
     expect(html).toMatch(/<label[^>]*for="email"[^>]*>Email<\/label>/);
     expect(html).toContain("Sign in (development)");
+    // A page with a CSRF token is never cached.
+    expect(res.headers.get("cache-control")).toBe("no-store");
     const csrf = setCookieFor(res, "__csrf");
     expect(csrf).toMatch(/; HttpOnly/i);
     expect(csrf).toMatch(/; SameSite=Lax/i);
