@@ -1,0 +1,176 @@
+/**
+ * End to end with a spec-strict client nobody here wrote (oauth4webapi 3): protected resource discovery (RFC 9728),
+ * authorization server discovery (RFC 8414), dynamic registration (RFC 7591), authorization with PKCE through the
+ * real sign-in and consent pages in Chromium (response validated with RFC 9207 `iss`), code exchange, refresh,
+ * revocation (RFC 7009) and introspection (RFC 7662).
+ */
+import * as oauth from "oauth4webapi";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser, screenshot, type TestBrowser } from "../helpers/browser.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { authorizeThroughConsent, mcpStatus, signIn } from "../integration/oauth-support.ts";
+
+let server: TestServer;
+let browser: TestBrowser;
+const insecure = { [oauth.allowInsecureRequests]: true } as const;
+const REDIRECT_URI = "http://127.0.0.1:8976/oauth4webapi/callback";
+
+beforeAll(async () => {
+  server = await startTestServer({ RATE_LIMIT_ENABLED: "false" });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function discover() {
+  const resourceUrl = new URL(`${server.env.APP_URL}/mcp/mcp`);
+  const prm = await oauth.processResourceDiscoveryResponse(resourceUrl, await oauth.resourceDiscoveryRequest(resourceUrl, insecure));
+  expect(prm.resource).toBe(resourceUrl.href);
+  const issuer = new URL(prm.authorization_servers![0]);
+  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: "oauth2", ...insecure }));
+  return { prm, as };
+}
+
+describe("oauth4webapi: discovery → registration → authorize (Chromium) → token → refresh → revoke", () => {
+  it("completes the flow for a public client", async () => {
+    const { prm, as } = await discover();
+    expect(as.authorization_response_iss_parameter_supported).toBe(true);
+
+    const registration = await oauth.processDynamicClientRegistrationResponse(
+      await oauth.dynamicClientRegistrationRequest(
+        as,
+        {
+          client_name: "oauth4webapi e2e",
+          redirect_uris: [REDIRECT_URI],
+          grant_types: ["authorization_code", "refresh_token"],
+          response_types: ["code"],
+          token_endpoint_auth_method: "none",
+        },
+        insecure,
+      ),
+    );
+    const client: oauth.Client = { client_id: registration.client_id, token_endpoint_auth_method: "none" };
+    const clientAuth = oauth.None();
+
+    const verifier = oauth.generateRandomCodeVerifier();
+    const challenge = await oauth.calculatePKCECodeChallenge(verifier);
+    const state = oauth.generateRandomState();
+    const authorizationUrl = new URL(as.authorization_endpoint!);
+    authorizationUrl.search = new URLSearchParams({
+      client_id: client.client_id,
+      redirect_uri: REDIRECT_URI,
+      response_type: "code",
+      scope: prm.scopes_supported!.join(" "),
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+      state,
+      resource: prm.resource,
+    }).toString();
+
+    // The person: real sign-in page, real consent page, clicks Allow. The client's callback is intercepted.
+    const { page, context } = await browser.newPage();
+    let callback: URL | undefined;
+    await context.route("http://127.0.0.1:8976/**", (route) => {
+      callback = new URL(route.request().url());
+      return route.fulfill({ status: 200, contentType: "text/plain", body: "You can close this window." });
+    });
+    await page.goto(authorizationUrl.href.replace(server.env.APP_URL, server.url));
+    await page.waitForURL((url) => url.pathname === "/login");
+    await page.getByLabel("Email").fill("e2e-person@example.com");
+    await page.getByRole("button", { name: "Sign in (development)" }).click();
+    await page.getByRole("button", { name: "Allow" }).waitFor();
+    await expect(page.getByText("oauth4webapi e2e").first().isVisible()).resolves.toBe(true);
+    await expect(page.getByTestId("redirect-host").textContent()).resolves.toBe("127.0.0.1:8976");
+    await screenshot(page, "oauth-consent-oauth4webapi");
+    await page.getByRole("button", { name: "Allow" }).click();
+    await page.waitForURL((url) => url.href.startsWith("http://127.0.0.1:8976/"));
+    await context.close();
+    expect(callback).toBeDefined();
+
+    // validateAuthResponse checks iss (RFC 9207) and state.
+    const params = oauth.validateAuthResponse(as, client, callback!, state);
+    const tokenResponse = await oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, REDIRECT_URI, verifier, {
+        additionalParameters: { resource: prm.resource },
+        ...insecure,
+      }),
+    );
+    expect(tokenResponse.token_type).toBe("bearer");
+    expect(tokenResponse.scope).toBe("mcp:tools");
+    expect(tokenResponse.access_token).toMatch(/^mcpat_/);
+    expect(await mcpStatus(server.url, tokenResponse.access_token)).toBe(200);
+
+    const refreshed = await oauth.processRefreshTokenResponse(
+      as,
+      client,
+      await oauth.refreshTokenGrantRequest(as, client, clientAuth, tokenResponse.refresh_token!, insecure),
+    );
+    expect(refreshed.refresh_token).not.toBe(tokenResponse.refresh_token);
+    expect(await mcpStatus(server.url, refreshed.access_token)).toBe(200);
+
+    await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, clientAuth, refreshed.refresh_token!, insecure));
+    expect(await mcpStatus(server.url, refreshed.access_token)).toBe(401);
+
+    // A rotated refresh token is dead, and presenting it is reuse.
+    await expect(
+      oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, clientAuth, tokenResponse.refresh_token!, insecure)),
+    ).rejects.toMatchObject({ error: "invalid_grant" });
+  });
+
+  it("completes the flow for a confidential client (client_secret_basic) and introspects", async () => {
+    const { prm, as } = await discover();
+    const registration = await oauth.processDynamicClientRegistrationResponse(
+      await oauth.dynamicClientRegistrationRequest(
+        as,
+        { client_name: "oauth4webapi confidential", redirect_uris: [REDIRECT_URI], grant_types: ["authorization_code", "refresh_token"], token_endpoint_auth_method: "client_secret_basic" },
+        insecure,
+      ),
+    );
+    const client: oauth.Client = { client_id: registration.client_id };
+    const clientAuth = oauth.ClientSecretBasic(registration.client_secret as string);
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const url = new URL(as.authorization_endpoint!.replace(server.env.APP_URL, server.url));
+    url.search = new URLSearchParams({
+      client_id: client.client_id,
+      redirect_uri: REDIRECT_URI,
+      response_type: "code",
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: "S256",
+      state,
+      resource: prm.resource,
+    }).toString();
+    // The HTTP forms this time (same pages, no browser).
+    const jar = await signIn(server.url, "e2e-confidential@example.com");
+    const { location } = await authorizeThroughConsent(jar, url.href);
+    const params = oauth.validateAuthResponse(as, client, location, state);
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, REDIRECT_URI, verifier, insecure),
+    );
+    const introspection = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, clientAuth, tokens.access_token, insecure));
+    expect(introspection).toMatchObject({ active: true, client_id: client.client_id, aud: prm.resource, iss: as.issuer });
+    await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, clientAuth, tokens.access_token, insecure));
+    const after = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, clientAuth, tokens.access_token, insecure));
+    expect(after.active).toBe(false);
+  });
+
+  it("validateAuthResponse rejects an error redirect as an authorization error carrying iss", async () => {
+    const { as } = await discover();
+    const registration = await oauth.processDynamicClientRegistrationResponse(
+      await oauth.dynamicClientRegistrationRequest(as, { redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "none" }, insecure),
+    );
+    const client: oauth.Client = { client_id: registration.client_id };
+    const state = oauth.generateRandomState();
+    const url = new URL(`${server.url}/oauth/authorize`);
+    url.search = new URLSearchParams({ client_id: client.client_id, redirect_uri: REDIRECT_URI, response_type: "code", state }).toString();
+    const res = await fetch(url, { redirect: "manual" });
+    const location = new URL(res.headers.get("location")!);
+    expect(() => oauth.validateAuthResponse(as, client, location, state)).toThrow(oauth.AuthorizationResponseError);
+  });
+});
