@@ -6,6 +6,7 @@
  * The per-IP rate limit has already run (rate-limit-middleware.ts); the bearer check and per-client limit run in
  * server/mcp.
  */
+import type { ServerResponse } from "node:http";
 import type { Express, NextFunction, Request, Response } from "express";
 import type { Services } from "../services.ts";
 import type { HostReply } from "../mcp/sse.ts";
@@ -55,18 +56,27 @@ async function handleStreamable(services: Services, req: Request, res: Response)
       // Left undefined: the endpoint reads the (empty) body itself and answers the JSON-RPC parse error.
     }
   }
-  const controller = new AbortController();
-  res.on("close", () => {
-    if (!res.writableFinished) controller.abort();
-  });
-  // The body was consumed above; the transport gets it parsed (no second copy, no second parse).
-  const request = new Request(new URL(req.originalUrl, services.env.APP_URL), {
-    method: req.method,
-    headers: toFetchHeaders(req.headers),
-    signal: controller.signal,
-  });
+  // The body was consumed above; the transport gets it parsed (no second copy, no second parse). No abort signal:
+  // with JSON responses nothing streams, and a signal costs an AbortSignal per request.
+  const request = new Request(services.env.APP_URL + req.originalUrl, { method: req.method, headers: toFetchHeaders(req.headers) });
   const response = await services.mcp.streamable.handle(request, meta, parsedBody);
-  await sendFetchResponse(res, response);
+  await sendMcpResponse(res, response);
+}
+
+/**
+ * Sends a Fetch Response from the MCP transport: JSON bodies in one write (cheaper than piping a web stream),
+ * event streams through the host's streaming adapter.
+ */
+export async function sendMcpResponse(res: ServerResponse, response: globalThis.Response): Promise<void> {
+  if (!response.body || /event-stream/i.test(response.headers.get("content-type") ?? "")) {
+    await sendFetchResponse(res, response);
+    return;
+  }
+  const body = Buffer.from(await response.arrayBuffer());
+  res.statusCode = response.status;
+  for (const [key, value] of response.headers) res.setHeader(key, value);
+  res.setHeader("Content-Length", body.length);
+  res.end(body);
 }
 
 function send(res: Response, reply: HostReply): void {

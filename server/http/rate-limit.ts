@@ -37,6 +37,7 @@ export class RateLimits {
   private readonly limiters = new Map<string, { limiter: RateLimiterAbstract; points: number }>();
   private readonly trusted: Range[];
   private warnedRedisDown = false;
+  private readonly trustedCache = new Map<string, boolean>();
 
   constructor(
     private readonly deps: { env: Env; log: Logger; events: DomainEventBus; redis: RedisService | null },
@@ -79,12 +80,16 @@ export class RateLimits {
     });
   }
 
-  /** Whether `ip` is in TRUSTED_IP_RANGES (exempt from every limit). */
+  /** Whether `ip` is in TRUSTED_IP_RANGES (exempt from every limit). Answers are remembered (bounded). */
   isTrusted(ip: string): boolean {
     if (this.trusted.length === 0) return false;
+    const known = this.trustedCache.get(ip);
+    if (known !== undefined) return known;
     const address = parseIp(ip);
-    if (!address) return false;
-    return this.trusted.some(([range, bits]) => address.kind() === range.kind() && address.match(range, bits));
+    const trusted = address !== null && this.trusted.some(([range, bits]) => address.kind() === range.kind() && address.match(range, bits));
+    if (this.trustedCache.size >= 10_000) this.trustedCache.clear();
+    this.trustedCache.set(ip, trusted);
+    return trusted;
   }
 
   /**
@@ -174,8 +179,12 @@ function parseRange(value: string): Range {
   return [address, address.kind() === "ipv4" ? 32 : 128];
 }
 
+const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
 /** IPv4 as is; IPv6 by its /64. */
 function ipKey(ip: string): string {
+  // The host already normalised ::ffff:a.b.c.d to a.b.c.d: plain IPv4 needs no parsing (hot path).
+  if (IPV4.test(ip)) return ip;
   const address = parseIp(ip);
   if (!address) return `raw:${ip.slice(0, 64)}`;
   if (address.kind() === "ipv4") return address.toString();

@@ -17,7 +17,7 @@ import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import type { Role } from "../db/client.ts";
 import type { EventOrigin } from "../events.ts";
 import type { Services } from "../services.ts";
-import { audienceCovers, protectedResourceMetadataUrl, resourceOf, type McpEndpoint } from "./resources.ts";
+import { audienceCovers, protectedResourceMetadataUrl, resourceIdentifiers, resourceOf, type McpEndpoint, type ResourceIdentifiers } from "./resources.ts";
 import { TokenCache, type RevocationIds } from "./token-cache.ts";
 
 /** Who is calling: the verified token, its user and its client. Never holds the token itself. */
@@ -67,9 +67,11 @@ type InvalidReason = "malformed" | "unknown" | "expired" | "revoked" | "grant_re
 
 export class BearerAuth {
   readonly cache: TokenCache<McpCaller>;
+  private readonly resources: ResourceIdentifiers;
 
   constructor(private readonly services: Pick<Services, "env" | "prisma" | "events" | "log">) {
     this.cache = new TokenCache<McpCaller>(services.env.MCP_TOKEN_CACHE_SECONDS * 1000);
+    this.resources = resourceIdentifiers(services.env.APP_URL);
   }
 
   /** Drops cached tokens named by a revocation. */
@@ -79,8 +81,7 @@ export class BearerAuth {
 
   async authenticate(request: BearerRequest): Promise<BearerResult> {
     const { endpoint, origin } = request;
-    const url = typeof request.url === "string" ? new URL(request.url, "http://x") : request.url;
-    if (url.searchParams.has("access_token")) {
+    if (hasQueryToken(request.url)) {
       // Not a credential we accept; say so rather than treating the request as anonymous.
       this.recordInvalid(origin, endpoint, "query_string");
       return this.fail(endpoint, 400, "invalid_request", "Access tokens are accepted only in the Authorization header");
@@ -107,11 +108,12 @@ export class BearerAuth {
       this.cache.set(digest, caller, generation, now);
     }
     if (caller.expiresAt.getTime() <= now) return this.invalid(origin, endpoint, "expired", caller);
-    if (!audienceCovers(caller.resource, this.services.env.APP_URL, endpoint)) {
+    if (!audienceCovers(caller.resource, this.resources, endpoint)) {
       return this.invalid(origin, endpoint, "audience", caller);
     }
-    const missing = request.requiredScopes.filter((scope) => !caller.scopes.includes(scope));
-    if (missing.length > 0) return this.insufficientScope(endpoint, request.requiredScopes);
+    for (const scope of request.requiredScopes) {
+      if (!caller.scopes.includes(scope)) return this.insufficientScope(endpoint, request.requiredScopes);
+    }
     return { ok: true, caller };
   }
 
@@ -212,20 +214,38 @@ export class BearerAuth {
   }
 }
 
+/** Whether the URL's query carries `access_token` (parsed only when the text could contain it: hot path). */
+function hasQueryToken(url: URL | string): boolean {
+  if (typeof url !== "string") return url.searchParams.has("access_token");
+  const query = url.indexOf("?");
+  if (query < 0 || !url.includes("access_token", query)) return false;
+  return new URLSearchParams(url.slice(query + 1).split("#")[0]).has("access_token");
+}
+
 /** A failure as a Fetch Response. */
 export function failureResponse(failure: BearerFailure): Response {
   return new Response(JSON.stringify(failure.body), { status: failure.status, headers: failure.headers });
 }
 
-/** What the MCP SDK hands to tool handlers (`extra.authInfo`); `extra.caller` is ours. */
-export function toAuthInfo(caller: McpCaller, token = ""): AuthInfo {
+const resourceUrls = new WeakMap<McpCaller, URL>();
+
+/**
+ * What the MCP SDK hands to tool handlers (`extra.authInfo`); `extra.caller` is ours. `token` stays empty on
+ * purpose: tools never need the credential, so it cannot leak through a tool, a log line or a Redis message.
+ */
+export function toAuthInfo(caller: McpCaller, extra: Record<string, unknown> = {}): AuthInfo {
+  let resource = resourceUrls.get(caller);
+  if (!resource) {
+    resource = new URL(caller.resource);
+    resourceUrls.set(caller, resource);
+  }
   return {
-    token,
+    token: "",
     clientId: caller.clientId,
     scopes: caller.scopes,
     expiresAt: Math.floor(caller.expiresAt.getTime() / 1000),
-    resource: new URL(caller.resource),
-    extra: { caller },
+    resource,
+    extra: { ...extra, caller },
   };
 }
 

@@ -16,7 +16,13 @@ export const McpScope = {
   admin: "mcp:admin",
 } as const;
 
-export function resourceIdentifiers(appUrl: string): { server: string; mcp: string; sse: string } {
+export interface ResourceIdentifiers {
+  server: string;
+  mcp: string;
+  sse: string;
+}
+
+export function resourceIdentifiers(appUrl: string): ResourceIdentifiers {
   return { server: `${appUrl}/mcp`, mcp: `${appUrl}/mcp/mcp`, sse: `${appUrl}/mcp/sse` };
 }
 
@@ -36,9 +42,11 @@ function canonical(resource: string): string {
   return resource.replace(/\/+$/, "");
 }
 
-/** Whether a token issued for `tokenResource` may be used at `endpoint` (RFC 8707 §2, audience restriction). */
-export function audienceCovers(tokenResource: string, appUrl: string, endpoint: McpEndpoint): boolean {
-  const ids = resourceIdentifiers(appUrl);
-  const presented = canonical(tokenResource);
+/**
+ * Whether a token issued for `tokenResource` may be used at `endpoint` (RFC 8707 §2, audience restriction). `ids`
+ * are `resourceIdentifiers(APP_URL)`, computed once by the caller (this runs on every MCP request).
+ */
+export function audienceCovers(tokenResource: string, ids: ResourceIdentifiers, endpoint: McpEndpoint): boolean {
+  const presented = tokenResource.endsWith("/") ? canonical(tokenResource) : tokenResource;
   return presented === ids.server || presented === ids[endpoint];
 }

@@ -65,7 +65,8 @@ async function runTool(
 ): Promise<CallToolResult> {
   const caller = callerOf(extra.authInfo);
   const facts = extra.authInfo?.extra?.facts as RequestFacts | undefined;
-  const origin: EventOrigin = { ...facts?.origin, clientId: caller?.clientId ?? null, userId: caller?.userId ?? null };
+  // The transports put the verified caller's client and user in `facts.origin` already.
+  const origin: EventOrigin = facts?.origin ?? { clientId: caller?.clientId ?? null, userId: caller?.userId ?? null };
   const started = performance.now();
   const finish = (outcome: "ok" | "error" | "denied") =>
     services.events.emit("mcp.tool.called", { ...origin, tool: tool.name, outcome, durationMs: performance.now() - started });

@@ -9,7 +9,6 @@
  * standalone stream say so (Transports §"Listening for Messages from the Server").
  */
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { DomainEventBus, EventOrigin } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import type { Env } from "../env.ts";
@@ -75,7 +74,8 @@ export class StreamableHttpEndpoint {
     const { caller } = auth;
     meta.clientId = caller.clientId;
     meta.userId = caller.userId;
-    const limited = await this.deps.rateLimits.consume("mcp", "client", `${caller.clientDbId}:${caller.userId}`, originOf(meta));
+    const origin = originOf(meta);
+    const limited = await this.deps.rateLimits.consume("mcp", "client", `${caller.clientDbId}:${caller.userId}`, origin);
     if (limited) {
       meta.oauthError = "rate_limit_exceeded";
       return respond(rejectionResponse(limited));
@@ -96,7 +96,8 @@ export class StreamableHttpEndpoint {
       }
     }
     label = Array.isArray(body) ? "batch" : methodOf(body) ?? "none";
-    const initializing = Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body);
+    // The transport validates the message itself; a method check is enough here (a zod parse per request is not).
+    const initializing = Array.isArray(body) ? body.some(isInitialize) : isInitialize(body);
 
     let sessionHeader: string | null = null;
     if (this.deps.env.MCP_SESSIONS && sessionId && !initializing) {
@@ -114,7 +115,7 @@ export class StreamableHttpEndpoint {
       }
     }
 
-    const response = await this.serve(request, body, caller, admin, meta, initializing);
+    const response = await this.serve(request, body, caller, admin, { origin, requestId: meta.requestId }, initializing);
     if (initializing && this.deps.env.MCP_SESSIONS && response.status === 200) {
       sessionHeader = await this.openSession(caller);
     }
@@ -127,7 +128,7 @@ export class StreamableHttpEndpoint {
     body: unknown,
     caller: McpCaller,
     admin: boolean,
-    meta: RequestMeta,
+    facts: RequestFacts,
     initializing: boolean,
   ): Promise<Response> {
     const kind = admin ? "admin" : "user";
@@ -136,21 +137,18 @@ export class StreamableHttpEndpoint {
     const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
     // A server that handled `initialize` remembers that client's capabilities: never hand it to someone else.
     let reusable = !initializing;
-    const facts: RequestFacts = { origin: originOf(meta), requestId: meta.requestId };
-    const authInfo = toAuthInfo(caller);
-    authInfo.extra = { ...authInfo.extra, facts };
+    const authInfo = toAuthInfo(caller, { facts });
     try {
       await server.connect(transport);
       return await transport.handleRequest(request, { parsedBody: body, authInfo });
     } catch (error) {
       reusable = false;
-      this.deps.log.error({ err: error, requestId: meta.requestId }, "MCP request failed");
+      this.deps.log.error({ err: error, requestId: facts.requestId }, "MCP request failed");
       return jsonRpcError(500, -32603, "Internal error");
     } finally {
-      await server.close().catch(() => {
-        reusable = false;
-      });
-      pool.release(kind, server, reusable);
+      // close() detaches the transport synchronously; the server can serve the next request at once.
+      server.close().catch(() => {});
+      pool.release(kind, server, reusable && !server.isConnected());
     }
   }
 
@@ -200,6 +198,10 @@ export class StreamableHttpEndpoint {
 /** MCP Transports: an unknown or ended session is a 404, after which the client starts a new one. */
 function sessionNotFound(): Response {
   return jsonRpcError(404, -32001, "Session not found");
+}
+
+function isInitialize(message: unknown): boolean {
+  return (message as { method?: unknown } | null)?.method === "initialize";
 }
 
 function methodOf(message: unknown): string | undefined {

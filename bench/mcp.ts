@@ -1,0 +1,267 @@
+/**
+ * MCP throughput: our authenticated `tools/call` against a bare MCP SDK server doing the same call, tuned the same
+ * way (one shared JSON Schema validator, a pool of idle McpServer instances, a fresh stateless
+ * WebStandardStreamableHTTPServerTransport per request, `enableJsonResponse`), but with no authentication, rate
+ * limiting, logging or analytics. Both run in this process; autocannon drives them from a child process so the load
+ * generator does not share their event loop. Also measures the bearer check on its own.
+ *
+ *   npx tsx bench/mcp.ts            (needs `npx remix build` once)
+ *
+ * Environment: BENCH_SECONDS (10 per round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_DATABASE_URL (else TEST_DATABASE_URL, DATABASE_URL,
+ * postgresql://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (else TEST_REDIS_URL, redis://127.0.0.1:6379; set
+ * to "off" to skip the Redis row).
+ */
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import pg from "pg";
+import pino from "pino";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+import { migrate } from "../server/db/migrate.ts";
+import { parseEnv } from "../server/env.ts";
+import { readBody, toFetchHeaders } from "../server/http/fetch-adapter.ts";
+import { sendMcpResponse } from "../server/http/mcp-routes.ts";
+import { startServer, type RunningServer } from "../server/http/server.ts";
+import { createLogger } from "../server/logger.ts";
+import { SERVER_INFO } from "../server/mcp/server.ts";
+import { whoami } from "../server/mcp/tools/whoami.ts";
+import { mintAccessToken } from "../tests/helpers/tokens.ts";
+
+const run = promisify(execFile);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DB_SERVER =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+const CALL = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "whoami", arguments: {} } });
+const HEADERS = {
+  "content-type": "application/json",
+  accept: "application/json, text/event-stream",
+  "mcp-protocol-version": "2025-11-25",
+};
+
+interface Row {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  /** Server CPU time (user + system) per request, µs: less sensitive to a busy machine than requests/s. */
+  cpuUs: number;
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: DB_SERVER });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The bare SDK server: same tool output, same tuning, nothing else. */
+export async function startBare(): Promise<{ url: string; close(): Promise<void> }> {
+  const validator = new AjvJsonSchemaValidator();
+  const idle: McpServer[] = [];
+  const identity = {
+    user: { id: "u1", email: "bench@example.test", name: "Bench", role: "USER" },
+    client: { clientId: "mcpc_bench", name: "Bench client" },
+    scopes: ["mcp:tools"],
+    resource: "http://127.0.0.1/mcp",
+    tokenExpiresAt: new Date(Date.now() + 3600_000).toISOString(),
+  };
+  const build = () => {
+    const server = new McpServer(SERVER_INFO, { capabilities: { tools: { listChanged: false } }, jsonSchemaValidator: validator });
+    server.registerTool(
+      whoami.name,
+      { title: whoami.title, description: whoami.description, inputSchema: whoami.inputSchema, annotations: whoami.annotations },
+      async () => ({ content: [{ type: "text", text: JSON.stringify(identity, null, 2) }], structuredContent: identity }),
+    );
+    return server;
+  };
+  const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    void (async () => {
+      const body = await readBody(req, 1024 * 1024);
+      const request = new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers: toFetchHeaders(req.headers) });
+      const server = idle.pop() ?? build();
+      const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
+      await server.connect(transport);
+      const response = await transport.handleRequest(request, { parsedBody: JSON.parse(body.toString("utf8")) });
+      await server.close();
+      idle.push(server);
+      await sendMcpResponse(res, response);
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(httpServer.address() as AddressInfo).port}/mcp`,
+    close: () => new Promise((resolve) => httpServer.close(() => resolve())),
+  };
+}
+
+async function startOurs(databaseUrl: string, extra: Record<string, string>): Promise<RunningServer> {
+  const env = parseEnv({
+    NODE_ENV: "production",
+    AUTH_SECRET: randomBytes(32).toString("hex"),
+    DATABASE_URL: databaseUrl,
+    APP_URL: "http://127.0.0.1:1",
+    // Limits far above the load, so the limiter runs on every request without refusing any.
+    RATE_LIMIT_MCP_PER_IP: "1000000000",
+    RATE_LIMIT_MCP_PER_CLIENT: "1000000000",
+    ...extra,
+    // Extra settings for experiments, e.g. BENCH_ENV='{"ANALYTICS_ENABLED":"false"}'.
+    ...(JSON.parse(process.env.BENCH_ENV ?? "{}") as Record<string, string>),
+  });
+  // Real logging (one JSON line per request), written to /dev/null.
+  const log = createLogger(process.env.BENCH_LOG_LEVEL ?? "info", { destination: pino.destination({ dest: "/dev/null", sync: false }) });
+  return startServer(env, { log, port: 0, host: "127.0.0.1", migrate: false });
+}
+
+async function autocannon(url: string, headers: Record<string, string>, seconds: number): Promise<Omit<Row, "name">> {
+  const args = ["-c", String(CONNECTIONS), "-d", String(seconds), "-m", "POST", "-b", CALL, "-j"];
+  for (const [key, value] of Object.entries(headers)) args.push("-H", `${key}=${value}`);
+  const bin = path.resolve("node_modules/.bin/autocannon");
+  const cpu = process.cpuUsage();
+  const { stdout } = await run(bin, [...args, url], { maxBuffer: 16 * 1024 * 1024 });
+  const used = process.cpuUsage(cpu);
+  const result = JSON.parse(stdout) as {
+    requests: { average: number; total: number };
+    latency: { p50: number; p99: number };
+    non2xx: number;
+  };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    cpuUs: (used.user + used.system) / Math.max(1, result.requests.total),
+  };
+}
+
+interface Target {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Interleaved rounds (bare, ours, bare, ours, …) so that load from other processes hits every row alike; each row
+ * reports its median round (by requests/s).
+ */
+async function measureAll(targets: Target[]): Promise<Row[]> {
+  for (const target of targets) await autocannon(target.url, target.headers, 2); // warm-up: JIT, pools, caches
+  const rounds = new Map<string, Row[]>(targets.map((t) => [t.name, []]));
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (const target of targets) {
+      const row = { name: target.name, ...(await autocannon(target.url, target.headers, SECONDS)) };
+      rounds.get(target.name)!.push(row);
+      console.error(`  round ${round + 1}: ${target.name}: ${Math.round(row.rps)} req/s, ${Math.round(row.cpuUs)} µs CPU/request`);
+    }
+  }
+  return targets.map((t) => {
+    const rows = rounds.get(t.name)!.sort((a, b) => a.rps - b.rps);
+    const median = rows[Math.floor(rows.length / 2)];
+    const cpu = rows.map((r) => r.cpuUs).sort((a, b) => a - b);
+    return { ...median, cpuUs: cpu[Math.floor(cpu.length / 2)] };
+  });
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+async function bearerCost(server: RunningServer, token: string): Promise<{ cachedP50: number; cachedP99: number; uncachedP50: number }> {
+  const { bearer } = server.services.mcp;
+  const request = {
+    authorization: `Bearer ${token}`,
+    url: "http://127.0.0.1/mcp/mcp",
+    endpoint: "mcp" as const,
+    requiredScopes: ["mcp:tools"],
+    origin: { ip: "127.0.0.1" },
+  };
+  const time = async (n: number, before?: () => void) => {
+    const samples: number[] = [];
+    for (let i = 0; i < n; i += 1) {
+      before?.();
+      const start = process.hrtime.bigint();
+      const result = await bearer.authenticate(request);
+      samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+      if (!result.ok) throw new Error("bench token refused");
+    }
+    return samples.sort((a, b) => a - b);
+  };
+  await time(2_000);
+  const cached = await time(50_000);
+  const uncached = await time(500, () => bearer.cache.clear());
+  return { cachedP50: quantile(cached, 0.5), cachedP99: quantile(cached, 0.99), uncachedP50: quantile(uncached, 0.5) };
+}
+
+async function main(): Promise<void> {
+  const dbName = `mcp_bench_${randomBytes(4).toString("hex")}`;
+  await adminQuery(`CREATE DATABASE "${dbName}"`);
+  const url = new URL(DB_SERVER);
+  url.pathname = `/${dbName}`;
+  const databaseUrl = url.toString();
+  const cleanups: Array<() => Promise<void>> = [() => adminQuery(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)];
+  try {
+    await migrate(databaseUrl);
+    console.error(
+      `MCP tools/call benchmark: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s per row, ${(await import("node:os")).cpus().length} CPUs`,
+    );
+    const targets: Target[] = [];
+
+    const bare = await startBare();
+    cleanups.unshift(bare.close);
+    targets.push({ name: "bare MCP SDK server (no auth)", url: bare.url, headers: HEADERS });
+
+    const ours = await startOurs(databaseUrl, {});
+    cleanups.unshift(() => ours.close(2_000));
+    const minted = await mintAccessToken(ours.services.prisma, ours.services.env.APP_URL, { name: "Bench" });
+    const auth = { ...HEADERS, authorization: `Bearer ${minted.token}` };
+    targets.push({ name: "ours: bearer + rate limit (memory)", url: `${ours.url}/mcp/mcp`, headers: auth });
+
+    if (REDIS_URL !== "off") {
+      const withRedis = await startOurs(databaseUrl, { REDIS_URL, REDIS_KEY_PREFIX: `bench:${dbName}:` });
+      cleanups.unshift(() => withRedis.close(2_000));
+      if (await withRedis.services.redis?.waitUntilReady()) {
+        targets.push({ name: "ours: bearer + rate limit (Redis)", url: `${withRedis.url}/mcp/mcp`, headers: auth });
+      }
+    }
+    const rows = await measureAll(targets);
+
+    const bearer = await bearerCost(ours, minted.token);
+    const base = rows[0];
+    const table = [
+      "| server | requests/s | p50 ms | p99 ms | non-2xx | CPU µs/request | ours/bare (req/s) | ours/bare (CPU) |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|",
+      ...rows.map(
+        (r) =>
+          `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${Math.round(r.cpuUs)} | ` +
+          `${(r.rps / base.rps).toFixed(2)} | ${(base.cpuUs / r.cpuUs).toFixed(2)} |`,
+      ),
+    ];
+    console.log(table.join("\n"));
+    console.log(
+      `\nbearer check (in-process, cached token): p50 ${(bearer.cachedP50 * 1000).toFixed(1)} µs, p99 ${(bearer.cachedP99 * 1000).toFixed(1)} µs` +
+        ` (target p50 <= 300 µs); cache miss (Postgres lookup): p50 ${bearer.uncachedP50.toFixed(2)} ms`,
+    );
+    console.log(
+      `authenticated tools/call: ${(rows[1].rps / base.rps).toFixed(2)}x bare by requests/s, ` +
+        `${(base.cpuUs / rows[1].cpuUs).toFixed(2)}x by server CPU per request (target >= 0.80)`,
+    );
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => {});
+  }
+}
+
+// Run when executed (not when a profiling script imports startBare).
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await main();
