@@ -151,7 +151,7 @@ export default function ClientPage() {
         <Count label="Revoked grants" value={client.counts.revokedGrants} />
       </section>
 
-      <div className="mt-6 grid grid-cols-1 gap-4 lg:grid-cols-2">
+      <div className="mt-6 grid grid-cols-1 gap-4 lg:grid-cols-2 [&>*]:min-w-0">
         <Card className="p-4">
           <h2 className="text-sm font-semibold text-gray-900">Registration</h2>
           <dl className="mt-3 grid grid-cols-1 gap-x-4 gap-y-2 text-sm sm:grid-cols-[max-content_1fr]">

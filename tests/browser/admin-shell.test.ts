@@ -16,7 +16,7 @@ afterAll(async () => {
   await browser?.close();
 });
 
-describe("Admin console: who gets in", () => {
+describe("Admin console: who gets in", { timeout: 90_000 }, () => {
   it("sends an anonymous visitor to sign in, and back to the page afterwards", async () => {
     const { page, context } = await browser.newPage();
     await page.goto(`${server.url}/admin/users?role=ADMIN`);

@@ -10,7 +10,9 @@ export { TableBody, TableCell, TableRow };
 export function DataTable({ caption, columns, children }: { caption: string; columns: ReactNode[]; children: ReactNode }) {
   return (
     <div className="rounded-xl border border-gray-200 bg-white shadow-sm">
-      <Table>
+      {/* relative: the scroll box is then the containing block of the sr-only (absolute) caption and headers, so
+          they cannot stretch the page sideways on a phone. */}
+      <Table className="relative">
         <caption className="sr-only">{caption}</caption>
         <TableHead>
           <TableRow>
