@@ -64,12 +64,14 @@ const PROBE_TIMEOUT_MS = 1_500;
 export function createAnalytics(deps: AnalyticsDependencies): Analytics {
   const { env, log, prisma } = deps;
   const probeDatabase = cachedProbe(deps.db);
+  let recorder: AnalyticsRecorder | undefined;
   const metrics = createMetrics({
     pool: deps.db.pool,
     probeDatabase,
     version: process.env.npm_package_version ?? "0.1.0",
+    bufferedRows: () => recorder?.size ?? 0,
   });
-  const recorder = env.ANALYTICS_ENABLED ? new AnalyticsRecorder({ prisma, metrics, log }) : undefined;
+  if (env.ANALYTICS_ENABLED) recorder = new AnalyticsRecorder({ pool: deps.db.pool, metrics, log });
   const tracer = tracingActive() ? trace.getTracer(TRACER_NAME) : undefined;
   const unsubscribe = subscribeAnalytics({ events: deps.events, metrics, recorder, tracer });
 

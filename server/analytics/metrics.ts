@@ -24,6 +24,8 @@ export interface MetricsOptions {
   /** Runs the scrape-time database queries; the caller shares one result between the gauges of a scrape. */
   probeDatabase: () => Promise<DatabaseProbeResult>;
   version: string;
+  /** Rows waiting in the analytics writer's buffer (read at scrape time). */
+  bufferedRows?: () => number;
   /** Node.js default metrics (CPU, memory, event loop, GC). Off only in unit tests that count families. */
   nodeDefaults?: boolean;
 }
@@ -163,6 +165,9 @@ export function createMetrics(options: MetricsOptions) {
       name: "analytics_buffer_rows",
       help: "Analytics rows waiting in memory for the next batched write.",
       registers,
+      collect() {
+        this.set(options.bufferedRows?.() ?? 0);
+      },
     }),
     droppedRows: new Counter({
       name: "analytics_dropped_total",
@@ -208,7 +213,6 @@ export function createMetrics(options: MetricsOptions) {
     metrics.retentionDeleted.labels({ table }).inc(0);
     for (const reason of ["buffer_full", "write_failed", "shutdown"]) metrics.droppedRows.labels({ table, reason }).inc(0);
   }
-  metrics.bufferRows.set(0);
 
   // Database pool and reachability, read at scrape time.
   const { pool } = options;

@@ -20,8 +20,15 @@ const row = (i: number, at = new Date()): RequestRow => ({
 describe("the batched writer", () => {
   it("drops and counts rows beyond its capacity instead of growing; writes the rest in one batch", async () => {
     const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
-    const metrics = createMetrics({ pool: server.services.db.pool, probeDatabase: async () => ({ up: true }), version: "t", nodeDefaults: false });
-    const recorder = new AnalyticsRecorder({ prisma: server.services.prisma, metrics, log: createLogger("silent"), capacity: 5, batchSize: 1_000, flushIntervalMs: 60_000 });
+    const metrics = createMetrics({
+      pool: server.services.db.pool,
+      probeDatabase: async () => ({ up: true }),
+      version: "t",
+      nodeDefaults: false,
+      // Read at scrape time, after `recorder` exists.
+      bufferedRows: () => recorder.size,
+    });
+    const recorder = new AnalyticsRecorder({ pool: server.services.db.pool, metrics, log: createLogger("silent"), capacity: 5, batchSize: 1_000, flushIntervalMs: 60_000 });
     for (let i = 0; i < 8; i++) recorder.recordRequest(row(i));
     expect(recorder.size).toBe(5);
     const before = parseExposition(await metrics.registry.metrics()).samples;
@@ -39,7 +46,7 @@ describe("the batched writer", () => {
   it("writes as soon as a batch is full, without waiting for the timer", async () => {
     const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
     const metrics = createMetrics({ pool: server.services.db.pool, probeDatabase: async () => ({ up: true }), version: "t", nodeDefaults: false });
-    const recorder = new AnalyticsRecorder({ prisma: server.services.prisma, metrics, log: createLogger("silent"), batchSize: 10, flushIntervalMs: 60_000 });
+    const recorder = new AnalyticsRecorder({ pool: server.services.db.pool, metrics, log: createLogger("silent"), batchSize: 10, flushIntervalMs: 60_000 });
     for (let i = 0; i < 10; i++) recorder.recordRequest(row(i));
     const deadline = Date.now() + 3_000;
     while ((await server.services.prisma.analyticsRequest.count()) < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
