@@ -1,3 +1,4 @@
+import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { LabelGuard, methodLabel, oauthErrorLabel, statusLabel } from "../../server/analytics/labels.ts";
 import { createMetrics } from "../../server/analytics/metrics.ts";
@@ -52,6 +53,28 @@ describe("the batched writer", () => {
     while ((await server.services.prisma.analyticsRequest.count()) < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(await server.services.prisma.analyticsRequest.count()).toBe(10);
     await recorder.close();
+  });
+
+  it("stores exact UTC timestamps whatever the session time zone, with UUIDv7 ids", async () => {
+    const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
+    // A pool whose sessions run in another time zone than UTC.
+    const pool = new pg.Pool({ connectionString: server.database.url, options: "-c TimeZone=Asia/Kolkata" });
+    try {
+      const metrics = createMetrics({ pool, probeDatabase: async () => ({ up: true }), version: "t", nodeDefaults: false });
+      const recorder = new AnalyticsRecorder({ pool, metrics, log: createLogger("silent"), flushIntervalMs: 60_000 });
+      const at = new Date("2026-03-01T12:34:56.789Z");
+      recorder.recordRequest(row(7, at));
+      recorder.recordSecurity({ timestamp: at, eventType: "INVALID_TOKEN", severity: "low", details: { quote: 'a "b" \\ c' } });
+      await recorder.close();
+      const stored = await server.services.prisma.analyticsRequest.findFirstOrThrow();
+      expect(stored.timestamp.toISOString()).toBe(at.toISOString());
+      expect(stored.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const event = await server.services.prisma.analyticsSecurity.findFirstOrThrow();
+      expect(event.timestamp.toISOString()).toBe(at.toISOString());
+      expect(event.details).toEqual({ quote: 'a "b" \\ c' });
+    } finally {
+      await pool.end();
+    }
   });
 });
 
