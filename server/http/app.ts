@@ -32,7 +32,7 @@ export function createHttpApp(services: Services, remix: RemixApp): express.Expr
   app.use(rateLimitByIp(services.rateLimits));
 
   app.get("/api/health", route("/api/health"), healthHandler(services));
-  mountMcp(app, services, { streamableOnHost: true });
+  mountMcp(app, services);
   app.all("/api/health", route("/api/health"), methodNotAllowed(["GET", "HEAD"]));
   app.get("/metrics", route("/metrics"), services.analytics.metricsHandler);
 

@@ -1,8 +1,8 @@
 /**
  * The MCP endpoints on the Node host (ADR: MCP on the host):
  * - `GET /mcp/sse` + `POST /mcp/message?sessionId=…`: the legacy SSE transport needs Node `req`/`res`;
- * - `POST|GET|DELETE /mcp/mcp`: Streamable HTTP, served here rather than through a Remix resource route because
- *   Remix's request handling costs measurable throughput on the hottest path (bench/mcp.ts).
+ * - `POST|GET|DELETE /mcp/mcp`: Streamable HTTP, served here rather than through a Remix resource route: through
+ *   Remix the same call cost about twice the CPU (ADR 0010, measured with bench/mcp.ts).
  * The per-IP rate limit has already run (rate-limit-middleware.ts); the bearer check and per-client limit run in
  * server/mcp.
  */
@@ -16,7 +16,7 @@ import { requestMeta } from "./request-context.ts";
 /** MCP messages get the host's body limit (app.ts BODY_LIMIT_BYTES). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
 
-export function mountMcp(app: Express, services: Services, options: { streamableOnHost: boolean }): void {
+export function mountMcp(app: Express, services: Services): void {
   const { mcp } = services;
   const named = (pattern: string) => (_req: Request, res: Response, next: NextFunction) => {
     requestMeta(res).route = pattern;
@@ -38,11 +38,9 @@ export function mountMcp(app: Express, services: Services, options: { streamable
       .then((reply) => send(res, reply), next);
   });
 
-  if (options.streamableOnHost) {
-    app.all("/mcp/mcp", named("/mcp/mcp"), (req, res, next) => {
-      handleStreamable(services, req, res).catch(next);
-    });
-  }
+  app.all("/mcp/mcp", named("/mcp/mcp"), (req, res, next) => {
+    handleStreamable(services, req, res).catch(next);
+  });
 }
 
 async function handleStreamable(services: Services, req: Request, res: Response): Promise<void> {
