@@ -128,7 +128,9 @@ export default function SecurityPage() {
                 )}
               </TableCell>
               <TableCell className="text-xs">
-                <div>{event.userEmail ?? (event.userId ? <span className="font-mono">{event.userId}</span> : "–")}</div>
+                {event.userEmail || event.userId || !event.ipAddress ? (
+                  <div>{event.userEmail ?? (event.userId ? <span className="font-mono">{event.userId}</span> : "–")}</div>
+                ) : null}
                 {event.ipAddress ? <div className="font-mono text-gray-500">{event.ipAddress}</div> : null}
               </TableCell>
               <TableCell className="max-w-xs text-xs">

@@ -45,14 +45,14 @@ describe("Admin console end to end", { timeout: 90_000 }, () => {
     await expect(row.isVisible()).resolves.toBe(true);
     await expect(row.getByText(registered.client_id).isVisible()).resolves.toBe(true);
     await expect(row.getByText("Dynamic").isVisible()).resolves.toBe(true);
-    await screenshot(page, "admin-clients-desktop");
+    await screenshot(page, "admin-clients-with-registered-client");
 
     await row.getByRole("link", { name: "Claude Desktop (e2e)" }).click();
     await page.waitForURL((url) => url.pathname.startsWith("/admin/clients/"));
     await page.getByRole("heading", { name: "Claude Desktop (e2e)", level: 1 }).waitFor();
     await page.getByRole("row").filter({ hasText: "alice@example.com" }).waitFor();
     await hydrated(page);
-    await screenshot(page, "admin-client-detail-desktop");
+    await screenshot(page, "admin-client-detail-with-grants");
 
     await confirmThrough(page, page.getByRole("button", { name: "Revoke all tokens" }), "Revoke all tokens");
     await expect(page.getByTestId("toast").filter({ hasText: "1 grant revoked" }).isVisible()).resolves.toBe(true);

@@ -5,8 +5,8 @@ import { startServer } from "../../server/http/server.ts";
 import { ADMIN_EMAIL, startTrpcHarness, type Person, type TrpcHarness } from "./harness.ts";
 
 /** Every procedure of the API, so a new one cannot skip the role checks below. */
-const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string } }>).map(
-  ([path, procedure]) => ({ path, type: procedure._def.type }),
+const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string; inputs: unknown[] } }>).map(
+  ([path, procedure]) => ({ path, type: procedure._def.type, takesInput: procedure._def.inputs.length > 0 }),
 );
 /** Procedures every signed-in person may call; all others are for admins. */
 const forEveryone = (path: string) => path.startsWith("me.");
@@ -65,6 +65,13 @@ describe("tRPC access control", () => {
 });
 
 describe("Bad input is BAD_REQUEST with the zod issues", () => {
+  it.each(procedures.filter((p) => p.takesInput))("$path: a non-object input is BAD_REQUEST (for its caller)", async ({ path }) => {
+    const caller = forEveryone(path) ? user.caller : admin.caller;
+    const error = await call(caller, path, 42).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TRPCError);
+    expect((error as TRPCError).code).toBe("BAD_REQUEST");
+  });
+
   it("lists the failing fields", async () => {
     const error = await admin.caller.users.list({ limit: 1000, role: "ROOT" as "ADMIN" }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TRPCError);

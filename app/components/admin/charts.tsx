@@ -44,7 +44,7 @@ export function RequestsChart({ data }: { data: Array<{ time: string; Requests: 
 
 export function LatencyChart({ data }: { data: Array<{ time: string; p50: number | null; p95: number | null; p99: number | null }> }) {
   return (
-    <LineChart {...common} data={data} index="time" categories={["p50", "p95", "p99"]} colors={["emerald", "amber", "red"]} valueFormatter={(v) => formatMs(v)} connectNulls />
+    <LineChart {...common} yAxisWidth={64} data={data} index="time" categories={["p50", "p95", "p99"]} colors={["emerald", "amber", "red"]} valueFormatter={(v) => formatMs(v)} connectNulls />
   );
 }
 

@@ -24,6 +24,8 @@ export function Pagination({ page, noun }: { page: PageInfo; noun: string }) {
     return query ? `${location.pathname}?${query}` : location.pathname;
   };
   const onLaterPage = new URLSearchParams(location.search).has("cursor");
+  // An empty first page needs no page links: the empty state says it all.
+  if (page.items.length === 0 && !onLaterPage) return null;
   const linkClass =
     "rounded-md border border-gray-300 bg-white px-3 py-1.5 text-sm font-medium text-gray-800 shadow-sm hover:bg-gray-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-500";
   const disabledClass = "rounded-md border border-gray-200 px-3 py-1.5 text-sm text-gray-400";
