@@ -78,6 +78,15 @@ describe("the batched writer", () => {
   });
 });
 
+describe("services.analytics.span (tracing off in this process)", () => {
+  it("runs the function and passes its result and errors through", async () => {
+    const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
+    const { analytics } = server.services;
+    expect(await analytics.span("oauth.test", { "oauth.step": "x" }, async () => 42)).toBe(42);
+    await expect(analytics.span("oauth.test", {}, async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+  });
+});
+
 describe("retention (ANALYTICS_RETENTION_DAYS)", () => {
   it("the sweep job deletes rows older than the retention period and keeps newer ones", async () => {
     const server = await startTestServer({ ANALYTICS_RETENTION_DAYS: "7" });

@@ -164,8 +164,11 @@ describe("analytics writes: never on the request path, bounded, flushed at shutd
     };
     try {
       const started = performance.now();
-      for (let i = 0; i < 4; i++) await fetch(`${server.url}/metrics`);
+      const scrapes: string[] = [];
+      for (let i = 0; i < 4; i++) scrapes.push(await (await fetch(`${server.url}/metrics`)).text());
       expect(performance.now() - started).toBeLessThan(2_000);
+      // The scrape-time probe reports the database down (what the DatabaseDown alert watches).
+      expect(scrapes[0]).toMatch(/^database_up 0$/m);
       expect(recorder.size).toBeGreaterThanOrEqual(4);
       for (let i = 0; i < 3; i++) await recorder.flush();
       expect(recorder.size).toBe(0);
