@@ -92,7 +92,12 @@ export default function Dashboard() {
         <TopList
           title="Busiest clients"
           empty="No client traffic in this range."
-          rows={summary.topClients.map((c) => ({ key: c.clientId, label: c.name ?? c.clientId, value: `${formatNumber(c.requests)} req · ${formatNumber(c.errors)} errors` }))}
+          rows={summary.topClients.map((c) => ({
+            key: c.clientId,
+            label: c.name ?? c.clientId,
+            href: c.clientDbId ? `/admin/clients/${c.clientDbId}` : undefined,
+            value: `${formatNumber(c.requests)} req · ${formatNumber(c.errors)} errors`,
+          }))}
         />
         <TopList
           title="Busiest endpoints"
@@ -138,7 +143,15 @@ function Kpi({ label, value, detail, tone = "good" }: { label: string; value: st
   );
 }
 
-function TopList({ title, rows, empty }: { title: string; empty: string; rows: Array<{ key: string; label: string; value: string; mono?: boolean }> }) {
+function TopList({
+  title,
+  rows,
+  empty,
+}: {
+  title: string;
+  empty: string;
+  rows: Array<{ key: string; label: string; value: string; mono?: boolean; href?: string }>;
+}) {
   return (
     <Card className="p-4">
       <h2 className="text-sm font-semibold text-gray-900">{title}</h2>
@@ -148,9 +161,15 @@ function TopList({ title, rows, empty }: { title: string; empty: string; rows: A
         <ul className="mt-3 divide-y divide-gray-100">
           {rows.map((row) => (
             <li key={row.key} className="flex items-center justify-between gap-3 py-2 text-sm">
-              <span className={`min-w-0 truncate ${row.mono ? "font-mono text-xs" : ""}`} title={row.label}>
-                {row.label}
-              </span>
+              {row.href ? (
+                <Link to={row.href} className="min-w-0 truncate text-blue-700 hover:underline" title={row.label}>
+                  {row.label}
+                </Link>
+              ) : (
+                <span className={`min-w-0 truncate ${row.mono ? "font-mono text-xs" : ""}`} title={row.label}>
+                  {row.label}
+                </span>
+              )}
               <span className="shrink-0 text-gray-600 tabular-nums">{row.value}</span>
             </li>
           ))}

@@ -17,6 +17,7 @@ import {
   type TimeRange,
 } from "../../analytics/queries.ts";
 import { adminProcedure, router } from "../init.ts";
+import { mergeClientUsage } from "../domain/client-usage.ts";
 
 export const RANGE_PRESETS = { "1h": 1, "24h": 24, "7d": 7 * 24, "30d": 30 * 24 } as const;
 
@@ -42,7 +43,8 @@ export const analyticsRouter = router({
       tokensIssued(deps, range, bucketSecondsFor(range)),
       activeClients(deps, range),
       securityEventSummary(deps, range),
-      topClients(deps, range, 5),
+      // Twice as many as shown: one client may appear under both of its ids (see mergeClientUsage).
+      topClients(deps, range, 10),
       topEndpoints(deps, range, 5),
     ]);
     return {
@@ -51,7 +53,7 @@ export const analyticsRouter = router({
       tokensIssued: tokens.total,
       clients,
       security: { total: security.total, unreviewed: security.unreviewed, bySeverity: security.bySeverity, byType: security.byType },
-      topClients: clientsTop,
+      topClients: (await mergeClientUsage(deps, clientsTop)).slice(0, 5),
       topEndpoints: endpoints,
     };
   }),
