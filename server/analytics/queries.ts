@@ -4,8 +4,8 @@
  * shape). All aggregation happens in Postgres; every query is bounded by the time range and uses the
  * `(timestamp)`-led indexes.
  *
- * Client and user ids are what the events carried (server/events.ts); clients are named by joining `Client` on
- * either its row id or its public `clientId`.
+ * Client and user ids are what the events carried (server/events.ts): the authorization server records a client's
+ * row id, the MCP endpoints its public `client_id`; client queries resolve both through `Client`.
  */
 import { Prisma, type PrismaClient } from "../db/client.ts";
 
@@ -279,19 +279,29 @@ export interface ClientUsage {
   lastSeen: Date;
 }
 
-/** The clients that made the most requests in the range. */
+/**
+ * The clients that made the most requests in the range. Rows name a client by its row id (authorization server) or
+ * its public `client_id` (MCP endpoints); both are resolved to the public `client_id` and counted together.
+ */
 export async function topClients(deps: AnalyticsDeps, range: TimeRange, limit = 10): Promise<ClientUsage[]> {
   const rows = await deps.prisma.$queryRaw<Array<{ client_id: string; name: string | null; requests: number; errors: number; last_seen: Date }>>`
     WITH usage AS (
-      SELECT "clientId" AS client_id, count(*)::int AS requests,
+      SELECT "clientId" AS raw, count(*)::int AS requests,
              count(*) FILTER (WHERE "statusCode" >= 400)::int AS errors, max("timestamp") AS last_seen
         FROM "AnalyticsRequest"
        WHERE ${inRange(range)} AND "clientId" IS NOT NULL
-       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${clampLimit(limit)}
+       GROUP BY 1
+    ), resolved AS (
+      SELECT coalesce(c."clientId", u.raw) AS client_id, c.name, u.requests, u.errors, u.last_seen
+        FROM usage u
+        LEFT JOIN LATERAL (SELECT "clientId", name FROM "Client" WHERE id = u.raw OR "clientId" = u.raw LIMIT 1) c ON true
     )
-    SELECT u.client_id, (SELECT c.name FROM "Client" c WHERE c.id = u.client_id OR c."clientId" = u.client_id LIMIT 1) AS name,
-           u.requests, u.errors, u.last_seen AT TIME ZONE 'UTC' AS last_seen
-      FROM usage u ORDER BY u.requests DESC, u.client_id`;
+    SELECT client_id, max(name) AS name, sum(requests)::int AS requests, sum(errors)::int AS errors,
+           max(last_seen) AT TIME ZONE 'UTC' AS last_seen
+      FROM resolved
+     GROUP BY client_id
+     ORDER BY 3 DESC, 1
+     LIMIT ${clampLimit(limit)}`;
   return rows.map((r) => ({ clientId: r.client_id, name: r.name, requests: r.requests, errors: r.errors, lastSeen: r.last_seen }));
 }
 

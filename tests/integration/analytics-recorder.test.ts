@@ -145,11 +145,8 @@ describe("summary queries (server/analytics/queries.ts)", () => {
       { type: "TOKEN_REUSE", count: 1 },
     ]);
     expect(overview.security.bySeverity.map((s) => s.severity)).toEqual(["high", "low"]);
-    // Rows recorded with the public client_id or the row id both name the client.
-    expect(overview.topClients.map((c) => [c.clientId, c.name, c.requests])).toEqual([
-      ["mcpc_one", "One", 3],
-      ["c1", "One", 1],
-    ]);
+    // Rows recorded with the public client_id or the row id are one client.
+    expect(overview.topClients.map((c) => [c.clientId, c.name, c.requests, c.errors])).toEqual([["mcpc_one", "One", 4, 2]]);
     expect(overview.busiestUsers).toMatchObject([{ userId: "u1", email: "u1@example.com", requests: 3 }]);
     expect(overview.topEndpoints.map((e) => e.endpoint)).toEqual(["/api/oauth/token", "/mcp/mcp"]);
     // Outside the range: nothing.
