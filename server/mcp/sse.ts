@@ -114,10 +114,9 @@ export class SseEndpoint {
     if (redis && ownerKey) {
       const subscription = redis.subscribe(`mcp:sse:${sessionId}`, (raw) => this.deliverRemote(sessionId, raw));
       unsubscribe = subscription.unsubscribe;
-      await Promise.all([
-        subscription.ready,
-        redis.client().set(ownerKey, JSON.stringify(owner), "EX", OWNER_TTL_SECONDS).catch(() => {}),
-      ]);
+      const registered = redis.client().set(ownerKey, JSON.stringify(owner), "EX", OWNER_TTL_SECONDS).catch(() => {});
+      // Redis down: the stream still works for messages posted to this node; no point waiting for the subscription.
+      if (redis.isReady()) await Promise.all([subscription.ready, registered]);
     }
     // The client left (or shutdown began) while Redis was being set up.
     if (closed || shutdown.aborted) {

@@ -119,3 +119,27 @@ describe("Two nodes, one database and one Redis", () => {
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 });
+
+describe("Redis unreachable: one node keeps working", () => {
+  it("serves SSE, sessions and revocations from memory, without waiting on Redis", async () => {
+    const { freePort } = await import("../../server/db/embedded.ts");
+    const closedPort = await freePort();
+    const lonely = await startTestServer(
+      { REDIS_URL: `redis://127.0.0.1:${closedPort}`, REDIS_KEY_PREFIX: redisTestPrefix("mcp-redis-down"), MCP_SESSIONS: "true" },
+      { database: a.database },
+    );
+    const minted = await mintAccessToken(lonely.services.prisma, lonely.env.APP_URL);
+    const started = performance.now();
+    const sse = await connectSse(lonely.url, minted.token);
+    await expect(sse.listTools()).resolves.toBeTruthy();
+    const init = await rawMcpPost(lonely.url, INITIALIZE, { Authorization: `Bearer ${minted.token}` });
+    const sessionId = init.headers.get("mcp-session-id");
+    expect(sessionId).toBeTruthy();
+    const inSession = await rawMcpPost(lonely.url, toolsCall("whoami"), { Authorization: `Bearer ${minted.token}`, "Mcp-Session-Id": sessionId! });
+    expect(inSession.status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(3_000);
+    await revokeGrant(lonely.services, minted.grantId, "test");
+    const after = await rawMcpPost(lonely.url, toolsCall("whoami"), { Authorization: `Bearer ${minted.token}` });
+    expect(after.status).toBe(401);
+  });
+});
