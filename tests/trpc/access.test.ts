@@ -142,6 +142,13 @@ describe("Cross-site mutations are refused (OWASP CSRF: verifying Origin)", () =
       const ok = await fetch(url, { method: "POST", body, headers: { ...headers, origin: server.url } });
       expect(ok.status).toBe(200);
       expect(await ok.json()).toMatchObject({ result: { data: { role: "ADMIN" } } });
+      // Bad input over HTTP: 400 with the zod issues, no stack trace.
+      const bad = await fetch(url, { method: "POST", body: JSON.stringify({ userId: 42 }), headers: { ...headers, origin: server.url } });
+      expect(bad.status).toBe(400);
+      const badBody = (await bad.json()) as { error: { data: { code: string; zodIssues: Array<{ path: string[] }>; stack?: string } } };
+      expect(badBody.error.data.code).toBe("BAD_REQUEST");
+      expect(badBody.error.data.zodIssues.map((i) => i.path.join("."))).toEqual(["userId"]);
+      expect(badBody.error.data.stack).toBeUndefined();
       // Anonymous over HTTP: 401 with a JSON error body, no stack trace.
       const anon = await fetch(`${server.url}/api/trpc/users.list`);
       expect(anon.status).toBe(401);
