@@ -32,16 +32,20 @@ export function sendRejection(res: ExpressResponse, meta: RequestMeta, rejection
   res.status(rejection.status).set(rejection.headers).send(JSON.stringify(rejection.body));
 }
 
+/** MCP routes live on the host (not in Remix): a refusal here names them for the access log and analytics. */
+const HOST_ROUTES = new Set(["/mcp/mcp", "/mcp/sse", "/mcp/message"]);
+
 /** Express middleware: the per-IP limits. */
 export function rateLimitByIp(limits: RateLimits) {
   return (req: ExpressRequest, res: ExpressResponse, next: NextFunction) => {
     const endpoint = rateLimitedEndpoint(req.method, req.path);
     if (!endpoint) return next();
     const meta = requestMeta(res);
-    limits.consume(endpoint, "ip", meta.ip, originOf(meta)).then(
-      (rejection) => (rejection ? sendRejection(res, meta, rejection) : next()),
-      next,
-    );
+    limits.consume(endpoint, "ip", meta.ip, originOf(meta)).then((rejection) => {
+      if (!rejection) return next();
+      if (HOST_ROUTES.has(req.path)) meta.route ??= req.path;
+      sendRejection(res, meta, rejection);
+    }, next);
   };
 }
 
