@@ -83,7 +83,7 @@ export class AnalyticsRecorder {
     this.batchSize = options.batchSize ?? 500;
     this.capacity = options.capacity ?? 20_000;
     this.maxAttempts = options.maxAttempts ?? 3;
-    this.timer = setInterval(() => void this.flush(), options.flushIntervalMs ?? 1_000).unref();
+    this.timer = setInterval(() => void this.flushOnce(), options.flushIntervalMs ?? 1_000).unref();
   }
 
   get size(): number {
@@ -114,14 +114,28 @@ export class AnalyticsRecorder {
       context.with(ROOT_CONTEXT, () =>
         setImmediate(() => {
           this.flushScheduled = false;
-          void this.flush();
+          void this.flushOnce();
         }),
       );
     }
   }
 
-  /** Writes one batch per table; concurrent callers share the write in flight. */
-  flush(): Promise<void> {
+  /**
+   * Writes everything buffered when it is called (after the write in flight, if any). Stops early when a round
+   * makes no progress (the database is refusing writes: those rows wait for their next attempt).
+   */
+  async flush(): Promise<void> {
+    if (this.flushing) await this.flushing;
+    const rounds = Math.ceil(this.capacity / MAX_ROWS_PER_STATEMENT) + 1;
+    for (let round = 0; round < rounds && this.size > 0; round++) {
+      const before = this.size;
+      await this.flushOnce();
+      if (this.size >= before) break;
+    }
+  }
+
+  /** Writes one batch per table, unless a write is in flight (the timer and a full batch call this). */
+  private flushOnce(): Promise<void> {
     if (this.flushing) return this.flushing;
     if (this.size === 0) return Promise.resolve();
     this.flushing = context
@@ -184,10 +198,7 @@ export class AnalyticsRecorder {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.closed = true;
-    const rounds = Math.ceil(this.capacity / MAX_ROWS_PER_STATEMENT) + 1;
-    for (let round = 0; round < rounds && this.size > 0; round++) {
-      await this.flush();
-    }
+    await this.flush();
     const left = { requests: this.requests.length, security: this.security.length };
     if (left.requests || left.security) {
       this.options.metrics.droppedRows.inc({ table: "AnalyticsRequest", reason: "shutdown" }, left.requests);
