@@ -85,7 +85,7 @@ export class StreamableHttpEndpoint {
     if (request.method === "GET") {
       return respond(jsonRpcError(405, -32000, "This server offers no standalone SSE stream", { Allow: "POST, DELETE" }));
     }
-    if (request.method === "DELETE") return respond(await this.endSession(sessionId, caller));
+    if (request.method === "DELETE") return respond(await this.endSession(sessionId, caller, origin));
 
     let body = parsedBody;
     if (body === undefined) {
@@ -101,7 +101,7 @@ export class StreamableHttpEndpoint {
 
     let sessionHeader: string | null = null;
     if (this.deps.env.MCP_SESSIONS && sessionId && !initializing) {
-      if (!(await this.sessionBelongsTo(sessionId, caller))) return respond(sessionNotFound());
+      if (!(await this.sessionBelongsTo(sessionId, caller, origin))) return respond(sessionNotFound());
       sessionHeader = sessionId;
     }
 
@@ -171,14 +171,13 @@ export class StreamableHttpEndpoint {
   }
 
   /** A session is usable only by the user and client that opened it. */
-  private async sessionBelongsTo(sessionId: string, caller: McpCaller): Promise<boolean> {
+  private async sessionBelongsTo(sessionId: string, caller: McpCaller, origin: EventOrigin): Promise<boolean> {
     if (sessionId.length > 128) return false;
     const record = await this.sessions.get(sessionId);
     if (!record) return false;
     if (record.userId === caller.userId && record.clientDbId === caller.clientDbId) return true;
     this.deps.events.security({
-      clientId: caller.clientId,
-      userId: caller.userId,
+      ...origin,
       type: "SUSPICIOUS_ACTIVITY",
       severity: "medium",
       details: { reason: "mcp_session_of_another_caller" },
@@ -186,10 +185,10 @@ export class StreamableHttpEndpoint {
     return false;
   }
 
-  private async endSession(sessionId: string | null, caller: McpCaller): Promise<Response> {
+  private async endSession(sessionId: string | null, caller: McpCaller, origin: EventOrigin): Promise<Response> {
     if (!this.deps.env.MCP_SESSIONS) return jsonRpcError(405, -32000, "This server runs without sessions", { Allow: "POST" });
     if (!sessionId) return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
-    if (!(await this.sessionBelongsTo(sessionId, caller))) return sessionNotFound();
+    if (!(await this.sessionBelongsTo(sessionId, caller, origin))) return sessionNotFound();
     await this.sessions.delete(sessionId);
     return new Response(null, { status: 200 });
   }

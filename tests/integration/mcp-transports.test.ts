@@ -109,6 +109,21 @@ describe("CORS for browser-based MCP clients", () => {
   });
 });
 
+describe("Origin allow-list on /mcp (MCP Security Best Practices: DNS rebinding)", () => {
+  it("refuses a browser Origin not in ALLOWED_ORIGINS, and serves an allowed one", async () => {
+    const guarded = await startTestServer({ ALLOWED_ORIGINS: "https://good.example" }, { database: server.database });
+    const minted = await mintAccessToken(guarded.services.prisma, guarded.env.APP_URL);
+    const auth = { Authorization: `Bearer ${minted.token}` };
+    const evil = await rawMcpPost(guarded.url, INITIALIZE, { ...auth, Origin: "https://evil.example" });
+    expect(evil.status).toBe(403);
+    const good = await rawMcpPost(guarded.url, INITIALIZE, { ...auth, Origin: "https://good.example" });
+    expect(good.status).toBe(200);
+    expect(good.headers.get("access-control-allow-origin")).toBe("https://good.example");
+    const sse = await fetch(`${guarded.url}/mcp/sse`, { headers: { ...auth, Origin: "https://evil.example", Accept: "text/event-stream" } });
+    expect(sse.status).toBe(403);
+  });
+});
+
 describe("Legacy HTTP+SSE transport (MCP 2024-11-05)", () => {
   it("names the message endpoint in its first event and refuses unknown sessions", async () => {
     const res = await fetch(`${server.url}/mcp/sse`, { headers: { Authorization: `Bearer ${token}`, Accept: "text/event-stream" } });
