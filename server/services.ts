@@ -72,7 +72,7 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
   const mcp = new McpService({ env, log, prisma: db.prisma, events, redis, rateLimits, shutdown: shutdown.signal });
   closers.push(() => mcp.close());
 
-  const oauth = new OAuthServer({ env, log, prisma: db.prisma, events });
+  const oauth = new OAuthServer({ env, log, prisma: db.prisma, db, events });
   jobs.every("oauth.sweep", 15 * 60_000, () => oauth.sweep());
 
   const services: Services = {

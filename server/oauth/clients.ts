@@ -3,12 +3,14 @@
  * Document URLs, which get a Client row of kind METADATA_DOCUMENT so codes and tokens can reference them), and the
  * sweep of registrations that never obtained a token.
  */
+import type pg from "pg";
 import type { Prisma, PrismaClient } from "../db/client.ts";
 import type { Env } from "../env.ts";
 import { generateClientId, generateClientSecret, isConfidentialMethod } from "./client-secrets.ts";
 import type { ClientMetadataInput } from "./client-metadata.ts";
 import { isClientIdUrl, type MetadataDocumentFetcher } from "./metadata-documents.ts";
 import { OAuthError } from "./errors.ts";
+import { query } from "./sql.ts";
 
 export type ClientRecord = Prisma.ClientModel;
 
@@ -20,7 +22,7 @@ export interface RegisteredClient {
 
 export class ClientRegistry {
   constructor(
-    private readonly deps: { prisma: PrismaClient; env: Env; metadataDocuments: MetadataDocumentFetcher },
+    private readonly deps: { prisma: PrismaClient; pool: pg.Pool; env: Env; metadataDocuments: MetadataDocumentFetcher },
   ) {}
 
   /** Stores a new dynamically registered client (RFC 7591 §3.1). */
@@ -54,7 +56,8 @@ export class ClientRegistry {
   async find(clientId: string): Promise<ClientRecord | null> {
     if (clientId.length > 2000) return null;
     if (isClientIdUrl(clientId)) return this.findMetadataDocumentClient(clientId);
-    const client = await this.deps.prisma.client.findUnique({ where: { clientId } });
+    // Every token request starts here: plain SQL (sql.ts), same row shape as Prisma's.
+    const [client] = await query<ClientRecord>(this.deps.pool, 'SELECT * FROM "Client" WHERE "clientId" = $1', [clientId]);
     if (!client || client.disabled) return null;
     return client;
   }
@@ -89,10 +92,12 @@ export class ClientRegistry {
   /** Marks a client as having obtained a token (exempts it from the unused-registration sweep). */
   async markUsed(clientDbId: string, now = new Date()): Promise<void> {
     // Throttled: at most one write a minute per client keeps the hot token path free of row-lock contention.
-    await this.deps.prisma.client.updateMany({
-      where: { id: clientDbId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - 60_000) } }] },
-      data: { lastUsedAt: now },
-    });
+    await query(
+      this.deps.pool,
+      `UPDATE "Client" SET "lastUsedAt" = $2::timestamp, "firstTokenAt" = COALESCE("firstTokenAt", $2::timestamp)
+        WHERE id = $1 AND ("lastUsedAt" IS NULL OR "lastUsedAt" < $2::timestamp - interval '60 seconds')`,
+      [clientDbId, now],
+    );
   }
 
   /**

@@ -1,4 +1,5 @@
 /** What the authorization server's steps need (a slice of Services plus the registry and the event helper). */
+import type pg from "pg";
 import type { PrismaClient } from "../db/client.ts";
 import type { Env } from "../env.ts";
 import type { DomainEventBus, EventOrigin } from "../events.ts";
@@ -10,6 +11,8 @@ export interface OAuthDeps {
   env: Env;
   log: Logger;
   prisma: PrismaClient;
+  /** The pool under Prisma, for the token endpoint's hot path (sql.ts). */
+  pool: pg.Pool;
   /** The raw bus (grants.ts takes it); emit through `events`. */
   bus: DomainEventBus;
   events: OAuthEvents;

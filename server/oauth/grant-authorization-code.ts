@@ -4,7 +4,7 @@
  * Steps, each failing with one OAuthError: findCode → checkClientBinding → checkNotRedeemed → checkExpiry →
  * checkRedirectUri → checkPkce → checkResource → claimAndIssue. Every check happens BEFORE the code is consumed, so
  * a mistaken request does not burn the code. The claim is one conditional UPDATE (`consumedAt IS NULL`) in the same
- * transaction that creates the grant and its tokens: of N concurrent redemptions exactly one wins. A code presented
+ * SQL statement that creates the grant and its tokens: of N concurrent redemptions exactly one wins. A code presented
  * after it was redeemed revokes the grant it produced (RFC 6749 §4.1.2, RFC 9700 §4.5) and records CODE_REUSE.
  */
 import { SecretPrefix, sha256Hex } from "../crypto.ts";
@@ -12,11 +12,12 @@ import { OAuthError } from "./errors.ts";
 import { RevocationReason, revokeGrantsWhere } from "./grants.ts";
 import { CODE_VERIFIER, verifyCodeVerifier } from "./pkce.ts";
 import { audienceCovers, resolveResource } from "./resources.ts";
-import { issueTokens, type TokenResponse } from "./tokens.ts";
+import { prepareTokens, type TokenResponse } from "./tokens.ts";
+import { newId, query } from "./sql.ts";
 import type { GrantHandler } from "./token-endpoint.ts";
 
 export const redeemAuthorizationCode: GrantHandler = async (deps, { params, client, origin, now }) => {
-  const { prisma, env } = deps;
+  const { env } = deps;
   const code = params.require("code");
   const verifier = params.get("code_verifier");
   if (!verifier) throw new OAuthError("invalid_request", "code_verifier is required (PKCE, RFC 7636 §4.5)");
@@ -29,8 +30,8 @@ export const redeemAuthorizationCode: GrantHandler = async (deps, { params, clie
   // findCode
   const row =
     code.startsWith(SecretPrefix.authorizationCode) && code.length <= 200
-      ? await prisma.authorizationCode.findUnique({ where: { codeHash: sha256Hex(code) } })
-      : null;
+      ? (await query<CodeRow>(deps.pool, FIND_CODE, [sha256Hex(code)]))[0]
+      : undefined;
   if (!row) throw new OAuthError("invalid_grant", "the authorization code is invalid or expired", { reason: "unknown_code" });
 
   // checkClientBinding (RFC 6749 §4.1.3: the code was issued to the authenticated client)
@@ -69,47 +70,83 @@ export const redeemAuthorizationCode: GrantHandler = async (deps, { params, clie
     throw new OAuthError("invalid_target", "resource is not the one the authorization was granted for", { reason: "resource_mismatch" });
   }
 
-  // claimAndIssue
+  // claimAndIssue: one statement claims the code, creates the grant and inserts the tokens (see CLAIM_AND_ISSUE).
   const withRefresh = client.grantTypes.includes("refresh_token");
-  const result = await prisma.$transaction(async (tx) => {
-    const claimed = await tx.authorizationCode.updateMany({
-      where: { id: row.id, consumedAt: null, expiresAt: { gt: now } },
-      data: { consumedAt: now },
-    });
-    if (claimed.count !== 1) return null;
-    const grant = await tx.grant.create({
-      data: { userId: row.userId, clientId: client.id, scope: row.scope, resource: row.resource, lastUsedAt: now, createdAt: now },
-      select: { id: true },
-    });
-    await tx.authorizationCode.update({ where: { id: row.id }, data: { grantId: grant.id } });
-    const issued = await issueTokens(
-      tx,
-      env,
-      {
-        grantId: grant.id,
-        clientDbId: client.id,
-        userId: row.userId,
-        scope: row.scope,
-        resource: audience,
-        refresh: withRefresh ? { scope: row.scope, resource: row.resource } : undefined,
-      },
-      now,
-    );
-    if (!client.firstTokenAt) {
-      await tx.client.updateMany({ where: { id: client.id, firstTokenAt: null }, data: { firstTokenAt: now } });
-    }
-    return issued;
-  });
-  if (!result) {
+  const prepared = prepareTokens(env, { scope: row.scope, withRefresh }, now);
+  const grantId = newId();
+  const [result] = await query<{ claimed: number }>(deps.pool, CLAIM_AND_ISSUE, [
+    row.id,
+    now,
+    grantId,
+    client.id,
+    prepared.access.id,
+    prepared.access.tokenHash,
+    audience,
+    prepared.access.expiresAt,
+    prepared.refresh?.id ?? null,
+    prepared.refresh?.tokenHash ?? null,
+    prepared.refresh?.expiresAt ?? null,
+  ]);
+  if (result.claimed !== 1) {
     // Lost the race: another redemption of the same code committed first.
-    const current = await prisma.authorizationCode.findUnique({ where: { id: row.id }, select: { grantId: true } });
+    const [current] = await query<{ grantId: string | null }>(deps.pool, 'SELECT "grantId" FROM "AuthorizationCode" WHERE id = $1', [row.id]);
     throw await codeReuse(deps, row.id, current?.grantId ?? null);
   }
   origin.userId = row.userId;
-  await deps.clients.markUsed(client.id, now);
   deps.events.tokenIssued(origin, "authorization_code", withRefresh);
-  return result.response satisfies TokenResponse;
+  return prepared.response satisfies TokenResponse;
 };
+
+interface CodeRow {
+  id: string;
+  clientId: string;
+  userId: string;
+  redirectUri: string;
+  redirectUriExplicit: boolean;
+  codeChallenge: string;
+  scope: string;
+  resource: string;
+  expiresAt: Date;
+  consumedAt: Date | null;
+  grantId: string | null;
+}
+
+const FIND_CODE = `SELECT id, "clientId", "userId", "redirectUri", "redirectUriExplicit", "codeChallenge", scope, resource,
+  "expiresAt", "consumedAt", "grantId" FROM "AuthorizationCode" WHERE "codeHash" = $1`;
+
+/**
+ * The atomic claim (RFC 6749 §4.1.2: single use). `UPDATE … WHERE "consumedAt" IS NULL` lets exactly one of N
+ * concurrent statements take the row (the others re-check the condition on the committed row and match nothing);
+ * the grant, the code's link to it, the tokens and the client's first/last use are written by the same statement,
+ * so a claimed code always has its grant and tokens. Foreign keys are checked at the end of the statement.
+ * $1 code id, $2 now, $3 grant id, $4 client id, $5-$8 access token (id, digest, audience, expiry),
+ * $9-$11 refresh token (id, digest, expiry; null = none).
+ */
+const CLAIM_AND_ISSUE = `
+WITH claimed AS (
+  UPDATE "AuthorizationCode" SET "consumedAt" = $2::timestamp, "grantId" = $3
+  WHERE id = $1 AND "consumedAt" IS NULL AND "expiresAt" > $2::timestamp
+  RETURNING "userId", scope, resource
+), g AS (
+  INSERT INTO "Grant" (id, "userId", "clientId", scope, resource, "createdAt", "lastUsedAt")
+  SELECT $3, "userId", $4, scope, resource, $2::timestamp, $2::timestamp FROM claimed
+  RETURNING id
+), a AS (
+  INSERT INTO "AccessToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt")
+  SELECT $5, $6, $3, $4, "userId", scope, $7, $8::timestamp, $2::timestamp FROM claimed
+  RETURNING id
+), r AS (
+  INSERT INTO "RefreshToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt")
+  SELECT $9, $10, $3, $4, "userId", scope, resource, $11::timestamp, $2::timestamp FROM claimed WHERE $9::text IS NOT NULL
+  RETURNING id
+), c AS (
+  UPDATE "Client" SET "firstTokenAt" = COALESCE("firstTokenAt", $2::timestamp), "lastUsedAt" = $2::timestamp
+  WHERE id = $4 AND EXISTS (SELECT 1 FROM claimed)
+    AND ("firstTokenAt" IS NULL OR "lastUsedAt" IS NULL OR "lastUsedAt" < $2::timestamp - interval '60 seconds')
+  RETURNING id
+)
+SELECT (SELECT count(*)::int FROM claimed) AS claimed, (SELECT count(*)::int FROM g) AS grants,
+  (SELECT count(*)::int FROM a) AS access, (SELECT count(*)::int FROM r) AS refresh, (SELECT count(*)::int FROM c) AS client`;
 
 /** A redeemed code presented again: revoke what it produced (RFC 6749 §4.1.2) and say invalid_grant. */
 async function codeReuse(deps: Parameters<GrantHandler>[0], codeId: string, grantId: string | null): Promise<OAuthError> {

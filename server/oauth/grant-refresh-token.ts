@@ -16,26 +16,21 @@ import { RevocationReason, revokeGrantsWhere } from "./grants.ts";
 import { audienceCovers, resolveResource } from "./resources.ts";
 import { SCOPES, formatScope, isSupportedScope, parseScope, scopesCover } from "./scopes.ts";
 import { openSuccessor, sealSuccessor } from "./successor-box.ts";
-import { issueTokens, type TokenResponse } from "./tokens.ts";
+import { prepareTokens, type TokenResponse } from "./tokens.ts";
+import { query } from "./sql.ts";
 import type { GrantHandler, TokenRequestContext } from "./token-endpoint.ts";
 import type { OAuthDeps } from "./deps.ts";
 
-const include = {
-  grant: { select: { revokedAt: true } },
-  user: { select: { role: true } },
-  successor: { select: { rotatedAt: true, revokedAt: true } },
-} as const;
-
 export const rotateRefreshToken: GrantHandler = async (deps, context) => {
-  const { prisma, env } = deps;
+  const { env } = deps;
   const { params, client, origin, now } = context;
   const presented = params.require("refresh_token");
 
   // findRefreshToken
-  const find = () =>
+  const find = async (): Promise<RefreshRow | undefined> =>
     presented.startsWith(SecretPrefix.refreshToken) && presented.length <= 200
-      ? prisma.refreshToken.findUnique({ where: { tokenHash: sha256Hex(presented) }, include })
-      : Promise.resolve(null);
+      ? (await query<RefreshRow>(deps.pool, FIND_REFRESH_TOKEN, [sha256Hex(presented)]))[0]
+      : undefined;
   const row = await find();
   if (!row) throw new OAuthError("invalid_grant", "the refresh token is invalid, expired or revoked", { reason: "unknown_refresh_token" });
   origin.userId = row.userId;
@@ -49,7 +44,7 @@ export const rotateRefreshToken: GrantHandler = async (deps, context) => {
   }
 
   // checkLive
-  if (row.revokedAt || row.grant.revokedAt) {
+  if (row.revokedAt || row.grantRevokedAt) {
     throw new OAuthError("invalid_grant", "the refresh token is invalid, expired or revoked", { reason: "revoked_refresh_token" });
   }
   if (row.expiresAt <= now) throw new OAuthError("invalid_grant", "the refresh token is invalid, expired or revoked", { reason: "expired_refresh_token" });
@@ -63,7 +58,7 @@ export const rotateRefreshToken: GrantHandler = async (deps, context) => {
     throw new OAuthError("invalid_scope", "scope exceeds what the refresh token was granted");
   }
   const accessScopes = (requested.length > 0 ? requested : grantScopes).filter(
-    (s) => isSupportedScope(s) && (row.user.role === "ADMIN" || !SCOPES[s].adminOnly),
+    (s) => isSupportedScope(s) && (row.userRole === "ADMIN" || !SCOPES[s].adminOnly),
   );
   if (accessScopes.length === 0) throw new OAuthError("invalid_scope", "no grantable scope is left for this user");
 
@@ -74,55 +69,101 @@ export const rotateRefreshToken: GrantHandler = async (deps, context) => {
     throw new OAuthError("invalid_target", "resource is not the one the authorization was granted for", { reason: "resource_mismatch" });
   }
 
-  // rotate
+  // rotate: one statement locks the grant, claims the old token and inserts the successors (see ROTATE).
   const grace = env.REFRESH_TOKEN_REUSE_GRACE_SECONDS;
-  const outcome = await prisma.$transaction(async (tx) => {
-    const locked = await tx.$queryRaw<Array<{ revokedAt: Date | null }>>`SELECT "revokedAt" FROM "Grant" WHERE id = ${row.grantId} FOR UPDATE`;
-    if (locked.length === 0 || locked[0].revokedAt) return "revoked" as const;
-    const claimed = await tx.refreshToken.updateMany({
-      where: { id: row.id, rotatedAt: null, revokedAt: null },
-      data: { rotatedAt: now },
-    });
-    if (claimed.count !== 1) return "lost" as const;
-    const issued = await issueTokens(
-      tx,
-      env,
-      {
-        grantId: row.grantId,
-        clientDbId: client.id,
-        userId: row.userId,
-        scope: formatScope(accessScopes),
-        resource: audience,
-        refresh: { scope: row.scope, resource: row.resource },
-      },
-      now,
-    );
-    await tx.refreshToken.update({
-      where: { id: row.id },
-      data: { successorId: issued.refreshTokenId, successorBox: grace > 0 ? sealSuccessor(presented, issued.response) : null },
-    });
-    await tx.grant.update({ where: { id: row.grantId }, data: { lastUsedAt: now } });
-    return issued.response;
-  });
-  if (outcome === "revoked") {
+  const accessScope = formatScope(accessScopes);
+  const prepared = prepareTokens(env, { scope: accessScope, withRefresh: true }, now);
+  const box = grace > 0 ? sealSuccessor(presented, prepared.response) : null;
+  const [result] = await query<{ live: number; claimed: number }>(deps.pool, ROTATE, [
+    row.grantId,
+    row.id,
+    now,
+    client.id,
+    prepared.access.id,
+    prepared.access.tokenHash,
+    audience,
+    prepared.access.expiresAt,
+    prepared.refresh!.id,
+    prepared.refresh!.tokenHash,
+    prepared.refresh!.expiresAt,
+    box,
+    accessScope,
+  ]);
+  if (result.live === 0) {
     throw new OAuthError("invalid_grant", "the refresh token is invalid, expired or revoked", { reason: "revoked_refresh_token" });
   }
-  if (outcome === "lost") {
+  if (result.claimed === 0) {
     // A concurrent refresh with the same token committed first: now it is a retry (grace) or reuse.
     const current = await find();
     if (!current) throw new OAuthError("invalid_grant", "the refresh token is invalid, expired or revoked", { reason: "unknown_refresh_token" });
     return rotatedAgain(deps, context, presented, current);
   }
-  await deps.clients.markUsed(client.id, now);
   deps.events.tokenRefreshed(origin, false);
   deps.events.tokenIssued(origin, "refresh_token", true);
-  return outcome;
+  return prepared.response;
 };
 
-type RefreshRow = NonNullable<Awaited<ReturnType<OAuthDeps["prisma"]["refreshToken"]["findUnique"]>>> & {
-  grant: { revokedAt: Date | null };
-  successor: { rotatedAt: Date | null; revokedAt: Date | null } | null;
-};
+interface RefreshRow {
+  id: string;
+  grantId: string;
+  clientId: string;
+  userId: string;
+  scope: string;
+  resource: string;
+  expiresAt: Date;
+  rotatedAt: Date | null;
+  revokedAt: Date | null;
+  successorBox: string | null;
+  grantRevokedAt: Date | null;
+  userRole: "USER" | "ADMIN";
+  hasSuccessor: boolean;
+  successorRotatedAt: Date | null;
+  successorRevokedAt: Date | null;
+}
+
+const FIND_REFRESH_TOKEN = `
+SELECT r.id, r."grantId", r."clientId", r."userId", r.scope, r.resource, r."expiresAt", r."rotatedAt", r."revokedAt",
+  r."successorBox", g."revokedAt" AS "grantRevokedAt", u.role AS "userRole", (s.id IS NOT NULL) AS "hasSuccessor",
+  s."rotatedAt" AS "successorRotatedAt", s."revokedAt" AS "successorRevokedAt"
+FROM "RefreshToken" r
+JOIN "Grant" g ON g.id = r."grantId"
+JOIN "User" u ON u.id = r."userId"
+LEFT JOIN "RefreshToken" s ON s.id = r."successorId"
+WHERE r."tokenHash" = $1`;
+
+/**
+ * Atomic rotation. `g` locks the grant row (FOR UPDATE) and yields nothing if it was revoked, so a concurrent
+ * revocation either waits for this statement (and then revokes the successors too) or wins and this claims nothing.
+ * `claimed` takes the old token only while `rotatedAt IS NULL`: of concurrent rotations exactly one matches. The
+ * successors and the old token's link to them (and the sealed grace-window answer) are written in the same statement.
+ * $1 grant, $2 old token id, $3 now, $4 client, $5-$8 access token (id, digest, audience, expiry),
+ * $9-$11 refresh token (id, digest, expiry), $12 sealed successor box (or null), $13 access token scope.
+ */
+const ROTATE = `
+WITH g AS (
+  SELECT id FROM "Grant" WHERE id = $1 AND "revokedAt" IS NULL FOR UPDATE
+), claimed AS (
+  UPDATE "RefreshToken" SET "rotatedAt" = $3::timestamp, "successorId" = $9, "successorBox" = $12
+  WHERE id = $2 AND "rotatedAt" IS NULL AND "revokedAt" IS NULL AND EXISTS (SELECT 1 FROM g)
+  RETURNING "userId", scope, resource
+), a AS (
+  INSERT INTO "AccessToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt")
+  SELECT $5, $6, $1, $4, "userId", $13, $7, $8::timestamp, $3::timestamp FROM claimed
+  RETURNING id
+), r AS (
+  INSERT INTO "RefreshToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt")
+  SELECT $9, $10, $1, $4, "userId", scope, resource, $11::timestamp, $3::timestamp FROM claimed
+  RETURNING id
+), u AS (
+  UPDATE "Grant" SET "lastUsedAt" = $3::timestamp WHERE id = $1 AND EXISTS (SELECT 1 FROM claimed)
+  RETURNING id
+), c AS (
+  UPDATE "Client" SET "lastUsedAt" = $3::timestamp
+  WHERE id = $4 AND EXISTS (SELECT 1 FROM claimed) AND ("lastUsedAt" IS NULL OR "lastUsedAt" < $3::timestamp - interval '60 seconds')
+  RETURNING id
+)
+SELECT (SELECT count(*)::int FROM g) AS live, (SELECT count(*)::int FROM claimed) AS claimed,
+  (SELECT count(*)::int FROM a) AS access, (SELECT count(*)::int FROM r) AS refresh, (SELECT count(*)::int FROM u) AS grants`;
 
 /** A rotated token presented again: the grace-window retry, or reuse (revoke the family). */
 async function rotatedAgain(deps: OAuthDeps, context: TokenRequestContext, presented: string, row: RefreshRow): Promise<TokenResponse> {
@@ -133,10 +174,10 @@ async function rotatedAgain(deps: OAuthDeps, context: TokenRequestContext, prese
     row.rotatedAt !== null &&
     now.getTime() - row.rotatedAt.getTime() <= graceMs &&
     !row.revokedAt &&
-    !row.grant.revokedAt &&
-    row.successor !== null &&
-    !row.successor.rotatedAt &&
-    !row.successor.revokedAt &&
+    !row.grantRevokedAt &&
+    row.hasSuccessor &&
+    !row.successorRotatedAt &&
+    !row.successorRevokedAt &&
     row.successorBox !== null;
   if (withinGrace) {
     const response = openSuccessor<TokenResponse>(presented, row.successorBox!);

@@ -52,13 +52,14 @@ export class OAuthServer {
   private readonly authorization: AuthorizationEndpoint;
   private readonly realm: string;
 
-  constructor(services: Pick<Services, "env" | "log" | "prisma" | "events">, options: OAuthServerOptions = {}) {
+  constructor(services: Pick<Services, "env" | "log" | "prisma" | "db" | "events">, options: OAuthServerOptions = {}) {
     this.metadataDocuments = new MetadataDocumentFetcher(options.metadataFetch);
-    this.clients = new ClientRegistry({ prisma: services.prisma, env: services.env, metadataDocuments: this.metadataDocuments });
+    this.clients = new ClientRegistry({ prisma: services.prisma, pool: services.db.pool, env: services.env, metadataDocuments: this.metadataDocuments });
     this.deps = {
       env: services.env,
       log: services.log,
       prisma: services.prisma,
+      pool: services.db.pool,
       bus: services.events,
       events: new OAuthEvents(services.events),
       clients: this.clients,

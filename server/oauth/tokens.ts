@@ -1,5 +1,6 @@
 /**
- * Access and refresh tokens (I/O): issuing them inside the caller's transaction, and verifying an access token.
+ * Access and refresh tokens: generating them (the grants insert them in their claim statement) and verifying an
+ * access token.
  *
  * Tokens are opaque 256-bit random values with recognisable prefixes (`mcpat_`, `mcprt_`), stored only as SHA-256
  * digests (docs/decisions/0004-token-format.md). Access tokens are bound to one resource (RFC 8707 audience).
@@ -7,6 +8,7 @@
 import type { Prisma, PrismaClient } from "../db/client.ts";
 import { SecretPrefix, randomSecret, sha256Hex } from "../crypto.ts";
 import type { Env } from "../env.ts";
+import { newId } from "./sql.ts";
 
 /** The successful token response (RFC 6749 §5.1). */
 export interface TokenResponse {
@@ -15,6 +17,38 @@ export interface TokenResponse {
   expires_in: number;
   refresh_token?: string;
   scope: string;
+}
+
+/** Freshly generated tokens: the response to send and the rows to insert (digests only). */
+export interface PreparedTokens {
+  response: TokenResponse;
+  access: { id: string; tokenHash: string; expiresAt: Date };
+  refresh: { id: string; tokenHash: string; expiresAt: Date } | null;
+}
+
+/**
+ * Generates an access token (and a refresh token when `withRefresh`) with their row ids, digests and expiry. The
+ * caller inserts them in the same statement that claims the code or rotates the refresh token.
+ */
+export function prepareTokens(env: Env, input: { scope: string; withRefresh: boolean }, now: Date): PreparedTokens {
+  const accessToken = randomSecret(SecretPrefix.accessToken);
+  const response: TokenResponse = {
+    access_token: accessToken,
+    token_type: "Bearer",
+    expires_in: env.ACCESS_TOKEN_TTL_SECONDS,
+    scope: input.scope,
+  };
+  let refresh: PreparedTokens["refresh"] = null;
+  if (input.withRefresh) {
+    const refreshToken = randomSecret(SecretPrefix.refreshToken);
+    response.refresh_token = refreshToken;
+    refresh = { id: newId(), tokenHash: sha256Hex(refreshToken), expiresAt: new Date(now.getTime() + env.REFRESH_TOKEN_TTL_SECONDS * 1000) };
+  }
+  return {
+    response,
+    access: { id: newId(), tokenHash: sha256Hex(accessToken), expiresAt: new Date(now.getTime() + env.ACCESS_TOKEN_TTL_SECONDS * 1000) },
+    refresh,
+  };
 }
 
 export interface IssueTokensInput {
@@ -34,47 +68,29 @@ export interface IssuedTokens {
   refreshTokenId: string | null;
 }
 
+/**
+ * Issues tokens for an existing grant inside a Prisma transaction (fixtures, admin tooling). The token endpoint
+ * itself inserts prepared tokens in its claim statements (grant-*.ts) instead.
+ */
 export async function issueTokens(tx: Prisma.TransactionClient, env: Env, input: IssueTokensInput, now = new Date()): Promise<IssuedTokens> {
-  const accessToken = randomSecret(SecretPrefix.accessToken);
-  const access = await tx.accessToken.create({
-    data: {
-      tokenHash: sha256Hex(accessToken),
-      grantId: input.grantId,
-      clientId: input.clientDbId,
-      userId: input.userId,
-      scope: input.scope,
-      resource: input.resource,
-      expiresAt: new Date(now.getTime() + env.ACCESS_TOKEN_TTL_SECONDS * 1000),
-      createdAt: now,
-    },
-    select: { id: true },
+  const prepared = prepareTokens(env, { scope: input.scope, withRefresh: Boolean(input.refresh) }, now);
+  const common = { grantId: input.grantId, clientId: input.clientDbId, userId: input.userId, createdAt: now };
+  await tx.accessToken.create({
+    data: { ...common, id: prepared.access.id, tokenHash: prepared.access.tokenHash, scope: input.scope, resource: input.resource, expiresAt: prepared.access.expiresAt },
   });
-  const response: TokenResponse = {
-    access_token: accessToken,
-    token_type: "Bearer",
-    expires_in: env.ACCESS_TOKEN_TTL_SECONDS,
-    scope: input.scope,
-  };
-  let refreshTokenId: string | null = null;
-  if (input.refresh) {
-    const refreshToken = randomSecret(SecretPrefix.refreshToken);
-    const refresh = await tx.refreshToken.create({
+  if (input.refresh && prepared.refresh) {
+    await tx.refreshToken.create({
       data: {
-        tokenHash: sha256Hex(refreshToken),
-        grantId: input.grantId,
-        clientId: input.clientDbId,
-        userId: input.userId,
+        ...common,
+        id: prepared.refresh.id,
+        tokenHash: prepared.refresh.tokenHash,
         scope: input.refresh.scope,
         resource: input.refresh.resource,
-        expiresAt: new Date(now.getTime() + env.REFRESH_TOKEN_TTL_SECONDS * 1000),
-        createdAt: now,
+        expiresAt: prepared.refresh.expiresAt,
       },
-      select: { id: true },
     });
-    response.refresh_token = refreshToken;
-    refreshTokenId = refresh.id;
   }
-  return { response, accessTokenId: access.id, refreshTokenId };
+  return { response: prepared.response, accessTokenId: prepared.access.id, refreshTokenId: prepared.refresh?.id ?? null };
 }
 
 /** What a valid access token says about its bearer. */

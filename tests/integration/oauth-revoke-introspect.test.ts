@@ -81,7 +81,7 @@ describe("Token revocation, RFC 7009 §2", () => {
       { token: "not-even-a-token" },
       { token: tokens.access_token as string, token_type_hint: "refresh_token" },
       { token: tokens.access_token as string, token_type_hint: "something_else" },
-    ]) {
+    ] as Array<Record<string, string>>) {
       expect((await call("/api/oauth/revoke", { ...params, client_id: client.client_id })).status).toBe(200);
     }
     expect(await mcpStatus(server.url, tokens.access_token as string)).toBe(401);
