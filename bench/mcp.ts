@@ -69,7 +69,8 @@ async function adminQuery(sql: string): Promise<void> {
 }
 
 /** The bare SDK server: same tool output, same tuning, nothing else. */
-export async function startBare(): Promise<{ url: string; close(): Promise<void> }> {
+/** The bare SDK side: a pool of McpServers with the same `whoami` output and one shared validator. */
+function barePool(): { acquire(): McpServer; release(server: McpServer): void } {
   const validator = new AjvJsonSchemaValidator();
   const idle: McpServer[] = [];
   const identity = {
@@ -88,16 +89,22 @@ export async function startBare(): Promise<{ url: string; close(): Promise<void>
     );
     return server;
   };
+  return { acquire: () => idle.pop() ?? build(), release: (server) => idle.push(server) };
+}
+
+/** The bare SDK server: same tool output, same tuning, same HTTP plumbing, nothing else. */
+export async function startBare(): Promise<{ url: string; close(): Promise<void> }> {
+  const pool = barePool();
   const httpServer = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     void (async () => {
       const body = await readBody(req, 1024 * 1024);
       const request = new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers: toFetchHeaders(req.headers) });
-      const server = idle.pop() ?? build();
+      const server = pool.acquire();
       const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
       await server.connect(transport);
       const response = await transport.handleRequest(request, { parsedBody: JSON.parse(body.toString("utf8")) });
       await server.close();
-      idle.push(server);
+      pool.release(server);
       await sendMcpResponse(res, response);
     })().catch(() => res.destroy());
   });
@@ -179,6 +186,46 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
+/**
+ * The MCP layer alone, without HTTP: the bare SDK call (pooled server + stateless transport) against our endpoint's
+ * `handle()` (bearer check, per-client rate limit, pooled server, events, tool wrapper), called in a loop.
+ */
+async function inProcess(server: RunningServer, token: string): Promise<{ bareUs: number; oursUs: number }> {
+  const body = JSON.parse(CALL) as unknown;
+  const headers = { ...HEADERS, authorization: `Bearer ${token}` };
+  const url = `${server.services.env.APP_URL}/mcp/mcp`;
+  const pool = barePool();
+  const bare = async () => {
+    const mcp = pool.acquire();
+    const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
+    await mcp.connect(transport);
+    const response = await transport.handleRequest(new Request(url, { method: "POST", headers }), { parsedBody: body });
+    await mcp.close();
+    pool.release(mcp);
+    await response.arrayBuffer();
+  };
+  const meta = { requestId: "bench", startedAt: 0n, ip: "127.0.0.1", userAgent: null, cspNonce: "" };
+  const ours = async () => {
+    const response = await server.services.mcp.streamable.handle(new Request(url, { method: "POST", headers }), { ...meta }, body);
+    await response.arrayBuffer();
+  };
+  const cpuPerCall = async (fn: () => Promise<void>, n: number) => {
+    for (let i = 0; i < 2_000; i += 1) await fn();
+    const start = process.cpuUsage();
+    for (let i = 0; i < n; i += 1) await fn();
+    const used = process.cpuUsage(start);
+    return (used.user + used.system) / n;
+  };
+  const bareUs: number[] = [];
+  const oursUs: number[] = [];
+  for (let round = 0; round < ROUNDS; round += 1) {
+    bareUs.push(await cpuPerCall(bare, 10_000));
+    oursUs.push(await cpuPerCall(ours, 10_000));
+  }
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  return { bareUs: median(bareUs), oursUs: median(oursUs) };
+}
+
 async function bearerCost(server: RunningServer, token: string): Promise<{ cachedP50: number; cachedP99: number; uncachedP50: number }> {
   const { bearer } = server.services.mcp;
   const request = {
@@ -239,6 +286,7 @@ async function main(): Promise<void> {
     const rows = await measureAll(targets);
 
     const bearer = await bearerCost(ours, minted.token);
+    const layer = await inProcess(ours, minted.token);
     const base = rows[0];
     const table = [
       "| server | requests/s | p50 ms | p99 ms | non-2xx | CPU µs/request | ours/bare (req/s) | ours/bare (CPU) |",
@@ -253,6 +301,10 @@ async function main(): Promise<void> {
     console.log(
       `\nbearer check (in-process, cached token): p50 ${(bearer.cachedP50 * 1000).toFixed(1)} µs, p99 ${(bearer.cachedP99 * 1000).toFixed(1)} µs` +
         ` (target p50 <= 300 µs); cache miss (Postgres lookup): p50 ${bearer.uncachedP50.toFixed(2)} ms`,
+    );
+    console.log(
+      `MCP layer alone (in-process, no HTTP): bare SDK ${Math.round(layer.bareUs)} µs CPU/call, ours ${Math.round(layer.oursUs)} µs ` +
+        `(${(layer.bareUs / layer.oursUs).toFixed(2)}x)`,
     );
     console.log(
       `authenticated tools/call: ${(rows[1].rps / base.rps).toFixed(2)}x bare by requests/s, ` +
