@@ -101,6 +101,9 @@ describe("Tool arguments are validated (MCP 2025-11-25 §Tools, error handling)"
     const missing = await client.callTool({ name: "revoke_connected_app", arguments: {} });
     expect(missing.isError).toBe(true);
     expect(toolText(missing)).toMatch(/grantId/);
+    // An unknown cursor is not an internal error.
+    const cursor = await client.callTool({ name: "list_connected_apps", arguments: { cursor: "no-such-grant" } });
+    expect(toolText(cursor)).not.toMatch(/Internal error/);
   });
 });
 

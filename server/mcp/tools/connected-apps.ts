@@ -18,11 +18,7 @@ export const listConnectedApps = defineTool({
   },
   annotations: { title: "List my connected apps", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   async handler({ limit, cursor }, { services, caller }) {
-    const page = await listActiveGrants(services, { userId: caller.userId, take: limit, cursor }).catch((error: unknown) => {
-      // An unknown cursor id is the caller's mistake, not ours.
-      if (cursor && isRecordNotFound(error)) throw new ToolError(`Unknown cursor "${cursor}"`);
-      throw error;
-    });
+    const page = await listActiveGrants(services, { userId: caller.userId, take: limit, cursor });
     return {
       apps: page.items.map((grant) => ({
         grantId: grant.id,
@@ -62,7 +58,3 @@ export const revokeConnectedApp = defineTool({
     return { revoked: true, grantId, accessTokens: counts.accessTokens, refreshTokens: counts.refreshTokens };
   },
 });
-
-function isRecordNotFound(error: unknown): boolean {
-  return (error as { code?: string } | null)?.code === "P2025";
-}
