@@ -2,7 +2,7 @@
  * Server rendering with the per-request CSP nonce (the host sets it; Remix's inline scripts carry it).
  */
 import { PassThrough } from "node:stream";
-import type { AppLoadContext, EntryContext } from "@remix-run/node";
+import type { ActionFunctionArgs, AppLoadContext, EntryContext, LoaderFunctionArgs } from "@remix-run/node";
 import { createReadableStreamFromReadable } from "@remix-run/node";
 import { RemixServer, isRouteErrorResponse } from "@remix-run/react";
 import { isbot } from "isbot";
@@ -51,12 +51,12 @@ export default function handleRequest(
   });
 }
 
-export function handleError(error: unknown, { request }: { request: Request }) {
+export function handleError(error: unknown, { request, context }: LoaderFunctionArgs | ActionFunctionArgs) {
   if (request.signal.aborted) return;
   // Remix reports its own 4xx answers here too (404 no route, 405 no action): those are answers, not errors.
   if (isRouteErrorResponse(error) && error.status < 500) return;
   // Any visitor can add `?_data=` to a URL; Remix answers and reports this warning, which is not our error.
   if (error instanceof Error && error.message.startsWith("Warning: Single fetch-enabled apps")) return;
-  // Loader/action errors reach the host's logger through the thrown Response or the error boundary; log the rest.
-  console.error(error instanceof Error ? `${error.name}: ${error.message}` : error);
+  // Real server errors go to the JSON log with the request id (never the console, never the client).
+  context.services?.log.error({ err: error, requestId: context.meta?.requestId }, "unhandled route error");
 }
