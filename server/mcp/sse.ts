@@ -62,12 +62,14 @@ interface RemoteMessage {
 }
 
 const KEEP_ALIVE_MS = 25_000;
+const MAX_STREAMS_PER_OWNER = 16;
 /** The owner record outlives a node crash by at most this long; a live stream refreshes it. */
 const OWNER_TTL_SECONDS = 120;
 const SESSION_ID = /^[0-9a-f-]{36}$/;
 
 export class SseEndpoint {
   private readonly sessions = new Map<string, LocalSession>();
+  private readonly streamsPerOwner = new Map<string, number>();
 
   constructor(private readonly deps: SseDeps) {}
 
@@ -82,6 +84,13 @@ export class SseEndpoint {
   async open(req: IncomingMessage, res: ServerResponse, meta: RequestMeta): Promise<HostReply | null> {
     const caller = await this.authenticate(req, meta, "stream");
     if (!isCaller(caller)) return caller;
+    const ownerKey = `${caller.clientDbId}:${caller.userId}`;
+    const open = this.streamsPerOwner.get(ownerKey) ?? 0;
+    if (open >= MAX_STREAMS_PER_OWNER) {
+      // Each stream holds a server in memory: one client acting for one person gets a bounded number at once.
+      return this.reply(meta, "stream", 429, `At most ${MAX_STREAMS_PER_OWNER} open SSE streams per client and user`, { "Retry-After": "5" });
+    }
+    this.streamsPerOwner.set(ownerKey, open + 1);
     const admin = callerIsAdmin(caller);
     const server = buildMcpServer(this.deps.pool.deps, admin ? "admin" : "user");
     const endpoint = `${new URL(this.deps.env.APP_URL).pathname.replace(/\/$/, "")}/mcp/message`;
@@ -93,15 +102,18 @@ export class SseEndpoint {
     let closed = false;
     let keepAlive: NodeJS.Timeout | undefined = undefined;
     let unsubscribe: (() => Promise<void>) | undefined;
-    const ownerKey = redis?.key(`mcp:sse:owner:${sessionId}`);
+    const ownerRecordKey = redis?.key(`mcp:sse:owner:${sessionId}`);
     const close = () => {
       if (closed) return;
       closed = true;
       clearInterval(keepAlive);
       shutdown.removeEventListener("abort", close);
       this.sessions.delete(sessionId);
+      const remaining = (this.streamsPerOwner.get(ownerKey) ?? 1) - 1;
+      if (remaining > 0) this.streamsPerOwner.set(ownerKey, remaining);
+      else this.streamsPerOwner.delete(ownerKey);
       void unsubscribe?.();
-      if (redis && ownerKey) void redis.client().del(ownerKey).catch(() => {});
+      if (redis && ownerRecordKey) void redis.client().del(ownerRecordKey).catch(() => {});
       void server.close().catch(() => {});
       if (!res.writableEnded) res.end();
       // Shutting down: also end the connection, or the client's reconnect would find it open and hold the shutdown.
@@ -111,10 +123,10 @@ export class SseEndpoint {
     res.on("close", close);
     shutdown.addEventListener("abort", close);
 
-    if (redis && ownerKey) {
+    if (redis && ownerRecordKey) {
       const subscription = redis.subscribe(`mcp:sse:${sessionId}`, (raw) => this.deliverRemote(sessionId, raw));
       unsubscribe = subscription.unsubscribe;
-      const registered = redis.client().set(ownerKey, JSON.stringify(owner), "EX", OWNER_TTL_SECONDS).catch(() => {});
+      const registered = redis.client().set(ownerRecordKey, JSON.stringify(owner), "EX", OWNER_TTL_SECONDS).catch(() => {});
       // Redis down: the stream still works for messages posted to this node; no point waiting for the subscription.
       if (redis.isReady()) await Promise.all([subscription.ready, registered]);
     }
@@ -130,7 +142,7 @@ export class SseEndpoint {
     keepAlive = setInterval(() => {
       if (res.writableEnded) return;
       res.write(": keep-alive\n\n");
-      if (redis && ownerKey) void redis.client().expire(ownerKey, OWNER_TTL_SECONDS).catch(() => {});
+      if (redis && ownerRecordKey) void redis.client().expire(ownerRecordKey, OWNER_TTL_SECONDS).catch(() => {});
     }, KEEP_ALIVE_MS);
     keepAlive.unref();
     this.emitRequest(meta, "stream", 200);

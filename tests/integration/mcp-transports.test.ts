@@ -139,6 +139,26 @@ describe("Legacy HTTP+SSE transport (MCP 2024-11-05)", () => {
     expect(missing.status).toBe(400);
   });
 
+  it("bounds the open streams of one client and user (16)", async () => {
+    const minted = await mintAccessToken(server.services.prisma, server.env.APP_URL);
+    const openStream = () =>
+      fetch(`${server.url}/mcp/sse`, { headers: { Authorization: `Bearer ${minted.token}`, Accept: "text/event-stream" } });
+    const streams = await Promise.all(Array.from({ length: 16 }, openStream));
+    expect(streams.map((r) => r.status)).toEqual(Array(16).fill(200));
+    const refused = await openStream();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBeTruthy();
+    await refused.arrayBuffer();
+    await streams[0].body!.cancel();
+    await expect.poll(async () => {
+      const again = await openStream();
+      const status = again.status;
+      await again.body?.cancel();
+      return status;
+    }).toBe(200);
+    await Promise.all(streams.slice(1).map((r) => r.body!.cancel()));
+  });
+
   it("ends its streams on graceful shutdown", async () => {
     const own = await startTestServer({}, { database: server.database, autoClose: false });
     const minted = await mintAccessToken(own.services.prisma, own.env.APP_URL);
