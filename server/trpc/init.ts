@@ -21,6 +21,7 @@ import { ZodError } from "zod";
 import type { SessionUser } from "../auth/people.ts";
 import { Prisma } from "../db/client.ts";
 import type { RequestMeta } from "../http/request-context.ts";
+import { OAuthError } from "../oauth/errors.ts";
 import type { Services } from "../services.ts";
 
 export interface TrpcContext {
@@ -60,7 +61,7 @@ export const createCallerFactory = t.createCallerFactory;
 
 /**
  * Errors the domain throws to say "your request cannot be done" carry a `kind` (server/oauth/client-admin.ts
- * `ClientAdminError`, server/trpc/admin/errors.ts `AdminError`). This is the whole contract: no import needed.
+ * `ClientAdminError`, server/trpc/domain/errors.ts `AdminError`). This is the whole contract: no import needed.
  */
 export type DomainErrorKind = "invalid" | "not_found" | "conflict" | "forbidden" | "precondition";
 
@@ -71,15 +72,6 @@ const KIND_TO_CODE: Record<DomainErrorKind, TRPC_ERROR_CODE_KEY> = {
   forbidden: "FORBIDDEN",
   precondition: "PRECONDITION_FAILED",
 };
-
-/** OAuth error codes (RFC 6749 §5.2, RFC 7591 §3.2.2) that mean the input was wrong. */
-const OAUTH_INPUT_ERRORS = new Set([
-  "invalid_request",
-  "invalid_scope",
-  "invalid_redirect_uri",
-  "invalid_client_metadata",
-  "invalid_target",
-]);
 
 /** Maps one thrown value to the TRPCError the caller sees, or null when it is not a known domain error. */
 export function toTRPCError(error: unknown): TRPCError | null {
@@ -94,16 +86,11 @@ export function toTRPCError(error: unknown): TRPCError | null {
     if (typeof kind === "string" && kind in KIND_TO_CODE) {
       return new TRPCError({ code: KIND_TO_CODE[kind as DomainErrorKind], message: error.message, cause: error });
     }
-    // OAuthError (server/oauth): `error` is the RFC error code, `description` the text meant for the wire.
-    const oauthCode = (error as { error?: unknown }).error;
-    if (typeof oauthCode === "string" && OAUTH_INPUT_ERRORS.has(oauthCode)) {
-      const description = (error as { description?: unknown }).description;
-      return new TRPCError({
-        code: "BAD_REQUEST",
-        message: typeof description === "string" && description ? description : oauthCode,
-        cause: error,
-      });
-    }
+  }
+  // The authorization server's validation (redirect URIs, client metadata, scopes; RFC 7591 §3.2.2) reused by the
+  // console: a 400 OAuthError is bad input, and its `description` is the text meant for the person.
+  if (error instanceof OAuthError && error.status === 400) {
+    return new TRPCError({ code: "BAD_REQUEST", message: error.description || error.error, cause: error });
   }
   return null;
 }

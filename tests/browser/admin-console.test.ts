@@ -42,9 +42,9 @@ describe("Admin console end to end", { timeout: 90_000 }, () => {
     const { page, errors, close } = await adminPage();
     await page.goto(`${server.url}/admin/clients`);
     const row = page.getByRole("row").filter({ hasText: "Claude Desktop (e2e)" });
-    await expect(row.isVisible()).resolves.toBe(true);
-    await expect(row.getByText(registered.client_id).isVisible()).resolves.toBe(true);
-    await expect(row.getByText("Dynamic").isVisible()).resolves.toBe(true);
+    await row.waitFor();
+    await row.getByText(registered.client_id).waitFor();
+    await row.getByText("Dynamic").waitFor();
     await screenshot(page, "admin-clients-with-registered-client");
 
     await row.getByRole("link", { name: "Claude Desktop (e2e)" }).click();
@@ -55,7 +55,7 @@ describe("Admin console end to end", { timeout: 90_000 }, () => {
     await screenshot(page, "admin-client-detail-with-grants");
 
     await confirmThrough(page, page.getByRole("button", { name: "Revoke all tokens" }), "Revoke all tokens");
-    await expect(page.getByTestId("toast").filter({ hasText: "1 grant revoked" }).isVisible()).resolves.toBe(true);
+    await page.getByTestId("toast").filter({ hasText: "1 grant revoked" }).waitFor();
     await page.getByText("No active grants.").waitFor();
     expect(await mcpStatus(server.url, tokens.access_token)).toBe(401);
     // The refresh token is dead too.
@@ -167,14 +167,14 @@ describe("Admin console end to end", { timeout: 90_000 }, () => {
       ] as const) {
         const response = await page.goto(`${server.url}${path}`);
         expect(response?.status(), path).toBe(200);
-        await expect(page.getByRole("heading", { name: heading, level: 1 }).isVisible(), path).resolves.toBe(true);
+        await page.getByRole("heading", { name: heading, level: 1 }).waitFor();
         await hydrated(page);
         await screenshot(page, `admin-${slug}-${name}`);
         // Nothing wider than the screen except inside scrollable tables.
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
         expect(overflow, `${path} at ${name} width`).toBeLessThanOrEqual(0);
       }
-      expect(errors).toEqual([]);
+      expect(errors, `browser errors at ${name} width`).toEqual([]);
       await close();
     }
   });
