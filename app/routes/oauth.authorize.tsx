@@ -45,8 +45,8 @@ function pageError(status: number, error: string, description: string) {
 }
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const user = await context.services.auth.getUser(request);
-  const outcome = await context.services.oauth.authorize(request, context.meta, { user });
+  const { auth, oauth } = context.services;
+  const outcome = await oauth.authorize(request, context.meta, { user: () => auth.getUser(request) });
   return respond(outcome, request, context);
 }
 
@@ -61,10 +61,10 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (!(await csrf.verify(request, form))) {
     return pageError(403, "invalid_request", "This consent form expired or did not come from this site. Start again from the application.");
   }
-  const user = await auth.requireUser(request);
   const answer = form.get("decision");
   if (answer !== "allow" && answer !== "deny") return pageError(400, "invalid_request", "Choose Allow or Deny.");
-  const outcome = await oauth.authorize(request, context.meta, { user, decision: answer });
+  // requireUser redirects to sign-in (and back) if the session ended meanwhile.
+  const outcome = await oauth.authorize(request, context.meta, { user: () => auth.requireUser(request), decision: answer });
   return respond(outcome, request, context);
 }
 

@@ -73,10 +73,15 @@ export class AuthorizationEndpoint {
   constructor(private readonly deps: OAuthDeps) {}
 
   /**
-   * Runs the whole endpoint for one request. `user` is the signed-in person (null: not signed in); `decision` is
-   * the consent form's answer (POST), absent on GET.
+   * Runs the whole endpoint for one request. `currentUser` finds the signed-in person (null: not signed in); it is
+   * asked only once the request is valid. `decision` is the consent form's answer (POST), absent on GET.
    */
-  async handle(url: URL, origin: EventOrigin, user: SessionUser | null, decision?: "allow" | "deny"): Promise<AuthorizeOutcome> {
+  async handle(
+    url: URL,
+    origin: EventOrigin,
+    currentUser: () => Promise<SessionUser | null>,
+    decision?: "allow" | "deny",
+  ): Promise<AuthorizeOutcome> {
     let validated: ValidatedAuthorization;
     try {
       validated = await this.validate(url, origin);
@@ -89,6 +94,7 @@ export class AuthorizationEndpoint {
       throw error;
     }
     try {
+      const user = await currentUser();
       if (!user) {
         if (validated.prompt.has("none")) throw new OAuthError("access_denied", "the user is not signed in", { reason: "login_required" });
         this.deps.events.authorize(origin, "login_required");

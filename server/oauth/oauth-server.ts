@@ -25,7 +25,7 @@ import { handleIntrospectionRequest } from "./introspection-endpoint.ts";
 import { METADATA_CACHE_CONTROL, authorizationServerMetadata, protectedResourceMetadata } from "./metadata.ts";
 import { MetadataDocumentFetcher } from "./metadata-documents.ts";
 import { handleRegistrationRequest } from "./registration-endpoint.ts";
-import { errorResponse, jsonResponse, NO_STORE, toOAuthError } from "./respond.ts";
+import { errorResponse, isDatabaseUnavailable, jsonResponse, NO_STORE, toOAuthError } from "./respond.ts";
 import { handleRevocationRequest } from "./revocation-endpoint.ts";
 import type { GuardedFetchOptions } from "./ssrf-guard.ts";
 import { handleTokenRequest } from "./token-endpoint.ts";
@@ -116,16 +116,34 @@ export class OAuthServer {
 
   /**
    * GET/POST /oauth/authorize. The route signs the person in when the outcome is `login`, renders `consent` and
-   * `error-page`, and follows `redirect`.
+   * `error-page`, and follows `redirect`. `user` is the signed-in person, or a function that finds them (called
+   * only for a valid request). An unreachable database is a local 503 page (the redirect URI cannot be validated
+   * without it).
    */
-  async authorize(request: Request, meta: OAuthRequestMeta, options: { user: SessionUser | null; decision?: "allow" | "deny" }): Promise<AuthorizeOutcome> {
+  async authorize(
+    request: Request,
+    meta: OAuthRequestMeta,
+    options: { user: SessionUser | null | (() => Promise<SessionUser | null>); decision?: "allow" | "deny" },
+  ): Promise<AuthorizeOutcome> {
     const origin = originOf(meta);
+    const { user } = options;
+    const currentUser = typeof user === "function" ? user : async () => user;
     try {
-      const outcome = await this.authorization.handle(new URL(request.url), origin, options.user, options.decision);
+      const outcome = await this.authorization.handle(new URL(request.url), origin, currentUser, options.decision);
       if (outcome.kind === "error-page" || (outcome.kind === "redirect" && outcome.error)) {
         meta.oauthError = outcome.error;
       }
       return outcome;
+    } catch (thrown) {
+      if (thrown instanceof Response || !isDatabaseUnavailable(thrown)) throw thrown;
+      this.deps.log.warn({ endpoint: "authorize" }, "database unavailable during an authorization request");
+      meta.oauthError = "temporarily_unavailable";
+      return {
+        kind: "error-page",
+        status: 503,
+        error: "temporarily_unavailable",
+        description: "The service is temporarily unavailable. Please try again in a moment.",
+      };
     } finally {
       meta.clientId = origin.clientId ?? meta.clientId ?? null;
       meta.userId = origin.userId ?? meta.userId ?? null;
