@@ -22,7 +22,14 @@ export interface RegisteredClient {
 
 export class ClientRegistry {
   constructor(
-    private readonly deps: { prisma: PrismaClient; pool: pg.Pool; env: Env; metadataDocuments: MetadataDocumentFetcher },
+    private readonly deps: {
+      prisma: PrismaClient;
+      pool: pg.Pool;
+      env: Env;
+      metadataDocuments: MetadataDocumentFetcher;
+      /** Called when a metadata document client is seen for the first time. */
+      onMetadataDocumentClient?: (client: ClientRecord) => void;
+    },
   ) {}
 
   /** Stores a new dynamically registered client (RFC 7591 §3.1). */
@@ -79,14 +86,21 @@ export class ClientRegistry {
       logoUri: metadata.logoUri,
       metadata: metadata.metadata as object,
     };
-    if (existing && sameMetadata(existing, data) && existing.metadataFetchedAt && Date.now() - existing.metadataFetchedAt.getTime() < 60_000) {
+    const now = new Date();
+    if (existing && sameMetadata(existing, data)) {
+      // Unchanged: note the fetch at most every few minutes instead of writing on every request.
+      if (!existing.metadataFetchedAt || now.getTime() - existing.metadataFetchedAt.getTime() > 5 * 60_000) {
+        await this.deps.prisma.client.update({ where: { id: existing.id }, data: { metadataFetchedAt: now } });
+      }
       return existing;
     }
-    return this.deps.prisma.client.upsert({
+    const client = await this.deps.prisma.client.upsert({
       where: { clientId: url },
-      create: { clientId: url, kind: "METADATA_DOCUMENT", ...data, metadataFetchedAt: new Date() },
-      update: { ...data, metadataFetchedAt: new Date() },
+      create: { clientId: url, kind: "METADATA_DOCUMENT", ...data, metadataFetchedAt: now },
+      update: { ...data, metadataFetchedAt: now },
     });
+    if (!existing) this.deps.onMetadataDocumentClient?.(client);
+    return client;
   }
 
   /** Marks a client as having obtained a token (exempts it from the unused-registration sweep). */
@@ -114,9 +128,15 @@ export class ClientRegistry {
   }
 }
 
-function sameMetadata(client: ClientRecord, data: { name: string; redirectUris: string[]; grantTypes: string[]; scope: string }): boolean {
+function sameMetadata(
+  client: ClientRecord,
+  data: { name: string; redirectUris: string[]; grantTypes: string[]; scope: string; applicationType: string; clientUri: string | null; logoUri: string | null },
+): boolean {
   return (
     client.name === data.name &&
+    client.applicationType === data.applicationType &&
+    client.clientUri === data.clientUri &&
+    client.logoUri === data.logoUri &&
     client.scope === data.scope &&
     client.redirectUris.join("\n") === data.redirectUris.join("\n") &&
     client.grantTypes.join(" ") === data.grantTypes.join(" ")

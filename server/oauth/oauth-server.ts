@@ -54,14 +54,21 @@ export class OAuthServer {
 
   constructor(services: Pick<Services, "env" | "log" | "prisma" | "db" | "events">, options: OAuthServerOptions = {}) {
     this.metadataDocuments = new MetadataDocumentFetcher(options.metadataFetch);
-    this.clients = new ClientRegistry({ prisma: services.prisma, pool: services.db.pool, env: services.env, metadataDocuments: this.metadataDocuments });
+    const events = new OAuthEvents(services.events);
+    this.clients = new ClientRegistry({
+      prisma: services.prisma,
+      pool: services.db.pool,
+      env: services.env,
+      metadataDocuments: this.metadataDocuments,
+      onMetadataDocumentClient: (client) => events.clientRegistered(client.id, "metadata_document"),
+    });
     this.deps = {
       env: services.env,
       log: services.log,
       prisma: services.prisma,
       pool: services.db.pool,
       bus: services.events,
-      events: new OAuthEvents(services.events),
+      events,
       clients: this.clients,
     };
     this.authorization = new AuthorizationEndpoint(this.deps);

@@ -231,6 +231,8 @@ describe("Client ID Metadata Documents, draft-ietf-oauth-client-id-metadata-docu
 
   it("authorizes a client named by its metadata URL; loopback redirect on any port (RFC 8252 §7.3); tokens follow", async () => {
     server.services.oauth.metadataDocuments.useNetwork(internet({ [documentUrl]: document }));
+    const registered: Array<{ kind: string }> = [];
+    const off = server.services.events.on("oauth.client.registered", (e) => registered.push(e));
     const jar = await signIn(server.url, "cimd@example.com");
     const { verifier, challenge } = pkce();
     const redirectUri = "http://127.0.0.1:51234/callback";
@@ -250,6 +252,8 @@ describe("Client ID Metadata Documents, draft-ietf-oauth-client-id-metadata-docu
     const tokens = await tokenRequest(server.url, { grant_type: "authorization_code", code: location.searchParams.get("code")!, code_verifier: verifier, client_id: documentUrl, redirect_uri: redirectUri });
     expect(tokens.status).toBe(200);
     expect(tokens.body.refresh_token).toMatch(/^mcprt_/);
+    off();
+    expect(registered).toEqual([expect.objectContaining({ kind: "metadata_document" })]);
     const row = await server.services.prisma.client.findUniqueOrThrow({ where: { clientId: documentUrl } });
     expect(row.kind).toBe("METADATA_DOCUMENT");
     expect(row.clientSecretHash).toBeNull();
