@@ -7,6 +7,7 @@ import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../../server/db/embedded.ts";
 import type { DomainEvents } from "../../server/events.ts";
+import { EnvError, parseEnv } from "../../server/env.ts";
 import { createLogger } from "../../server/logger.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { mintAccessToken } from "../helpers/tokens.ts";
@@ -31,6 +32,16 @@ function collect<K extends keyof DomainEvents>(server: TestServer, name: K): Arr
   server.services.events.on(name, (event) => seen.push(event));
   return seen;
 }
+
+describe("Configuration", () => {
+  it("refuses a malformed TRUSTED_IP_RANGES at start, naming the variable", () => {
+    for (const bad of ["10.0.0.0/33", "not-an-ip", "10.0.0.0/8,,::1/129"]) {
+      expect(() => parseEnv({ NODE_ENV: "test", TRUSTED_IP_RANGES: bad })).toThrow(EnvError);
+      expect(() => parseEnv({ NODE_ENV: "test", TRUSTED_IP_RANGES: bad })).toThrow(/TRUSTED_IP_RANGES/);
+    }
+    expect(parseEnv({ NODE_ENV: "test", TRUSTED_IP_RANGES: "10.0.0.0/8, 127.0.0.1, ::1/128" }).TRUSTED_IP_RANGES).toHaveLength(3);
+  });
+});
 
 describe("Per-IP limits, in memory (no REDIS_URL)", () => {
   it("answers the N+1th token request with 429, Retry-After and the error body, and records it once", async () => {
