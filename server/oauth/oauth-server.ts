@@ -171,8 +171,7 @@ export class OAuthServer {
       meta.oauthError = error.error;
       if (name === "token") this.deps.events.grantError(origin, error);
       else if (error.security) this.deps.events.security(origin, error.security);
-      if (error.status >= 500) return errorResponse(error, this.realm);
-      this.deps.log.debug({ endpoint: name, error: error.error, reason: error.reason }, "oauth request refused");
+      if (error.status < 500) this.deps.log.debug({ endpoint: name, error: error.error, reason: error.reason }, "oauth request refused");
       return errorResponse(error, this.realm);
     } finally {
       meta.clientId = origin.clientId ?? meta.clientId ?? null;

@@ -139,6 +139,16 @@ describe("Redirect URI and client validation, RFC 6749 §4.1.2.1 / OAuth 2.1 §4
     expect(location.searchParams.get("code")).toMatch(/^mcpac_/);
   });
 
+  it("a private-use scheme redirect URI (native app, RFC 8252 §7.1) gets the code, state and iss", async () => {
+    const native = await register(server.url, publicClient({ redirect_uris: ["com.example.agent:/oauth2redirect"], application_type: "native" }));
+    const { location } = await authorizeThroughConsent(jar, url({ client_id: native.client_id, redirect_uri: "com.example.agent:/oauth2redirect" }));
+    expect(location.protocol).toBe("com.example.agent:");
+    expect(location.pathname).toBe("/oauth2redirect");
+    expect(location.searchParams.get("code")).toMatch(/^mcpac_/);
+    expect(location.searchParams.get("state")).toBe("st-1");
+    expect(location.searchParams.get("iss")).toBe(app);
+  });
+
   it("redirect_uri may be omitted when the client registered exactly one (OAuth 2.1 §4.1.1)", async () => {
     const single = await register(server.url, publicClient());
     const { location } = await authorizeThroughConsent(jar, url({ client_id: single.client_id, redirect_uri: undefined }));
