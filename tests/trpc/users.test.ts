@@ -1,5 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { beforeAll, describe, expect, it } from "vitest";
+import { connectApp, makeClient } from "./fixtures.ts";
 import { ADMIN_EMAIL, startTrpcHarness, type Person, type TrpcHarness } from "./harness.ts";
 
 let h: TrpcHarness;
@@ -94,6 +95,20 @@ describe("users.promote / users.demote", () => {
     expect(events).toEqual([
       expect.objectContaining({ type: "ADMIN_ACTION", userId: admin.id, details: { action: "user.demoted", targetUserId: person.id } }),
     ]);
+  });
+
+  it("demote revokes the grants that carry the admin scope, and only those", async () => {
+    const person = await h.signIn("demote-tokens@example.com");
+    await admin.caller.users.promote({ userId: person.id });
+    const client = await makeClient(h.services);
+    const ordinary = await connectApp(h.services, person.id, client.id);
+    const adminGrant = await h.services.prisma.grant.create({
+      data: { userId: person.id, clientId: client.id, scope: "mcp:tools mcp:admin", resource: `${h.services.env.APP_URL}/mcp` },
+    });
+    await admin.caller.users.demote({ userId: person.id });
+    const grants = await h.services.prisma.grant.findMany({ where: { userId: person.id }, orderBy: { createdAt: "asc" } });
+    expect(grants.find((g) => g.id === adminGrant.id)?.revokedAt).toBeInstanceOf(Date);
+    expect(grants.find((g) => g.id === ordinary.grantId)?.revokedAt).toBeNull();
   });
 
   it("ADMIN_EMAILS members cannot be demoted", async () => {

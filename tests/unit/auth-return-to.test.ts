@@ -70,7 +70,7 @@ describe("safeReturnTo: same-origin paths only (RFC 9700 §4.11)", () => {
     "/%2e//evil.com",
     "/.%2e//evil.com",
     // Too long to be a real path (and a cheap denial of service otherwise).
-    `/${"a".repeat(2048)}`,
+    `/${"a".repeat(8192)}`,
   ])("refuses %j", (value) => {
     expect(safeReturnTo(value)).toBe("/");
   });
@@ -79,6 +79,11 @@ describe("safeReturnTo: same-origin paths only (RFC 9700 §4.11)", () => {
     for (const value of [null, undefined, 42, ["/admin"], { toString: () => "/admin" }, new URL("http://x/admin")]) {
       expect(safeReturnTo(value)).toBe("/");
     }
+  });
+
+  it("keeps a long authorization request (so sign-in comes back to consent)", () => {
+    const authorize = `/oauth/authorize?client_id=${encodeURIComponent("https://client.example/" + "m".repeat(300))}&state=${"s".repeat(2000)}`;
+    expect(safeReturnTo(authorize)).toBe(authorize);
   });
 
   it("uses the given fallback", () => {

@@ -8,6 +8,7 @@
 import type { Prisma, Role } from "../../db/client.ts";
 import type { Services } from "../../services.ts";
 import { pageArgs, toPage, type Page, type PageInput } from "../pagination.ts";
+import { revokeGrantsWhere } from "../../oauth/grants.ts";
 import { auditAdminAction } from "./audit.ts";
 import { AdminError } from "./errors.ts";
 
@@ -117,6 +118,9 @@ export async function demoteUser(deps: Deps, userId: string, byUserId: string): 
   if (userId === byUserId) throw new AdminError("precondition", "You cannot demote yourself.");
   if (user.role === "USER" && !user.promotedAt) return { role: "USER" };
   await deps.prisma.user.update({ where: { id: userId }, data: { role: "USER", promotedAt: null } });
+  // Tokens granted with the admin scope must not outlive the role (refresh would drop the scope, but an access
+  // token already issued would keep it until it expires).
+  await revokeGrantsWhere(deps, { userId, scope: { contains: "mcp:admin" } }, "user demoted", "user", { userIds: [userId] });
   auditAdminAction(deps, byUserId, "user.demoted", { targetUserId: userId });
   return { role: "USER" };
 }
