@@ -20,6 +20,7 @@ export type SecurityEventType =
 
 /** Who and where, attached to most events. */
 export interface EventOrigin {
+  /** The Client row id (`Client.id`), never the public `client_id`: one id per client across every event and row. */
   clientId?: string | null;
   userId?: string | null;
   ip?: string | null;

@@ -163,7 +163,7 @@ export class BearerAuth {
 
   private invalid(origin: EventOrigin, endpoint: McpEndpoint, reason: InvalidReason, caller?: McpCaller): BearerResult {
     this.recordInvalid(
-      caller ? { ...origin, clientId: caller.clientId, userId: caller.userId } : origin,
+      caller ? { ...origin, clientId: caller.clientDbId, userId: caller.userId } : origin,
       endpoint,
       reason,
     );

@@ -66,7 +66,7 @@ async function runTool(
   const caller = callerOf(extra.authInfo);
   const facts = extra.authInfo?.extra?.facts as RequestFacts | undefined;
   // The transports put the verified caller's client and user in `facts.origin` already.
-  const origin: EventOrigin = facts?.origin ?? { clientId: caller?.clientId ?? null, userId: caller?.userId ?? null };
+  const origin: EventOrigin = facts?.origin ?? { clientId: caller?.clientDbId ?? null, userId: caller?.userId ?? null };
   const started = performance.now();
   const finish = (outcome: "ok" | "error" | "denied") =>
     services.events.emit("mcp.tool.called", { ...origin, tool: tool.name, outcome, durationMs: performance.now() - started });

@@ -212,7 +212,7 @@ export class SseEndpoint {
     });
     if (!auth.ok) return this.failure(meta, label, auth.failure);
     const { caller } = auth;
-    meta.clientId = caller.clientId;
+    meta.clientId = caller.clientDbId;
     meta.userId = caller.userId;
     const limited = await this.deps.rateLimits.consume("mcp", "client", `${caller.clientDbId}:${caller.userId}`, originOf(meta));
     if (limited) return this.rateLimited(meta, label, limited);

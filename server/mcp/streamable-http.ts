@@ -72,7 +72,7 @@ export class StreamableHttpEndpoint {
       return respond(failureResponse(auth.failure));
     }
     const { caller } = auth;
-    meta.clientId = caller.clientId;
+    meta.clientId = caller.clientDbId;
     meta.userId = caller.userId;
     const origin = originOf(meta);
     const limited = await this.deps.rateLimits.consume("mcp", "client", `${caller.clientDbId}:${caller.userId}`, origin);

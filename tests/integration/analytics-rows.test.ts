@@ -46,7 +46,7 @@ describe("analytics rows: one AnalyticsRequest per request (final status), Analy
     const leaked = randomSecret(SecretPrefix.refreshToken);
     secrets.push(leaked);
     server.services.events.security({
-      clientId: seeded.clientId,
+      clientId: seeded.clientDbId,
       userId: seeded.userId,
       ip: "203.0.113.7",
       userAgent: "test-agent",
@@ -75,7 +75,7 @@ describe("analytics rows: one AnalyticsRequest per request (final status), Analy
     ]);
     const ok = rows.filter((r) => r.endpoint === "/mcp/mcp" && r.statusCode === 200);
     for (const row of ok) {
-      expect(row).toMatchObject({ clientId: seeded.clientId, userId: seeded.userId, ipAddress: "127.0.0.1", userAgent: "node" });
+      expect(row).toMatchObject({ clientId: seeded.clientDbId, userId: seeded.userId, ipAddress: "127.0.0.1", userAgent: "node" });
       expect(row.responseTime).toBeGreaterThan(0);
     }
     expect(rows.find((r) => r.statusCode === 401 && r.oauthError === "invalid_token")).toBeDefined();
@@ -96,7 +96,7 @@ describe("analytics rows: one AnalyticsRequest per request (final status), Analy
     expect(types.filter((t) => t === "INVALID_TOKEN").length).toBeGreaterThanOrEqual(2);
     expect(types.filter((t) => t === "RATE_LIMIT_EXCEEDED")).toHaveLength(1);
     const reuse = rows.find((r) => r.eventType === "TOKEN_REUSE")!;
-    expect(reuse).toMatchObject({ severity: "high", clientId: seeded.clientId, userId: seeded.userId, ipAddress: "203.0.113.7" });
+    expect(reuse).toMatchObject({ severity: "high", clientId: seeded.clientDbId, userId: seeded.userId, ipAddress: "203.0.113.7" });
     expect(reuse.details).toEqual({ grantId: seeded.grantId, refresh_token: "[redacted]", note: "presented [redacted] again" });
   });
 

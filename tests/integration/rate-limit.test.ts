@@ -120,7 +120,7 @@ describe("Per-client limits", () => {
     expect(await statuses(3, as(a.token))).toEqual([200, 200, 429]);
     expect(await statuses(2, as(b.token))).toEqual([200, 200]);
     expect(security.find((e) => e.type === "RATE_LIMIT_EXCEEDED")).toMatchObject({
-      clientId: a.clientId,
+      clientId: a.clientDbId,
       userId: a.userId,
       details: { endpoint: "mcp", key: "client" },
     });
