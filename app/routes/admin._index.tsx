@@ -95,7 +95,8 @@ export default function Dashboard() {
           rows={summary.topClients.map((c) => ({
             key: c.clientId,
             label: c.name ?? c.clientId,
-            href: c.clientDbId ? `/admin/clients/${c.clientDbId}` : undefined,
+            // A deleted client (no name) keeps its rows until retention but has no page.
+            href: c.name !== null ? `/admin/clients/${c.clientDbId}` : undefined,
             value: `${formatNumber(c.requests)} req · ${formatNumber(c.errors)} errors`,
           }))}
         />

@@ -119,9 +119,9 @@ export default function SecurityPage() {
                 <SeverityBadge severity={event.severity} />
               </TableCell>
               <TableCell className="max-w-[14rem] truncate text-xs">
-                {event.clientRowId ? (
-                  <Link className="text-blue-700 hover:underline" to={`/admin/clients/${event.clientRowId}`} title={event.clientId ?? undefined}>
-                    {event.clientName ?? event.clientId}
+                {event.clientId && event.clientPublicId ? (
+                  <Link className="text-blue-700 hover:underline" to={`/admin/clients/${event.clientId}`} title={event.clientPublicId}>
+                    {event.clientName ?? event.clientPublicId}
                   </Link>
                 ) : (
                   <span title={event.clientId ?? undefined}>{event.clientId ?? "–"}</span>

@@ -4,8 +4,8 @@
  * shape). All aggregation happens in Postgres; every query is bounded by the time range and uses the
  * `(timestamp)`-led indexes.
  *
- * Client and user ids are what the events carried (server/events.ts): the authorization server records a client's
- * row id, the MCP endpoints its public `client_id`; client queries resolve both through `Client`.
+ * Client and user ids are row ids (`Client.id`, `User.id`), as every event carries them (server/events.ts); outputs
+ * name a client by its public `client_id` and name, joined from `Client`.
  */
 import { Prisma, type PrismaClient } from "../db/client.ts";
 
@@ -271,38 +271,40 @@ export async function securityEventSummary(
 }
 
 export interface ClientUsage {
+  /** The Client row id (`Client.id`), as the analytics rows carry it. */
+  clientDbId: string;
+  /** The public `client_id`; the row id when the client no longer exists (its rows stay until retention). */
   clientId: string;
-  /** The client's name, when it still exists. */
+  /** The client's name; null when it no longer exists. */
   name: string | null;
   requests: number;
   errors: number;
   lastSeen: Date;
 }
 
-/**
- * The clients that made the most requests in the range. Rows name a client by its row id (authorization server) or
- * its public `client_id` (MCP endpoints); both are resolved to the public `client_id` and counted together.
- */
+/** The clients that made the most requests in the range, named through `Client`. */
 export async function topClients(deps: AnalyticsDeps, range: TimeRange, limit = 10): Promise<ClientUsage[]> {
-  const rows = await deps.prisma.$queryRaw<Array<{ client_id: string; name: string | null; requests: number; errors: number; last_seen: Date }>>`
+  const rows = await deps.prisma.$queryRaw<
+    Array<{ id: string; client_id: string | null; name: string | null; requests: number; errors: number; last_seen: Date }>
+  >`
     WITH usage AS (
-      SELECT "clientId" AS raw, count(*)::int AS requests,
+      SELECT "clientId" AS id, count(*)::int AS requests,
              count(*) FILTER (WHERE "statusCode" >= 400)::int AS errors, max("timestamp") AS last_seen
         FROM "AnalyticsRequest"
        WHERE ${inRange(range)} AND "clientId" IS NOT NULL
-       GROUP BY 1
-    ), resolved AS (
-      SELECT coalesce(c."clientId", u.raw) AS client_id, c.name, u.requests, u.errors, u.last_seen
-        FROM usage u
-        LEFT JOIN LATERAL (SELECT "clientId", name FROM "Client" WHERE id = u.raw OR "clientId" = u.raw LIMIT 1) c ON true
+       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${clampLimit(limit)}
     )
-    SELECT client_id, max(name) AS name, sum(requests)::int AS requests, sum(errors)::int AS errors,
-           max(last_seen) AT TIME ZONE 'UTC' AS last_seen
-      FROM resolved
-     GROUP BY client_id
-     ORDER BY 3 DESC, 1
-     LIMIT ${clampLimit(limit)}`;
-  return rows.map((r) => ({ clientId: r.client_id, name: r.name, requests: r.requests, errors: r.errors, lastSeen: r.last_seen }));
+    SELECT u.id, c."clientId" AS client_id, c.name, u.requests, u.errors, u.last_seen AT TIME ZONE 'UTC' AS last_seen
+      FROM usage u LEFT JOIN "Client" c ON c.id = u.id
+     ORDER BY u.requests DESC, u.id`;
+  return rows.map((r) => ({
+    clientDbId: r.id,
+    clientId: r.client_id ?? r.id,
+    name: r.name,
+    requests: r.requests,
+    errors: r.errors,
+    lastSeen: r.last_seen,
+  }));
 }
 
 export interface UserUsage {

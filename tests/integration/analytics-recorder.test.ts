@@ -117,10 +117,10 @@ describe("summary queries (server/analytics/queries.ts)", () => {
     await prisma.client.create({ data: { id: "c1", clientId: "mcpc_one", name: "One", redirectUris: [], scope: "mcp:tools" } });
     await prisma.analyticsRequest.createMany({
       data: [
-        { ...row(10, at(50)), endpoint: "/api/oauth/token", method: "POST", clientId: "mcpc_one", userId: "u1" },
+        { ...row(10, at(50)), endpoint: "/api/oauth/token", method: "POST", clientId: "c1", userId: "u1" },
         { ...row(20, at(40)), endpoint: "/api/oauth/token", method: "POST", clientId: "c1", userId: "u1" },
-        { ...row(30, at(30)), endpoint: "/api/oauth/token", method: "POST", statusCode: 400, oauthError: "invalid_grant", clientId: "mcpc_one" },
-        { ...row(40, at(20)), endpoint: "/mcp/mcp", method: "POST", statusCode: 500, clientId: "mcpc_one", userId: "u1" },
+        { ...row(30, at(30)), endpoint: "/api/oauth/token", method: "POST", statusCode: 400, oauthError: "invalid_grant", clientId: "c1" },
+        { ...row(40, at(20)), endpoint: "/mcp/mcp", method: "POST", statusCode: 500, clientId: "c1", userId: "u1" },
         { ...row(1000, at(200)), endpoint: "/mcp/mcp" },
       ],
     });
@@ -133,20 +133,20 @@ describe("summary queries (server/analytics/queries.ts)", () => {
     });
     const range = resolveRange({ from: at(60), to: new Date(now) });
     const overview = await analyticsOverview({ prisma }, range, 600);
-    expect(overview.requests).toMatchObject({ requests: 4, serverErrors: 1, clientErrors: 1, errorRate: 0.25, availability: 0.75, uniqueClients: 2, uniqueUsers: 1 });
+    expect(overview.requests).toMatchObject({ requests: 4, serverErrors: 1, clientErrors: 1, errorRate: 0.25, availability: 0.75, uniqueClients: 1, uniqueUsers: 1 });
     expect(overview.requests.p50Ms).toBe(25);
     expect(overview.series.reduce((sum, b) => sum + b.requests, 0)).toBe(4);
     expect(overview.series.length).toBeGreaterThanOrEqual(6);
     expect(overview.tokens.total).toBe(2);
-    expect(overview.clients.inRange).toBe(2);
+    expect(overview.clients.inRange).toBe(1);
     expect(overview.security).toMatchObject({ total: 3, unreviewed: 2 });
     expect(overview.security.byType).toEqual([
       { type: "INVALID_TOKEN", count: 2 },
       { type: "TOKEN_REUSE", count: 1 },
     ]);
     expect(overview.security.bySeverity.map((s) => s.severity)).toEqual(["high", "low"]);
-    // Rows recorded with the public client_id or the row id are one client.
-    expect(overview.topClients.map((c) => [c.clientId, c.name, c.requests, c.errors])).toEqual([["mcpc_one", "One", 4, 2]]);
+    // Rows carry the Client row id; the output names the client by its public client_id and name.
+    expect(overview.topClients.map((c) => [c.clientDbId, c.clientId, c.name, c.requests, c.errors])).toEqual([["c1", "mcpc_one", "One", 4, 2]]);
     expect(overview.busiestUsers).toMatchObject([{ userId: "u1", email: "u1@example.com", requests: 3 }]);
     expect(overview.topEndpoints.map((e) => e.endpoint)).toEqual(["/api/oauth/token", "/mcp/mcp"]);
     // Outside the range: nothing.

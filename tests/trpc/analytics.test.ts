@@ -59,17 +59,17 @@ describe("analytics.summary", () => {
     expect(summary.range.to.getTime() - summary.range.from.getTime()).toBe(24 * 3600_000);
   });
 
-  it("lists a client once in the busiest clients, whichever of its ids the rows carry", async () => {
+  it("names the busiest clients through Client: public client_id, name and row id", async () => {
     const client = await h.services.prisma.client.findUniqueOrThrow({ where: { clientId: "mcpc_dash" } });
-    // MCP requests record the public client_id, OAuth requests the row id.
+    // MCP and OAuth requests alike record the Client row id (server/events.ts EventOrigin).
     await h.services.prisma.analyticsRequest.createMany({
-      data: [1, 2].map((i) => ({ timestamp: ago(i), method: "POST", endpoint: "/mcp/mcp", statusCode: 200, responseTime: 5, clientId: "mcpc_dash" })),
+      data: [1, 2].map((i) => ({ timestamp: ago(i), method: "POST", endpoint: "/mcp/mcp", statusCode: 200, responseTime: 5, clientId: client.id })),
     });
     const summary = await admin.caller.analytics.summary({});
     expect(summary.topClients).toEqual([
       expect.objectContaining({ name: "Dashboard client", clientDbId: client.id, clientId: "mcpc_dash", requests: 12 }),
     ]);
-    await h.services.prisma.analyticsRequest.deleteMany({ where: { clientId: "mcpc_dash" } });
+    await h.services.prisma.analyticsRequest.deleteMany({ where: { endpoint: "/mcp/mcp", responseTime: 5 } });
   });
 
   it("follows the chosen range", async () => {

@@ -45,22 +45,23 @@ describe("security.list", () => {
     expect(window.items.map((e) => e.eventType)).toEqual(["INVALID_TOKEN", "RATE_LIMIT_EXCEEDED"]);
   });
 
-  it("names the client of an event recorded with either of its ids, and filters by either", async () => {
+  it("names the client of an event by its row id, and filters by its public client_id or row id", async () => {
     const client = await h.services.prisma.client.create({
       data: { clientId: "mcpc_named", name: "Named client", scope: "mcp:tools", redirectUris: ["https://app.example/cb"] },
     });
+    // Events carry the Client row id (server/events.ts EventOrigin).
     await h.services.prisma.analyticsSecurity.createMany({
       data: [
         { timestamp: minutesAgo(2), eventType: "INVALID_CLIENT", severity: "low", clientId: client.id },
-        { timestamp: minutesAgo(3), eventType: "INVALID_CLIENT", severity: "low", clientId: "mcpc_named" },
+        { timestamp: minutesAgo(3), eventType: "INVALID_CLIENT", severity: "low", clientId: client.id },
       ],
     });
     for (const key of [client.id, "mcpc_named"]) {
       const page = await admin.caller.security.list({ clientId: key });
       expect(page.total).toBe(2);
-      expect(page.items.map((e) => [e.clientName, e.clientRowId])).toEqual([
-        ["Named client", client.id],
-        ["Named client", client.id],
+      expect(page.items.map((e) => [e.clientName, e.clientPublicId, e.clientId])).toEqual([
+        ["Named client", "mcpc_named", client.id],
+        ["Named client", "mcpc_named", client.id],
       ]);
     }
     await h.services.prisma.analyticsSecurity.deleteMany({ where: { eventType: "INVALID_CLIENT" } });

@@ -12,7 +12,7 @@ type Deps = Pick<Services, "prisma">;
 export interface SecurityEventFilter {
   type?: string;
   severity?: Severity;
-  /** A client, by its row id (what OAuth events carry) or its public `client_id`. */
+  /** A client, by its public `client_id` (what an admin knows) or its row id (what the rows carry). */
   clientId?: string;
   from?: Date;
   to?: Date;
@@ -33,28 +33,25 @@ export interface SecurityEventRow {
   reviewedById: string | null;
   reviewedByEmail: string | null;
   userEmail: string | null;
+  /** The client's name and public `client_id`, when it still exists. */
   clientName: string | null;
-  /** The Client row's id (for a link to its page), when the client still exists. */
-  clientRowId: string | null;
+  clientPublicId: string | null;
 }
 
 /**
- * Events name a client by whatever id their emitter had: the Client row id (OAuth events, server/oauth/emit.ts) or
- * the public `client_id`. A filter value matches both ids of the client it names.
+ * Rows carry the Client row id (server/events.ts `EventOrigin`). A filter value is resolved to it: a public
+ * `client_id` names an existing client; anything else is taken as a row id (a deleted client's rows stay).
  */
-async function clientKeys(deps: Deps, value: string): Promise<string[]> {
-  const client = await deps.prisma.client.findFirst({
-    where: { OR: [{ id: value }, { clientId: value }] },
-    select: { id: true, clientId: true },
-  });
-  return client ? [client.id, client.clientId] : [value];
+async function clientRowId(deps: Deps, value: string): Promise<string> {
+  const client = await deps.prisma.client.findUnique({ where: { clientId: value }, select: { id: true } });
+  return client?.id ?? value;
 }
 
-function whereOf(filter: SecurityEventFilter, clientIds: string[] | null): Prisma.AnalyticsSecurityWhereInput {
+function whereOf(filter: SecurityEventFilter, clientId: string | null): Prisma.AnalyticsSecurityWhereInput {
   return {
     ...(filter.type ? { eventType: filter.type } : {}),
     ...(filter.severity ? { severity: filter.severity } : {}),
-    ...(clientIds ? { clientId: { in: clientIds } } : {}),
+    ...(clientId ? { clientId } : {}),
     ...(filter.from || filter.to
       ? { timestamp: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lt: filter.to } : {}) } }
       : {}),
@@ -68,7 +65,7 @@ export async function listSecurityEvents(
   filter: SecurityEventFilter,
   page: PageInput,
 ): Promise<Page<SecurityEventRow>> {
-  const where = whereOf(filter, filter.clientId ? await clientKeys(deps, filter.clientId) : null);
+  const where = whereOf(filter, filter.clientId ? await clientRowId(deps, filter.clientId) : null);
   const [rows, total] = await Promise.all([
     deps.prisma.analyticsSecurity.findMany({ where, orderBy: [{ timestamp: "desc" }, { id: "desc" }], ...pageArgs(page) }),
     deps.prisma.analyticsSecurity.count({ where }),
@@ -80,14 +77,11 @@ export async function listSecurityEvents(
   const [users, clients] = await Promise.all([
     userIds.length ? deps.prisma.user.findMany({ where: { id: { in: userIds } }, select: { id: true, email: true } }) : [],
     clientIds.length
-      ? deps.prisma.client.findMany({
-          where: { OR: [{ id: { in: clientIds } }, { clientId: { in: clientIds } }] },
-          select: { id: true, clientId: true, name: true },
-        })
+      ? deps.prisma.client.findMany({ where: { id: { in: clientIds } }, select: { id: true, clientId: true, name: true } })
       : [],
   ]);
   const emailOf = new Map(users.map((u) => [u.id, u.email]));
-  const clientOf = new Map(clients.flatMap((c) => [[c.id, c] as const, [c.clientId, c] as const]));
+  const clientOf = new Map(clients.map((c) => [c.id, c]));
   return {
     ...result,
     items: result.items.map((row) => ({
@@ -95,7 +89,7 @@ export async function listSecurityEvents(
       userEmail: row.userId ? (emailOf.get(row.userId) ?? null) : null,
       reviewedByEmail: row.reviewedById ? (emailOf.get(row.reviewedById) ?? null) : null,
       clientName: row.clientId ? (clientOf.get(row.clientId)?.name ?? null) : null,
-      clientRowId: row.clientId ? (clientOf.get(row.clientId)?.id ?? null) : null,
+      clientPublicId: row.clientId ? (clientOf.get(row.clientId)?.clientId ?? null) : null,
     })),
   };
 }

@@ -17,7 +17,6 @@ import {
   type TimeRange,
 } from "../../analytics/queries.ts";
 import { adminProcedure, router } from "../init.ts";
-import { mergeClientUsage } from "../domain/client-usage.ts";
 
 export const RANGE_PRESETS = { "1h": 1, "24h": 24, "7d": 7 * 24, "30d": 30 * 24 } as const;
 
@@ -43,8 +42,7 @@ export const analyticsRouter = router({
       tokensIssued(deps, range, bucketSecondsFor(range)),
       activeClients(deps, range),
       securityEventSummary(deps, range),
-      // Twice as many as shown: one client may appear under both of its ids (see mergeClientUsage).
-      topClients(deps, range, 10),
+      topClients(deps, range, 5),
       topEndpoints(deps, range, 5),
     ]);
     return {
@@ -53,7 +51,7 @@ export const analyticsRouter = router({
       tokensIssued: tokens.total,
       clients,
       security: { total: security.total, unreviewed: security.unreviewed, bySeverity: security.bySeverity, byType: security.byType },
-      topClients: (await mergeClientUsage(deps, clientsTop)).slice(0, 5),
+      topClients: clientsTop,
       topEndpoints: endpoints,
     };
   }),
