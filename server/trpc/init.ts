@@ -22,6 +22,7 @@ import type { SessionUser } from "../auth/people.ts";
 import { Prisma } from "../db/client.ts";
 import type { RequestMeta } from "../http/request-context.ts";
 import { OAuthError } from "../oauth/errors.ts";
+import type { DomainErrorKind } from "../domain-error.ts";
 import type { Services } from "../services.ts";
 
 export interface TrpcContext {
@@ -60,11 +61,9 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
 /**
- * Errors the domain throws to say "your request cannot be done" carry a `kind` (server/oauth/client-admin.ts
- * `ClientAdminError`, server/trpc/domain/errors.ts `AdminError`). This is the whole contract: no import needed.
+ * Errors the domain throws to say "your request cannot be done" carry a `kind` (server/domain-error.ts
+ * `DomainError`, server/oauth/client-admin.ts `ClientAdminError`). This is the whole contract: no import needed.
  */
-export type DomainErrorKind = "invalid" | "not_found" | "conflict" | "forbidden" | "precondition";
-
 const KIND_TO_CODE: Record<DomainErrorKind, TRPC_ERROR_CODE_KEY> = {
   invalid: "BAD_REQUEST",
   not_found: "NOT_FOUND",

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { analyticsQueries } from "../../analytics/index.ts";
-import { listSecurityEvents } from "../../trpc/domain/security-events.ts";
+import { listSecurityEvents } from "../../analytics/security-events.ts";
 import { requireAdmin } from "./admin-guard.ts";
 import { defineTool } from "./types.ts";
 

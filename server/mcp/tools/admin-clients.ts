@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { revokeGrantsForClient, RevocationReason } from "../../oauth/grants.ts";
-import { auditAdminAction } from "../../trpc/domain/audit.ts";
+import { auditAdminAction } from "../../auth/audit.ts";
 import { requireAdmin } from "./admin-guard.ts";
 import { defineTool, ToolError } from "./types.ts";
 

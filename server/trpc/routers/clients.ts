@@ -4,6 +4,7 @@
  * rules live in server/oauth/client-admin.ts. `id` is the Client row id.
  */
 import { z } from "zod";
+import { auditAdminAction } from "../../auth/audit.ts";
 import {
   createManualClient,
   deleteClient,
@@ -15,7 +16,6 @@ import {
 } from "../../oauth/client-admin.ts";
 import { SCOPES } from "../../oauth/scopes.ts";
 import { adminProcedure, router } from "../init.ts";
-import { auditAdminAction } from "../domain/audit.ts";
 import { pageInput } from "../pagination.ts";
 
 const id = z.string().min(1).max(100);

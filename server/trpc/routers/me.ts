@@ -1,7 +1,7 @@
 /** `me`: the signed-in person (any role) — who they are, and the apps they connected. */
 import { z } from "zod";
 import { protectedProcedure, router } from "../init.ts";
-import { disconnectApp, listConnectedApps } from "../domain/connected-apps.ts";
+import { disconnectApp, listConnectedApps } from "../../oauth/connected-apps.ts";
 
 export const meRouter = router({
   profile: protectedProcedure.query(({ ctx }) => {

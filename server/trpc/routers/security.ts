@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { adminProcedure, router } from "../init.ts";
 import { pageInput } from "../pagination.ts";
-import { listSecurityEvents, markSecurityEventsReviewed, securityEventTypes } from "../domain/security-events.ts";
+import { listSecurityEvents, markSecurityEventsReviewed, securityEventTypes } from "../../analytics/security-events.ts";
 
 export const severities = ["low", "medium", "high", "critical"] as const;
 

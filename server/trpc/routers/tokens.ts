@@ -5,10 +5,10 @@
  * Admins only.
  */
 import { z } from "zod";
-import { listActiveGrants, revokeGrant, revokeGrantsForClient, revokeGrantsForUser, RevocationReason } from "../../oauth/grants.ts";
+import { auditAdminAction } from "../../auth/audit.ts";
+import { revokeClientGrantsAsAdmin, revokeGrantAsAdmin, revokeUserGrantsAsAdmin } from "../../oauth/grant-admin.ts";
+import { listActiveGrants } from "../../oauth/grants.ts";
 import { adminProcedure, router } from "../init.ts";
-import { auditAdminAction } from "../domain/audit.ts";
-import { AdminError } from "../domain/errors.ts";
 
 const id = z.string().min(1).max(100);
 
@@ -28,25 +28,20 @@ export const tokensRouter = router({
     ),
 
   revoke: adminProcedure.input(z.object({ grantId: id })).mutation(async ({ ctx, input }) => {
-    const counts = await revokeGrant(ctx.services, input.grantId, RevocationReason.admin);
-    if (counts.grants === 0) throw new AdminError("not_found", "No such active grant (already revoked?).");
+    const counts = await revokeGrantAsAdmin(ctx.services, input.grantId);
     auditAdminAction(ctx.services, ctx.user.id, "grant.revoked", { grantId: input.grantId });
     return counts;
   }),
 
   revokeForClient: adminProcedure.input(z.object({ clientId: id })).mutation(async ({ ctx, input }) => {
-    const client = await ctx.services.prisma.client.findUnique({ where: { id: input.clientId }, select: { id: true } });
-    if (!client) throw new AdminError("not_found", "No such client.");
-    const counts = await revokeGrantsForClient(ctx.services, client.id, RevocationReason.admin);
-    auditAdminAction(ctx.services, ctx.user.id, "client.tokens_revoked", { clientDbId: client.id, grants: counts.grants });
+    const counts = await revokeClientGrantsAsAdmin(ctx.services, input.clientId);
+    auditAdminAction(ctx.services, ctx.user.id, "client.tokens_revoked", { clientDbId: input.clientId, grants: counts.grants });
     return counts;
   }),
 
   revokeForUser: adminProcedure.input(z.object({ userId: id })).mutation(async ({ ctx, input }) => {
-    const user = await ctx.services.prisma.user.findUnique({ where: { id: input.userId }, select: { id: true } });
-    if (!user) throw new AdminError("not_found", "No such user.");
-    const counts = await revokeGrantsForUser(ctx.services, user.id, RevocationReason.admin);
-    auditAdminAction(ctx.services, ctx.user.id, "user.tokens_revoked", { targetUserId: user.id, grants: counts.grants });
+    const counts = await revokeUserGrantsAsAdmin(ctx.services, input.userId);
+    auditAdminAction(ctx.services, ctx.user.id, "user.tokens_revoked", { targetUserId: input.userId, grants: counts.grants });
     return counts;
   }),
 });

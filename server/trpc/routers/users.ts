@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { adminProcedure, router } from "../init.ts";
 import { pageInput } from "../pagination.ts";
-import { demoteUser, endAllSessions, endSession, getUser, listSessions, listUsers, promoteUser } from "../domain/people.ts";
+import { demoteUser, endAllSessions, endSession, getUser, listSessions, listUsers, promoteUser } from "../../auth/people-admin.ts";
 
 const id = z.string().min(1).max(100);
 

@@ -2,10 +2,10 @@
  * A person's own connected apps (the grants they gave), for the account page. Revoking one also forgets the
  * remembered consent for that app, so it has to ask again before it gets new tokens.
  */
-import { forgetConsents } from "../../oauth/consents.ts";
-import { listActiveGrants, revokeGrant, RevocationReason, type ActiveGrant, type RevocationCounts } from "../../oauth/grants.ts";
-import type { Services } from "../../services.ts";
-import { AdminError } from "./errors.ts";
+import { DomainError } from "../domain-error.ts";
+import type { Services } from "../services.ts";
+import { forgetConsents } from "./consents.ts";
+import { listActiveGrants, revokeGrant, RevocationReason, type ActiveGrant, type RevocationCounts } from "./grants.ts";
 
 type Deps = Pick<Services, "prisma" | "events">;
 
@@ -18,7 +18,7 @@ export async function listConnectedApps(deps: Deps, userId: string): Promise<Act
 /** Revokes one of the user's own grants (another person's grant id is "not found") and forgets the consent. */
 export async function disconnectApp(deps: Deps, userId: string, grantId: string): Promise<RevocationCounts> {
   const grant = await deps.prisma.grant.findFirst({ where: { id: grantId, userId, revokedAt: null }, select: { clientId: true } });
-  if (!grant) throw new AdminError("not_found", "No such connected app.");
+  if (!grant) throw new DomainError("not_found", "No such connected app.");
   const counts = await revokeGrant(deps, grantId, RevocationReason.user, { userId });
   await forgetConsents(deps.prisma, userId, grant.clientId);
   return counts;

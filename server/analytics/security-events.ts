@@ -2,10 +2,10 @@
  * Reading and triaging the security events server/analytics records (table AnalyticsSecurity): filter by type,
  * severity, client and time range; mark events reviewed (who and when).
  */
-import type { Prisma } from "../../db/client.ts";
-import type { Severity } from "../../events.ts";
-import type { Services } from "../../services.ts";
-import { pageArgs, toPage, type Page, type PageInput } from "../pagination.ts";
+import type { Prisma } from "../db/client.ts";
+import { pageArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
+import type { Severity } from "../events.ts";
+import type { Services } from "../services.ts";
 
 type Deps = Pick<Services, "prisma">;
 

@@ -2,7 +2,7 @@
  * Admin actions leave an audit trail among the security events (type ADMIN_ACTION, low severity): who did it
  * (`userId`), what (`details.action`) and to what (`details.target*`). Never a secret.
  */
-import type { Services } from "../../services.ts";
+import type { Services } from "../services.ts";
 
 export function auditAdminAction(
   deps: Pick<Services, "events">,

@@ -5,12 +5,12 @@
  * they cannot be demoted here; anyone else is an admin while `User.promotedAt` is set. The role column is changed
  * together with `promotedAt`, and every request reads it afresh, so a change applies at once (no sign-out needed).
  */
-import type { Prisma, Role } from "../../db/client.ts";
-import type { Services } from "../../services.ts";
-import { pageArgs, toPage, type Page, type PageInput } from "../pagination.ts";
-import { revokeGrantsWhere } from "../../oauth/grants.ts";
+import type { Prisma, Role } from "../db/client.ts";
+import { pageArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
+import { DomainError } from "../domain-error.ts";
+import { revokeGrantsWhere } from "../oauth/grants.ts";
+import type { Services } from "../services.ts";
 import { auditAdminAction } from "./audit.ts";
-import { AdminError } from "./errors.ts";
 
 type Deps = Pick<Services, "prisma" | "env" | "events">;
 
@@ -65,7 +65,7 @@ function toUserRow(
 /** One user, as listed. */
 export async function getUser(deps: Deps, userId: string, now = new Date()): Promise<UserRow> {
   const user = await deps.prisma.user.findUnique({ where: { id: userId }, select: userRowSelect(now) });
-  if (!user) throw new AdminError("not_found", "No such user.");
+  if (!user) throw new DomainError("not_found", "No such user.");
   return toUserRow(deps, user);
 }
 
@@ -112,10 +112,10 @@ export async function promoteUser(deps: Deps, userId: string, byUserId: string):
 export async function demoteUser(deps: Deps, userId: string, byUserId: string): Promise<{ role: Role }> {
   const user = await findUser(deps, userId);
   if (isConfiguredAdmin(deps, user.email)) {
-    throw new AdminError("precondition", `${user.email} is listed in ADMIN_EMAILS and stays an admin.`);
+    throw new DomainError("precondition", `${user.email} is listed in ADMIN_EMAILS and stays an admin.`);
   }
   // Nobody locks themself out by accident; another admin can do it.
-  if (userId === byUserId) throw new AdminError("precondition", "You cannot demote yourself.");
+  if (userId === byUserId) throw new DomainError("precondition", "You cannot demote yourself.");
   if (user.role === "USER" && !user.promotedAt) return { role: "USER" };
   await deps.prisma.user.update({ where: { id: userId }, data: { role: "USER", promotedAt: null } });
   // Tokens granted with the admin scope must not outlive the role (refresh would drop the scope, but an access
@@ -148,7 +148,7 @@ export async function listSessions(deps: Deps, userId: string, now = new Date())
 /** Ends one session of the given user (signs that browser out). */
 export async function endSession(deps: Deps, userId: string, sessionId: string, byUserId: string): Promise<{ ended: number }> {
   const { count } = await deps.prisma.session.deleteMany({ where: { id: sessionId, userId } });
-  if (count === 0) throw new AdminError("not_found", "No such session.");
+  if (count === 0) throw new DomainError("not_found", "No such session.");
   auditAdminAction(deps, byUserId, "user.session_ended", { targetUserId: userId });
   return { ended: count };
 }
@@ -163,6 +163,6 @@ export async function endAllSessions(deps: Deps, userId: string, byUserId: strin
 
 async function findUser(deps: Deps, userId: string) {
   const user = await deps.prisma.user.findUnique({ where: { id: userId }, select: { id: true, email: true, role: true, promotedAt: true } });
-  if (!user) throw new AdminError("not_found", "No such user.");
+  if (!user) throw new DomainError("not_found", "No such user.");
   return user;
 }
