@@ -2,7 +2,7 @@ import { TRPCError } from "@trpc/server";
 import { beforeAll, describe, expect, it } from "vitest";
 import { appRouter, type AppCaller } from "../../server/trpc/root.ts";
 import { startServer } from "../../server/http/server.ts";
-import { ADMIN_EMAIL, startTrpcHarness, type Person, type TrpcHarness } from "./harness.ts";
+import { ADMIN_EMAIL, codeOf, startTrpcHarness, type Person, type TrpcHarness } from "./harness.ts";
 
 /** Every procedure of the API, so a new one cannot skip the role checks below. */
 const procedures = Object.entries(appRouter._def.procedures as unknown as Record<string, { _def: { type: string; inputs: unknown[] } }>).map(
@@ -14,16 +14,6 @@ const forEveryone = (path: string) => path.startsWith("me.");
 function call(caller: AppCaller, path: string, input?: unknown): Promise<unknown> {
   const fn = path.split(".").reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], caller);
   return (fn as (input?: unknown) => Promise<unknown>)(input);
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "OK";
-  } catch (error) {
-    if (error instanceof TRPCError) return error.code;
-    throw error;
-  }
 }
 
 let h: TrpcHarness;

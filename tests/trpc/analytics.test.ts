@@ -1,6 +1,5 @@
-import { TRPCError } from "@trpc/server";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_EMAIL, startTrpcHarness, type Person, type TrpcHarness } from "./harness.ts";
+import { codeOf, startAdminHarness, type Person, type TrpcHarness } from "./harness.ts";
 
 let h: TrpcHarness;
 let admin: Person;
@@ -8,8 +7,7 @@ const now = Date.now();
 const ago = (minutes: number) => new Date(now - minutes * 60_000);
 
 beforeAll(async () => {
-  h = await startTrpcHarness();
-  admin = await h.signIn(ADMIN_EMAIL);
+  ({ h, admin } = await startAdminHarness());
   const client = await h.services.prisma.client.create({
     data: { clientId: "mcpc_dash", name: "Dashboard client", scope: "mcp:tools", redirectUris: ["https://d.example/cb"] },
   });
@@ -39,12 +37,6 @@ beforeAll(async () => {
     ],
   });
 });
-
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => "OK",
-    (e: unknown) => (e instanceof TRPCError ? e.code : Promise.reject(e)),
-  );
 
 describe("analytics.summary", () => {
   it("summarises the last 24 hours by default", async () => {

@@ -4,21 +4,14 @@ import { verifyClientSecret } from "../../server/oauth/client-secrets.ts";
 import { findAccessToken } from "../../server/oauth/tokens.ts";
 import type { DomainEvents } from "../../server/events.ts";
 import { connectApp, makeClient } from "./fixtures.ts";
-import { ADMIN_EMAIL, startTrpcHarness, type Person, type TrpcHarness } from "./harness.ts";
+import { codeOf, recordEvents, startAdminHarness, type Person, type TrpcHarness } from "./harness.ts";
 
 let h: TrpcHarness;
 let admin: Person;
 
 beforeAll(async () => {
-  h = await startTrpcHarness();
-  admin = await h.signIn(ADMIN_EMAIL);
+  ({ h, admin } = await startAdminHarness());
 });
-
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => "OK",
-    (e: unknown) => (e instanceof TRPCError ? e.code : Promise.reject(e)),
-  );
 
 async function errorOf(p: Promise<unknown>): Promise<TRPCError> {
   const error = await p.then(() => null, (e: unknown) => e);
@@ -26,11 +19,7 @@ async function errorOf(p: Promise<unknown>): Promise<TRPCError> {
   return error as TRPCError;
 }
 
-function record<K extends keyof DomainEvents>(name: K) {
-  const seen: Array<DomainEvents[K]> = [];
-  const off = h.services.events.on(name, (e) => seen.push(e));
-  return { seen, off };
-}
+const record = <K extends keyof DomainEvents>(name: K) => recordEvents(h.services, name);
 
 const valid = { name: "Reporting tool", redirectUris: ["https://reports.example/callback"], scopes: ["mcp:tools"] };
 

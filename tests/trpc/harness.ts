@@ -3,7 +3,9 @@
  * visitor, a signed-in user or an admin, through the same `createCaller` the Remix loaders use. Sessions are made by
  * the real sign-in (`services.auth.signIn`), so the cookie, the session lookup and the role are all real.
  */
+import { TRPCError } from "@trpc/server";
 import { afterAll } from "vitest";
+import type { DomainEvents } from "../../server/events.ts";
 import { createServices, type Services } from "../../server/services.ts";
 import { createLogger } from "../../server/logger.ts";
 import { createCaller, type AppCaller } from "../../server/trpc/root.ts";
@@ -51,4 +53,25 @@ export async function startTrpcHarness(overrides: Record<string, string> = {}): 
       return { id: user.id, email: user.email, cookie, caller: await callerFor(cookie) };
     },
   };
+}
+
+/** A harness with the configured admin (ADMIN_EMAIL) signed in: what most router tests start from. */
+export async function startAdminHarness(overrides: Record<string, string> = {}): Promise<{ h: TrpcHarness; admin: Person }> {
+  const h = await startTrpcHarness(overrides);
+  return { h, admin: await h.signIn(ADMIN_EMAIL) };
+}
+
+/** The tRPC error code a call ends with ("OK" when it succeeds); other errors are rethrown. */
+export function codeOf(call: Promise<unknown>): Promise<string> {
+  return call.then(
+    () => "OK",
+    (e: unknown) => (e instanceof TRPCError ? e.code : Promise.reject(e)),
+  );
+}
+
+/** Collects the payloads of one domain event until `off()`. */
+export function recordEvents<K extends keyof DomainEvents>(services: Services, name: K) {
+  const seen: Array<DomainEvents[K]> = [];
+  const off = services.events.on(name, (e) => seen.push(e));
+  return { seen, off };
 }

@@ -1,20 +1,13 @@
-import { TRPCError } from "@trpc/server";
 import { beforeAll, describe, expect, it } from "vitest";
 import { findAccessToken } from "../../server/oauth/tokens.ts";
 import { connectApp, makeClient } from "./fixtures.ts";
-import { startTrpcHarness, type TrpcHarness } from "./harness.ts";
+import { codeOf, startTrpcHarness, type TrpcHarness } from "./harness.ts";
 
 let h: TrpcHarness;
 
 beforeAll(async () => {
   h = await startTrpcHarness();
 });
-
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => "OK",
-    (e: unknown) => (e instanceof TRPCError ? e.code : Promise.reject(e)),
-  );
 
 describe("me", () => {
   it("profile says who is signed in", async () => {

@@ -1,6 +1,5 @@
-import { TRPCError } from "@trpc/server";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_EMAIL, startTrpcHarness, type Person, type TrpcHarness } from "./harness.ts";
+import { ADMIN_EMAIL, codeOf, startAdminHarness, type Person, type TrpcHarness } from "./harness.ts";
 
 let h: TrpcHarness;
 let admin: Person;
@@ -8,8 +7,7 @@ const now = Date.now();
 const minutesAgo = (m: number) => new Date(now - m * 60_000);
 
 beforeAll(async () => {
-  h = await startTrpcHarness();
-  admin = await h.signIn(ADMIN_EMAIL);
+  ({ h, admin } = await startAdminHarness());
   // Rows as server/analytics records them from `security.event`.
   await h.services.prisma.analyticsSecurity.createMany({
     data: [
@@ -21,12 +19,6 @@ beforeAll(async () => {
     ],
   });
 });
-
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => "OK",
-    (e: unknown) => (e instanceof TRPCError ? e.code : Promise.reject(e)),
-  );
 
 describe("security.list", () => {
   it("lists newest first", async () => {

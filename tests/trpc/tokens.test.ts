@@ -1,29 +1,16 @@
-import { TRPCError } from "@trpc/server";
 import { beforeAll, describe, expect, it } from "vitest";
 import { findAccessToken } from "../../server/oauth/tokens.ts";
-import type { DomainEvents } from "../../server/events.ts";
 import { connectApp, makeClient } from "./fixtures.ts";
-import { ADMIN_EMAIL, startTrpcHarness, type Person, type TrpcHarness } from "./harness.ts";
+import { codeOf, recordEvents, startAdminHarness, type Person, type TrpcHarness } from "./harness.ts";
 
 let h: TrpcHarness;
 let admin: Person;
 
 beforeAll(async () => {
-  h = await startTrpcHarness();
-  admin = await h.signIn(ADMIN_EMAIL);
+  ({ h, admin } = await startAdminHarness());
 });
 
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => "OK",
-    (e: unknown) => (e instanceof TRPCError ? e.code : Promise.reject(e)),
-  );
-
-function recordRevocations() {
-  const seen: Array<DomainEvents["oauth.revocation"]> = [];
-  const off = h.services.events.on("oauth.revocation", (e) => seen.push(e));
-  return { seen, off };
-}
+const recordRevocations = () => recordEvents(h.services, "oauth.revocation");
 
 describe("tokens.list", () => {
   it("lists active grants by client and by user, without token values", async () => {

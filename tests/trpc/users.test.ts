@@ -1,21 +1,14 @@
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import { beforeAll, describe, expect, it } from "vitest";
 import { connectApp, makeClient } from "./fixtures.ts";
-import { ADMIN_EMAIL, startTrpcHarness, type Person, type TrpcHarness } from "./harness.ts";
+import { ADMIN_EMAIL, codeOf, startAdminHarness, type Person, type TrpcHarness } from "./harness.ts";
 
 let h: TrpcHarness;
 let admin: Person;
 
 beforeAll(async () => {
-  h = await startTrpcHarness();
-  admin = await h.signIn(ADMIN_EMAIL);
+  ({ h, admin } = await startAdminHarness());
 });
-
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => "OK",
-    (e: unknown) => (e instanceof TRPCError ? e.code : Promise.reject(e)),
-  );
 
 describe("users.list", () => {
   it("lists people with role, last sign-in, configured-admin flag and session counts", async () => {
