@@ -3,21 +3,17 @@
  * its access token is refused by /mcp/mcp at once (RFC 7009 §2) and the app must ask for consent again.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { devSignIn, launchBrowser, screenshot, type TestBrowser } from "../helpers/browser.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { PHONE, confirmThrough, connectThroughConsent, hydrated, mcpStatus, registerClient, watchErrors } from "./admin-helpers.ts";
+import { devSignIn, screenshot, type TestBrowser } from "../helpers/browser.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { PHONE, confirmThrough, connectThroughConsent, hydrated, mcpStatus, registerClient, startConsole, watchErrors } from "./admin-helpers.ts";
 
 let server: TestServer;
 let browser: TestBrowser;
 
 beforeAll(async () => {
-  server = await startTestServer({ ADMIN_EMAILS: "admin@example.com", AUTH_DEV_LOGIN: "true" });
-  browser = await launchBrowser();
+  ({ server, browser } = await startConsole());
 });
-
-afterAll(async () => {
-  await browser?.close();
-});
+afterAll(() => browser?.close());
 
 describe("Connected apps on /account", { timeout: 90_000 }, () => {
   it("sends an anonymous visitor to sign in", async () => {

@@ -5,22 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
-import { devSignIn, launchBrowser, screenshot, type TestBrowser } from "../helpers/browser.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { PHONE, confirmThrough, connectThroughConsent, hydrated, mcpStatus, registerClient, watchErrors } from "./admin-helpers.ts";
+import { devSignIn, screenshot, type TestBrowser } from "../helpers/browser.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { ADMIN, PHONE, confirmThrough, connectThroughConsent, hydrated, mcpStatus, registerClient, startConsole, watchErrors } from "./admin-helpers.ts";
 
-const ADMIN = "admin@example.com";
 let server: TestServer;
 let browser: TestBrowser;
 
 beforeAll(async () => {
-  server = await startTestServer({ ADMIN_EMAILS: ADMIN, AUTH_DEV_LOGIN: "true" });
-  browser = await launchBrowser();
+  ({ server, browser } = await startConsole());
 });
-
-afterAll(async () => {
-  await browser?.close();
-});
+afterAll(() => browser?.close());
 
 async function adminPage(viewport?: { width: number; height: number }): Promise<{ page: Page; close: () => Promise<void>; errors: string[] }> {
   const { page, context } = await browser.newPage(viewport ? { viewport } : {});

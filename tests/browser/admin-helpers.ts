@@ -1,10 +1,21 @@
 /**
- * Shared steps of the admin-console and account browser tests: a person connecting an MCP client through the real
- * OAuth flow (dynamic registration, the consent page clicked in Chromium, PKCE code exchange), checking a token
- * against /mcp/mcp, and watching pages for browser errors.
+ * Shared steps of the admin-console and account browser tests: the server and browser they start from, a person
+ * connecting an MCP client through the real OAuth flow (dynamic registration, the consent page clicked in Chromium,
+ * PKCE code exchange), checking a token against /mcp/mcp, and watching pages for browser errors.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Page } from "playwright-core";
+import { launchBrowser, type TestBrowser } from "../helpers/browser.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+
+/** An admin by configuration (ADMIN_EMAILS) on the server startConsole starts. */
+export const ADMIN = "admin@example.com";
+
+/** The real server with development sign-in and ADMIN as its admin, and a Chromium; close the browser after. */
+export async function startConsole(): Promise<{ server: TestServer; browser: TestBrowser }> {
+  const server = await startTestServer({ ADMIN_EMAILS: ADMIN, AUTH_DEV_LOGIN: "true" });
+  return { server, browser: await launchBrowser() };
+}
 
 export const PHONE = { width: 390, height: 844 };
 

@@ -1,20 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { devSignIn, launchBrowser, screenshot, type TestBrowser } from "../helpers/browser.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { PHONE, watchErrors } from "./admin-helpers.ts";
+import { devSignIn, screenshot, type TestBrowser } from "../helpers/browser.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { ADMIN, PHONE, startConsole, watchErrors } from "./admin-helpers.ts";
 
-const ADMIN = "admin@example.com";
 let server: TestServer;
 let browser: TestBrowser;
 
 beforeAll(async () => {
-  server = await startTestServer({ ADMIN_EMAILS: ADMIN, AUTH_DEV_LOGIN: "true" });
-  browser = await launchBrowser();
+  ({ server, browser } = await startConsole());
 });
-
-afterAll(async () => {
-  await browser?.close();
-});
+afterAll(() => browser?.close());
 
 describe("Admin console: who gets in", { timeout: 90_000 }, () => {
   it("sends an anonymous visitor to sign in, and back to the page afterwards", async () => {
