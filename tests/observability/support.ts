@@ -3,10 +3,11 @@
  * the token endpoint stores them (until a test drives the real OAuth flow), and an MCP `tools/call`.
  */
 import { Writable } from "node:stream";
-import { SecretPrefix, randomSecret, sha256Hex } from "../../server/crypto.ts";
+import { SecretPrefix, randomSecret } from "../../server/crypto.ts";
 import type { PrismaClient } from "../../server/db/client.ts";
 import { createLogger, type Logger } from "../../server/logger.ts";
 import type { TestServer } from "../helpers/server.ts";
+import { mintAccessToken, type MintedToken } from "../helpers/tokens.ts";
 
 export interface CapturedLog {
   log: Logger;
@@ -25,51 +26,24 @@ export function captureLog(level = "info"): CapturedLog {
   return { log: createLogger(level, { destination }), lines };
 }
 
-export interface SeededToken {
-  token: string;
-  userId: string;
-  /** Client row id. */
-  clientDbId: string;
-  /** Public client_id. */
-  clientId: string;
-  grantId: string;
-}
+/** A minted token (tests/helpers/tokens.ts); `clientDbId` is the Client row id, `clientId` the public client_id. */
+export type SeededToken = MintedToken;
 
 /**
  * A user, a client, a grant and an access token stored exactly as the token endpoint stores them (digest only).
- * Used where a test needs a token before it reaches the part under test.
+ * Used where a test needs a token before it reaches the part under test. With `email`, that person is reused (and
+ * given `role`).
  */
 export async function seedAccessToken(
   server: { services: { prisma: PrismaClient }; env: { APP_URL: string } },
   options: { email?: string; role?: "USER" | "ADMIN"; scope?: string; resource?: string; expiresInSeconds?: number } = {},
 ): Promise<SeededToken> {
   const { prisma } = server.services;
-  const email = options.email ?? `user-${Math.random().toString(36).slice(2)}@example.com`;
-  const user = await prisma.user.upsert({
-    where: { email },
-    create: { email, role: options.role ?? "USER" },
-    update: { role: options.role ?? "USER" },
-  });
-  const clientId = randomSecret(SecretPrefix.clientId, 12);
-  const client = await prisma.client.create({
-    data: { clientId, name: "Analytics test client", redirectUris: ["http://127.0.0.1:9/cb"], scope: "mcp:tools mcp:admin" },
-  });
-  const scope = options.scope ?? "mcp:tools";
-  const resource = options.resource ?? `${server.env.APP_URL}/mcp`;
-  const grant = await prisma.grant.create({ data: { userId: user.id, clientId: client.id, scope, resource } });
-  const token = randomSecret(SecretPrefix.accessToken);
-  await prisma.accessToken.create({
-    data: {
-      tokenHash: sha256Hex(token),
-      grantId: grant.id,
-      clientId: client.id,
-      userId: user.id,
-      scope,
-      resource,
-      expiresAt: new Date(Date.now() + (options.expiresInSeconds ?? 3600) * 1000),
-    },
-  });
-  return { token, userId: user.id, clientDbId: client.id, clientId, grantId: grant.id };
+  const { email, ...rest } = options;
+  const user = email
+    ? await prisma.user.upsert({ where: { email }, create: { email, role: options.role ?? "USER" }, update: { role: options.role ?? "USER" } })
+    : null;
+  return mintAccessToken(prisma, server.env.APP_URL, { ...rest, userId: user?.id, clientName: "Analytics test client" });
 }
 
 let rpcId = 0;
