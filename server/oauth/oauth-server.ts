@@ -22,7 +22,7 @@ import {
 } from "./grants.ts";
 import { AuthorizationEndpoint, type AuthorizeOutcome } from "./authorize.ts";
 import { handleIntrospectionRequest } from "./introspection-endpoint.ts";
-import { METADATA_CACHE_CONTROL, authorizationServerMetadata, protectedResourceMetadata } from "./metadata.ts";
+import { METADATA_CACHE_CONTROL, OAUTH_PATHS, authorizationServerMetadata, protectedResourceMetadata } from "./metadata.ts";
 import { MetadataDocumentFetcher } from "./metadata-documents.ts";
 import { handleRegistrationRequest } from "./registration-endpoint.ts";
 import { errorResponse, isDatabaseUnavailable, jsonResponse, NO_STORE, toOAuthError } from "./respond.ts";
@@ -93,7 +93,7 @@ export class OAuthServer {
 
   /** POST /api/oauth/register (RFC 7591). */
   register(request: Request, meta: OAuthRequestMeta): Promise<Response> {
-    return this.endpoint("register", meta, async () => {
+    return this.endpoint("register", request, meta, async () => {
       const { body, clientDbId } = await handleRegistrationRequest(this.deps, request);
       meta.clientId = clientDbId;
       return jsonResponse(body, { status: 201 });
@@ -102,7 +102,7 @@ export class OAuthServer {
 
   /** POST /api/oauth/token (RFC 6749 §3.2). */
   token(request: Request, meta: OAuthRequestMeta): Promise<Response> {
-    return this.endpoint("token", meta, async (origin) => {
+    return this.endpoint("token", request, meta, async (origin) => {
       const { response } = await handleTokenRequest(this.deps, request, origin);
       return jsonResponse(response);
     });
@@ -110,7 +110,7 @@ export class OAuthServer {
 
   /** POST /api/oauth/revoke (RFC 7009). */
   revoke(request: Request, meta: OAuthRequestMeta): Promise<Response> {
-    return this.endpoint("revoke", meta, async (origin) => {
+    return this.endpoint("revoke", request, meta, async (origin) => {
       await handleRevocationRequest(this.deps, request, origin);
       return new Response(null, { status: 200, headers: NO_STORE });
     });
@@ -118,7 +118,7 @@ export class OAuthServer {
 
   /** POST /api/oauth/introspect (RFC 7662). */
   introspect(request: Request, meta: OAuthRequestMeta): Promise<Response> {
-    return this.endpoint("introspect", meta, async (origin) => jsonResponse(await handleIntrospectionRequest(this.deps, request, origin)));
+    return this.endpoint("introspect", request, meta, async (origin) => jsonResponse(await handleIntrospectionRequest(this.deps, request, origin)));
   }
 
   /**
@@ -132,6 +132,9 @@ export class OAuthServer {
     meta: OAuthRequestMeta,
     options: { user: SessionUser | null | (() => Promise<SessionUser | null>); decision?: "allow" | "deny" },
   ): Promise<AuthorizeOutcome> {
+    if (!atPublishedPath(request, OAUTH_PATHS.authorization)) {
+      return { kind: "error-page", status: 404, error: "invalid_request", description: "There is no authorization endpoint at this address." };
+    }
     const origin = originOf(meta);
     const { user } = options;
     const currentUser = typeof user === "function" ? user : async () => user;
@@ -162,7 +165,13 @@ export class OAuthServer {
     return jsonResponse({ error: "invalid_request", error_description: "use POST" }, { status: 405, headers: { Allow: "POST, OPTIONS" } });
   }
 
-  private async endpoint(name: string, meta: OAuthRequestMeta, run: (origin: ReturnType<typeof originOf>) => Promise<Response>): Promise<Response> {
+  private async endpoint(
+    name: keyof typeof ENDPOINT_PATHS,
+    request: Request,
+    meta: OAuthRequestMeta,
+    run: (origin: ReturnType<typeof originOf>) => Promise<Response>,
+  ): Promise<Response> {
+    if (!atPublishedPath(request, ENDPOINT_PATHS[name])) return notFound();
     const origin = originOf(meta);
     try {
       return await run(origin);
@@ -240,3 +249,23 @@ export class OAuthServer {
 }
 
 export { OAuthError };
+
+const ENDPOINT_PATHS = {
+  register: OAUTH_PATHS.registration,
+  token: OAUTH_PATHS.token,
+  revoke: OAUTH_PATHS.revocation,
+  introspect: OAUTH_PATHS.introspection,
+} as const;
+
+/**
+ * Whether a request came in at the exact path this server publishes (RFC 8414 metadata). The router also matches
+ * other spellings (case-insensitive, trailing slash, percent-encoded letters); the rate limiter counts requests by
+ * the path, so an endpoint that answered those spellings would give each one a fresh budget. They get a 404.
+ */
+function atPublishedPath(request: Request, path: string): boolean {
+  return new URL(request.url).pathname === path;
+}
+
+function notFound(): Response {
+  return jsonResponse({ error: "invalid_request", error_description: "no OAuth endpoint at this path" }, { status: 404 });
+}
