@@ -36,6 +36,32 @@ export function checkClientIdUrl(clientId: string): string | null {
   return null;
 }
 
+/**
+ * What a client is told when the document could not be fetched. Deliberately coarse: "does not resolve" and
+ * "resolves to a private address" read the same, or the error would tell a stranger which internal host names
+ * exist (an SSRF oracle); transport errors are not passed on (they name addresses and certificates). The precise
+ * failure is the error's `reason` (logs and analytics).
+ */
+function fetchFailureText(error: GuardedFetchError): string {
+  switch (error.failure) {
+    case "url":
+      return error.message;
+    case "address":
+    case "resolution":
+      return "could not be fetched: its host does not resolve to a public address";
+    case "redirect":
+      return "answered with a redirect (redirects are not followed)";
+    case "status":
+      return `could not be fetched: ${error.message}`;
+    case "too_large":
+      return "is too large";
+    case "timeout":
+      return "did not arrive in time";
+    default:
+      return "could not be fetched";
+  }
+}
+
 type CacheEntry = { expires: number } & ({ ok: true; metadata: ClientMetadataInput } | { ok: false; error: string });
 
 export class MetadataDocumentFetcher {
@@ -68,7 +94,7 @@ export class MetadataDocumentFetcher {
       return metadata;
     } catch (error) {
       const message =
-        error instanceof OAuthError ? error.description : error instanceof GuardedFetchError ? error.message : "could not be loaded";
+        error instanceof OAuthError ? error.description : error instanceof GuardedFetchError ? fetchFailureText(error) : "could not be loaded";
       this.remember(url, { ok: false, error: message, expires: now + (this.options.failureTtlMs ?? METADATA_DOCUMENT_LIMITS.failureTtlMs) });
       throw new OAuthError("invalid_client", `client metadata document: ${message}`, {
         reason: error instanceof GuardedFetchError ? `metadata_document_${error.failure}` : "metadata_document_invalid",

@@ -67,8 +67,12 @@ export const GUARD_DEFAULTS = { maxBytes: 5 * 1024, timeoutMs: 5_000 } as const;
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
   const parsed = ipaddr.parse(address);
-  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
-    return (parsed as ipaddr.IPv6).toIPv4Address().range() === "unicast";
+  if (parsed.kind() === "ipv6") {
+    const v6 = parsed as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().range() === "unicast";
+    // ::/96, "IPv4-compatible" addresses (RFC 4291 §2.5.5.1, deprecated): ipaddr.js calls them unicast, but on a
+    // host that still tunnels them they reach the embedded IPv4 address. Nothing public lives there.
+    if (v6.parts.slice(0, 6).every((part) => part === 0)) return false;
   }
   return parsed.range() === "unicast";
 }

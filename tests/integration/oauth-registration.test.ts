@@ -282,6 +282,6 @@ describe("Client ID Metadata Documents, draft-ietf-oauth-client-id-metadata-docu
     const res = await tokenRequest(server.url, { grant_type: "authorization_code", code: "mcpac_x", code_verifier: "a".repeat(43), client_id: `https://localhost:${server.port}/client.json` });
     expect(res.status).toBe(401);
     expect(res.body.error).toBe("invalid_client");
-    expect(String(res.body.error_description)).toMatch(/non-public address/);
+    expect(String(res.body.error_description)).toMatch(/does not resolve to a public address/);
   });
 });
