@@ -63,7 +63,7 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
     if (deleted) events.emit("session.cleanup", { deleted });
   });
 
-  const analytics = createAnalytics({ env, log, db, prisma: db.prisma, events, jobs, auth });
+  const analytics = createAnalytics({ env, log, db, prisma: db.prisma, events, jobs, auth, mcpBearer: () => mcp.bearer });
   closers.push(() => analytics.close());
 
   const redis = env.REDIS_URL ? createRedisService(env.REDIS_URL, { prefix: env.REDIS_KEY_PREFIX, log }) : null;

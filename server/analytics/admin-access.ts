@@ -1,29 +1,37 @@
 /**
  * Who may use the analytics API: a signed-in administrator (session cookie), or, for `POST /api/analytics/collect`
  * only, a bearer access token carrying the `mcp:admin` scope (RFC 6750 §2.1) whose user is still an administrator.
- * Anonymous callers get 401, everyone else 403; both as JSON with `Cache-Control: no-store`.
+ * The token is verified by the MCP resource server's own bearer check (server/mcp/bearer.ts, through services):
+ * the same validity rules (digest lookup, expiry, revocation, disabled client, RFC 8707 audience of the MCP server),
+ * the same cache and the same INVALID_TOKEN security events. Anonymous callers get 401, everyone else 403; both as
+ * JSON with `Cache-Control: no-store`.
  */
-import { SecretPrefix, sha256Hex } from "../crypto.ts";
+import type { EventOrigin } from "../events.ts";
+import type { BearerAuth } from "../mcp/bearer.ts";
+import { McpScope } from "../mcp/resources.ts";
 import type { Services } from "../services.ts";
 
-export const ADMIN_SCOPE = "mcp:admin";
+export const ADMIN_SCOPE = McpScope.admin;
 
 export type AnalyticsCaller =
+  /** `clientId`: the Client row id of a bearer token's client. */
   | { ok: true; userId: string; clientId: string | null; via: "session" | "bearer" }
   | { ok: false; response: Response };
 
-type Deps = Pick<Services, "auth" | "prisma" | "env">;
-
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+export interface AdminAccessDeps {
+  auth: Services["auth"];
+  /** The MCP bearer check (services.mcp.bearer), looked up per request: it is built after analytics. */
+  mcpBearer: () => Pick<BearerAuth, "authenticate">;
+}
 
 export async function authorizeAnalyticsCaller(
-  deps: Deps,
+  deps: AdminAccessDeps,
   request: Request,
-  options: { allowBearer: boolean },
+  options: { allowBearer: boolean; origin?: EventOrigin },
 ): Promise<AnalyticsCaller> {
   const authorization = request.headers.get("authorization");
   if (options.allowBearer && authorization && /^bearer\s/i.test(authorization)) {
-    return verifyAdminBearer(deps, authorization);
+    return verifyAdminBearer(deps, request, authorization, options.origin ?? {});
   }
   const user = await deps.auth.getUser(request);
   if (!user) return { ok: false, response: jsonError(401, "unauthorized", "Sign in as an administrator", options.allowBearer) };
@@ -31,44 +39,20 @@ export async function authorizeAnalyticsCaller(
   return { ok: true, userId: user.id, clientId: null, via: "session" };
 }
 
-async function verifyAdminBearer(deps: Deps, authorization: string): Promise<AnalyticsCaller> {
-  const token = BEARER.exec(authorization)?.[1];
-  const invalid = () =>
-    ({ ok: false, response: jsonError(401, "invalid_token", "The access token is invalid, revoked or expired", true, "invalid_token") }) as const;
-  if (!token || token.length > 512 || !token.startsWith(SecretPrefix.accessToken)) return invalid();
-  const row = await deps.prisma.accessToken.findUnique({
-    where: { tokenHash: sha256Hex(token) },
-    select: {
-      userId: true,
-      scope: true,
-      resource: true,
-      expiresAt: true,
-      revokedAt: true,
-      grant: { select: { revokedAt: true } },
-      client: { select: { clientId: true, disabled: true } },
-      user: { select: { role: true } },
-    },
-  });
-  const appOrigin = new URL(deps.env.APP_URL).origin;
-  if (
-    !row ||
-    row.revokedAt ||
-    row.grant.revokedAt ||
-    row.client.disabled ||
-    row.expiresAt.getTime() <= Date.now() ||
-    // RFC 8707: the token must have been issued for one of this server's resources.
-    !URL.canParse(row.resource) ||
-    new URL(row.resource).origin !== appOrigin
-  ) {
-    return invalid();
-  }
-  if (!row.scope.split(" ").includes(ADMIN_SCOPE) || row.user.role !== "ADMIN") {
-    return {
+async function verifyAdminBearer(deps: AdminAccessDeps, request: Request, authorization: string, origin: EventOrigin): Promise<AnalyticsCaller> {
+  const result = await deps.mcpBearer().authenticate({ authorization, url: request.url, endpoint: "mcp", requiredScopes: [ADMIN_SCOPE], origin });
+  const insufficient = () =>
+    ({
       ok: false,
       response: jsonError(403, "insufficient_scope", `The access token needs the ${ADMIN_SCOPE} scope of an administrator`, true, "insufficient_scope"),
-    };
+    }) as const;
+  if (!result.ok) {
+    const { status, error, description } = result.failure;
+    if (error === "insufficient_scope") return insufficient();
+    return { ok: false, response: jsonError(status, error ?? "unauthorized", description, true, error) };
   }
-  return { ok: true, userId: row.userId, clientId: row.client.clientId, via: "bearer" };
+  if (result.caller.role !== "ADMIN") return insufficient();
+  return { ok: true, userId: result.caller.userId, clientId: result.caller.clientDbId, via: "bearer" };
 }
 
 export function jsonError(status: number, error: string, description: string, bearer = false, bearerError?: string): Response {

@@ -5,19 +5,20 @@
  * - `POST /api/analytics/collect`: client-side events (the original's request shape, or security events), at most
  *   100 per call and 64 KB, validated, recorded through the same batched writer.
  * Time range: `from`/`to` (ISO 8601 or epoch milliseconds; default the last 24 hours). Pagination: `limit`
- * (1-500, default 100) and `cursor` (the `nextCursor` of the previous page).
+ * (1-500, default 100) and `cursor` (the `nextCursor` of the previous page). A `clientId` filter may be the public
+ * `client_id` or the Client row id (rows carry the row id).
  */
 import { z } from "zod";
 import type { Prisma } from "../db/client.ts";
 import type { Services } from "../services.ts";
 import type { RequestMeta } from "../http/request-context.ts";
-import { authorizeAnalyticsCaller, json, jsonError } from "./admin-access.ts";
+import { authorizeAnalyticsCaller, json, jsonError, type AdminAccessDeps } from "./admin-access.ts";
 import { methodLabel } from "./labels.ts";
 import type { AnalyticsRecorder } from "./recorder.ts";
-import { requestSummary, resolveRange, securityEventSummary, topEndpoints, type TimeRange } from "./queries.ts";
+import { clientRowIdOf, requestSummary, resolveRange, securityEventSummary, topEndpoints, type TimeRange } from "./queries.ts";
 import { cleanDetails, cleanText } from "./sanitize.ts";
 
-type Deps = Pick<Services, "auth" | "prisma" | "env">;
+type Deps = AdminAccessDeps & Pick<Services, "prisma">;
 
 export const COLLECT_BODY_LIMIT = 64 * 1024;
 const MAX_EVENTS = 100;
@@ -77,12 +78,13 @@ export async function listRequestsResponse(deps: Deps, request: Request, meta?: 
     : q.status
       ? Number(q.status)
       : undefined;
+  const clientId = q.clientId ? await clientRowIdOf(deps, q.clientId) : undefined;
   const where: Prisma.AnalyticsRequestWhereInput = {
     ...timestampWhere(range),
     ...(q.endpoint ? { endpoint: q.endpoint } : {}),
     ...(q.method ? { method: q.method.toUpperCase() } : {}),
     ...(status !== undefined ? { statusCode: status } : {}),
-    ...(q.clientId ? { clientId: q.clientId } : {}),
+    ...(clientId ? { clientId } : {}),
     ...(q.userId ? { userId: q.userId } : {}),
   };
   const [rows, summary, endpoints] = await Promise.all([
@@ -114,11 +116,12 @@ export async function listSecurityResponse(deps: Deps, request: Request, meta?: 
   if (!query.ok) return query.response;
   const q = query.data;
   const range = rangeOf(q);
+  const clientId = q.clientId ? await clientRowIdOf(deps, q.clientId) : undefined;
   const where: Prisma.AnalyticsSecurityWhereInput = {
     ...timestampWhere(range),
     ...(q.eventType ? { eventType: q.eventType } : {}),
     ...(q.severity ? { severity: q.severity } : {}),
-    ...(q.clientId ? { clientId: q.clientId } : {}),
+    ...(clientId ? { clientId } : {}),
     ...(q.reviewed === "true" ? { reviewedAt: { not: null } } : q.reviewed === "false" ? { reviewedAt: null } : {}),
   };
   const [rows, summary] = await Promise.all([
@@ -180,7 +183,7 @@ export async function collectResponse(
   request: Request,
   meta?: RequestMeta,
 ): Promise<Response> {
-  const caller = await authorizeAnalyticsCaller(deps, request, { allowBearer: true });
+  const caller = await authorizeAnalyticsCaller(deps, request, { allowBearer: true, origin: { ip: meta?.ip, userAgent: meta?.userAgent } });
   if (!caller.ok) return caller.response;
   if (meta) {
     meta.userId = caller.userId;

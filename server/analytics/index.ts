@@ -7,13 +7,10 @@
  */
 import type { Request as ExpressRequest, Response as ExpressResponse } from "express";
 import { SpanStatusCode, trace, type Attributes } from "@opentelemetry/api";
-import type { Database, PrismaClient } from "../db/client.ts";
-import type { Env } from "../env.ts";
-import type { DomainEventBus } from "../events.ts";
+import type { Database } from "../db/client.ts";
 import type { RequestMeta } from "../http/request-context.ts";
-import type { JobRunner } from "../jobs.ts";
-import type { Logger } from "../logger.ts";
 import type { Services } from "../services.ts";
+import type { AdminAccessDeps } from "./admin-access.ts";
 import { collectResponse, listRequestsResponse, listSecurityResponse } from "./api.ts";
 import { metricsHandler } from "./metrics-endpoint.ts";
 import { createMetrics, type AnalyticsMetrics, type DatabaseProbeResult } from "./metrics.ts";
@@ -47,15 +44,7 @@ export interface Analytics {
   close(): Promise<void>;
 }
 
-export interface AnalyticsDependencies {
-  env: Env;
-  log: Logger;
-  db: Database;
-  prisma: PrismaClient;
-  events: DomainEventBus;
-  jobs: JobRunner;
-  auth: Services["auth"];
-}
+export type AnalyticsDependencies = Pick<Services, "env" | "log" | "db" | "prisma" | "events" | "jobs" | "auth"> & AdminAccessDeps;
 
 /** Scrape-time database facts are cached this long, so several scrapers (or a refresh storm) cost one query. */
 const PROBE_CACHE_MS = 5_000;
@@ -86,7 +75,7 @@ export function createAnalytics(deps: AnalyticsDependencies): Analytics {
     60_000,
   );
 
-  const apiDeps = { auth: deps.auth, prisma, env };
+  const apiDeps = { auth: deps.auth, mcpBearer: deps.mcpBearer, prisma };
   return {
     metrics,
     recorder,

@@ -270,6 +270,15 @@ export async function securityEventSummary(
   return { total: counts.total, unreviewed: counts.unreviewed, byType, bySeverity, series };
 }
 
+/**
+ * The Client row id a filter value names: rows carry row ids, people know the public `client_id`. A value that is
+ * no client's `client_id` is taken as a row id (a deleted client's rows stay until retention).
+ */
+export async function clientRowIdOf(deps: AnalyticsDeps, value: string): Promise<string> {
+  const client = await deps.prisma.client.findUnique({ where: { clientId: value }, select: { id: true } });
+  return client?.id ?? value;
+}
+
 export interface ClientUsage {
   /** The Client row id (`Client.id`), as the analytics rows carry it. */
   clientDbId: string;

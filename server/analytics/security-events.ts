@@ -6,13 +6,14 @@ import type { Prisma } from "../db/client.ts";
 import { pageArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
 import type { Severity } from "../events.ts";
 import type { Services } from "../services.ts";
+import { clientRowIdOf } from "./queries.ts";
 
 type Deps = Pick<Services, "prisma">;
 
 export interface SecurityEventFilter {
   type?: string;
   severity?: Severity;
-  /** A client, by its public `client_id` (what an admin knows) or its row id (what the rows carry). */
+  /** A client, by its public `client_id` (what an admin knows) or its row id (what the rows carry): clientRowIdOf. */
   clientId?: string;
   from?: Date;
   to?: Date;
@@ -38,15 +39,6 @@ export interface SecurityEventRow {
   clientPublicId: string | null;
 }
 
-/**
- * Rows carry the Client row id (server/events.ts `EventOrigin`). A filter value is resolved to it: a public
- * `client_id` names an existing client; anything else is taken as a row id (a deleted client's rows stay).
- */
-async function clientRowId(deps: Deps, value: string): Promise<string> {
-  const client = await deps.prisma.client.findUnique({ where: { clientId: value }, select: { id: true } });
-  return client?.id ?? value;
-}
-
 function whereOf(filter: SecurityEventFilter, clientId: string | null): Prisma.AnalyticsSecurityWhereInput {
   return {
     ...(filter.type ? { eventType: filter.type } : {}),
@@ -65,7 +57,7 @@ export async function listSecurityEvents(
   filter: SecurityEventFilter,
   page: PageInput,
 ): Promise<Page<SecurityEventRow>> {
-  const where = whereOf(filter, filter.clientId ? await clientRowId(deps, filter.clientId) : null);
+  const where = whereOf(filter, filter.clientId ? await clientRowIdOf(deps, filter.clientId) : null);
   const [rows, total] = await Promise.all([
     deps.prisma.analyticsSecurity.findMany({ where, orderBy: [{ timestamp: "desc" }, { id: "desc" }], ...pageArgs(page) }),
     deps.prisma.analyticsSecurity.count({ where }),
