@@ -1,29 +1,21 @@
-import { json, type HeadersFunction, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/node";
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, useLoaderData } from "@remix-run/react";
 import { Page } from "../components/page";
 import { ConfirmButton } from "../components/ui/confirm-dialog";
 import { Time } from "../components/ui/time";
 import { ToastProvider } from "../components/ui/toast";
 import { callApi } from "../lib/api.server";
+import { privatePageHeaders, withCsrfToken } from "../lib/private-page.server";
 import { ApiProvider, useActionMutation, useTRPC } from "../lib/trpc";
 
 export const meta: MetaFunction = () => [{ title: "Your connected apps · MCP OAuth Server" }];
 
-export const headers: HeadersFunction = ({ loaderHeaders }) => {
-  const headers = new Headers({ "Cache-Control": "private, no-store" });
-  const cookie = loaderHeaders.get("Set-Cookie");
-  if (cookie) headers.set("Set-Cookie", cookie);
-  return headers;
-};
+export const headers = privatePageHeaders;
 
 /** Every signed-in person: the apps they allowed, and a way to take that back. Anonymous -> sign-in. */
 export async function loader(args: LoaderFunctionArgs) {
   const [me, grants] = await callApi(args, (api) => Promise.all([api.me.profile(), api.me.grants()]));
-  const { token, setCookie } = await args.context.services.csrf.issue(args.request);
-  return json(
-    { me: { email: me.email, role: me.role }, grants, csrf: token },
-    { headers: setCookie ? { "Set-Cookie": setCookie } : {} },
-  );
+  return withCsrfToken(args, { me: { email: me.email, role: me.role }, grants });
 }
 
 export default function AccountPage() {

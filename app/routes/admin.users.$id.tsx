@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { RoleBadge } from "../components/admin/badges";
+import { RoleChangeButton } from "../components/admin/role-button";
 import { PageHeader } from "../components/admin/shell";
 import { ConfirmButton } from "../components/ui/confirm-dialog";
 import { EmptyState } from "../components/ui/empty-state";
@@ -22,8 +23,6 @@ export async function loader(args: LoaderFunctionArgs) {
 export default function UserPage() {
   const { user, sessions, meId } = useLoaderData<typeof loader>();
   const trpc = useTRPC();
-  const promote = useActionMutation(trpc.users.promote.mutationOptions(), { success: "User promoted to admin." });
-  const demote = useActionMutation(trpc.users.demote.mutationOptions(), { success: "Admin rights removed." });
   const endOne = useActionMutation(trpc.users.endSession.mutationOptions(), { success: "Session ended: that browser is signed out." });
   const endAll = useActionMutation(trpc.users.endAllSessions.mutationOptions(), {
     success: (r) => `${r.ended} session${r.ended === 1 ? "" : "s"} ended.`,
@@ -47,25 +46,7 @@ export default function UserPage() {
             <Link to={`/admin/tokens?userId=${encodeURIComponent(user.id)}`} className="rounded-md border border-gray-300 bg-white px-2.5 py-1.5 text-xs font-medium text-gray-800 shadow-sm hover:bg-gray-50">
               Connected apps ({user.activeGrants})
             </Link>
-            {user.role === "ADMIN" ? (
-              <ConfirmButton
-                label="Demote"
-                disabled={user.configuredAdmin || user.id === meId}
-                title={`Remove admin rights from ${user.email}?`}
-                description="They keep their account and connected apps, but lose access to this console at once."
-                confirmLabel="Demote"
-                onConfirm={() => demote.mutateAsync({ userId: user.id })}
-              />
-            ) : (
-              <ConfirmButton
-                label="Promote"
-                tone="primary"
-                title={`Make ${user.email} an admin?`}
-                description="Admins can manage clients, revoke any token, read security events and change roles."
-                confirmLabel="Promote"
-                onConfirm={() => promote.mutateAsync({ userId: user.id })}
-              />
-            )}
+            <RoleChangeButton user={user} meId={meId} />
           </>
         }
       />

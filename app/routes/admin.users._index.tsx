@@ -1,8 +1,8 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { RoleBadge } from "../components/admin/badges";
+import { RoleChangeButton } from "../components/admin/role-button";
 import { PageHeader } from "../components/admin/shell";
-import { ConfirmButton } from "../components/ui/confirm-dialog";
 import { EmptyState } from "../components/ui/empty-state";
 import { FilterBar } from "../components/ui/filter-bar";
 import { SelectField, TextField } from "../components/ui/fields";
@@ -11,7 +11,6 @@ import { DataTable, TableCell, TableRow } from "../components/ui/table";
 import { Time } from "../components/ui/time";
 import { callApi } from "../lib/api.server";
 import { oneOf, pageParams, text } from "../lib/search-params";
-import { useActionMutation, useTRPC } from "../lib/trpc";
 
 export const meta: MetaFunction = () => [{ title: "Users · Admin · MCP OAuth Server" }];
 
@@ -24,9 +23,6 @@ export async function loader(args: LoaderFunctionArgs) {
 
 export default function UsersPage() {
   const { page, filters, meId } = useLoaderData<typeof loader>();
-  const trpc = useTRPC();
-  const promote = useActionMutation(trpc.users.promote.mutationOptions(), { success: "User promoted to admin." });
-  const demote = useActionMutation(trpc.users.demote.mutationOptions(), { success: "Admin rights removed." });
   return (
     <>
       <PageHeader title="Users" description="People who have signed in here. Promote trusted people to admins; open a user to see and end their sessions." />
@@ -66,27 +62,7 @@ export default function UsersPage() {
               <TableCell>{user.activeSessions}</TableCell>
               <TableCell>{user.activeGrants}</TableCell>
               <TableCell className="text-right">
-                {user.role === "ADMIN" ? (
-                  <ConfirmButton
-                    label="Demote"
-                    ariaLabel={`Demote ${user.email}`}
-                    disabled={user.configuredAdmin || user.id === meId}
-                    title={`Remove admin rights from ${user.email}?`}
-                    description="They keep their account and connected apps, but lose access to this console at once."
-                    confirmLabel="Demote"
-                    onConfirm={() => demote.mutateAsync({ userId: user.id })}
-                  />
-                ) : (
-                  <ConfirmButton
-                    label="Promote"
-                    ariaLabel={`Promote ${user.email}`}
-                    tone="primary"
-                    title={`Make ${user.email} an admin?`}
-                    description="Admins can manage clients, revoke any token, read security events and change roles."
-                    confirmLabel="Promote"
-                    onConfirm={() => promote.mutateAsync({ userId: user.id })}
-                  />
-                )}
+                <RoleChangeButton user={user} meId={meId} named />
               </TableCell>
             </TableRow>
           ))}

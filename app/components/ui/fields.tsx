@@ -13,27 +13,33 @@ function Label({ htmlFor, children, hint }: { htmlFor: string; children: ReactNo
   );
 }
 
-export function TextField({ label, hint, ...props }: InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: ReactNode }) {
-  const id = useId();
+/** A label above its control; the control gets the caller's `id`, or a generated one. */
+function Field({ label, hint, id, children }: { label: string; hint?: ReactNode; id?: string; children: (id: string) => ReactNode }) {
+  const generated = useId();
+  const controlId = id ?? generated;
   return (
     <div>
-      <Label htmlFor={props.id ?? id} hint={hint}>
+      <Label htmlFor={controlId} hint={hint}>
         {label}
       </Label>
-      <input id={id} className={control} {...props} />
+      {children(controlId)}
     </div>
   );
 }
 
-export function TextAreaField({ label, hint, ...props }: TextareaHTMLAttributes<HTMLTextAreaElement> & { label: string; hint?: ReactNode }) {
-  const id = useId();
+export function TextField({ label, hint, ...props }: InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: ReactNode }) {
   return (
-    <div>
-      <Label htmlFor={props.id ?? id} hint={hint}>
-        {label}
-      </Label>
-      <textarea id={id} className={`${control} font-mono`} {...props} />
-    </div>
+    <Field label={label} hint={hint} id={props.id}>
+      {(id) => <input id={id} className={control} {...props} />}
+    </Field>
+  );
+}
+
+export function TextAreaField({ label, hint, ...props }: TextareaHTMLAttributes<HTMLTextAreaElement> & { label: string; hint?: ReactNode }) {
+  return (
+    <Field label={label} hint={hint} id={props.id}>
+      {(id) => <textarea id={id} className={`${control} font-mono`} {...props} />}
+    </Field>
   );
 }
 
@@ -42,17 +48,17 @@ export function SelectField({
   options,
   ...props
 }: SelectHTMLAttributes<HTMLSelectElement> & { label: string; options: Array<{ value: string; label: string }> }) {
-  const id = useId();
   return (
-    <div>
-      <Label htmlFor={props.id ?? id}>{label}</Label>
-      <select id={id} className={control} {...props}>
-        {options.map((o) => (
-          <option key={o.value} value={o.value}>
-            {o.label}
-          </option>
-        ))}
-      </select>
-    </div>
+    <Field label={label} id={props.id}>
+      {(id) => (
+        <select id={id} className={control} {...props}>
+          {options.map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      )}
+    </Field>
   );
 }

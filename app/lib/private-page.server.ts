@@ -1,0 +1,18 @@
+/**
+ * Pages for one signed-in person (the account page, the admin console): never stored by a browser or a proxy, and
+ * carrying a CSRF token for their forms (server/auth/csrf.ts) whose cookie, when one is set, is passed on.
+ */
+import { json, type HeadersFunction, type LoaderFunctionArgs } from "@remix-run/node";
+
+export const privatePageHeaders: HeadersFunction = ({ loaderHeaders }) => {
+  const headers = new Headers({ "Cache-Control": "private, no-store" });
+  const cookie = loaderHeaders.get("Set-Cookie");
+  if (cookie) headers.set("Set-Cookie", cookie);
+  return headers;
+};
+
+/** The loader's data plus a CSRF token (`csrf`), with the token's cookie. */
+export async function withCsrfToken<T extends object>({ request, context }: Pick<LoaderFunctionArgs, "request" | "context">, data: T) {
+  const { token, setCookie } = await context.services.csrf.issue(request);
+  return json({ ...data, csrf: token }, { headers: setCookie ? { "Set-Cookie": setCookie } : {} });
+}
