@@ -53,7 +53,7 @@ export function validateGrantTypes(value: unknown): GrantType[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) throw invalid("grant_types must be an array of strings");
   const unsupported = value.filter((v) => !(SUPPORTED_GRANT_TYPES as readonly string[]).includes(v));
   if (unsupported.length > 0) {
-    throw invalid(`unsupported grant_types: ${unsupported.slice(0, 5).join(", ")}; supported: ${SUPPORTED_GRANT_TYPES.join(", ")}`);
+    throw invalid(`grant_types may only contain ${SUPPORTED_GRANT_TYPES.join(", ")}`);
   }
   if (!value.includes("authorization_code")) throw invalid("grant_types must include authorization_code");
   return SUPPORTED_GRANT_TYPES.filter((g) => value.includes(g));
@@ -87,7 +87,7 @@ function optionalHttpsUri(value: unknown, field: string): string | null {
     throw invalid(`${field} must be a URL`);
   }
   const url = new URL(value);
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw invalid(`${field} must be an https URL`);
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw invalid(`${field} must be an http or https URL`);
   return url.href;
 }
 

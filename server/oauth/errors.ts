@@ -77,10 +77,11 @@ export class OAuthError extends Error {
   readonly security?: SecurityNote;
 
   constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
-    super(`${error}: ${description}`, options.cause === undefined ? undefined : { cause: options.cause });
+    const wire = wireDescription(description);
+    super(`${error}: ${wire}`, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "OAuthError";
     this.error = error;
-    this.description = description;
+    this.description = wire;
     this.reason = options.reason ?? description;
     this.status = options.status ?? defaultStatus[error];
     this.basicAuth = options.basicAuth ?? false;
@@ -91,6 +92,16 @@ export class OAuthError extends Error {
   toJSON(): { error: OAuthErrorCode; error_description: string } {
     return { error: this.error, error_description: this.description };
   }
+}
+
+/**
+ * RFC 6749 §5.2 (and §4.1.2.1, RFC 7591 §3.2.2): `error_description` is ASCII limited to %x20-21 / %x23-5B / %x5D-7E.
+ * Descriptions are written by us, but some cite spec sections with `§` and a few quote values: this keeps whatever
+ * reaches the wire inside the allowed set (`§` becomes "section", anything else outside it `?`) and short.
+ */
+export function wireDescription(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are among what this replaces
+  return text.replace(/§ ?/g, "section ").replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, "?").slice(0, 300);
 }
 
 export function isOAuthError(value: unknown): value is OAuthError {

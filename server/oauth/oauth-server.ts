@@ -102,10 +102,17 @@ export class OAuthServer {
 
   /** POST /api/oauth/token (RFC 6749 §3.2). */
   token(request: Request, meta: OAuthRequestMeta): Promise<Response> {
-    return this.endpoint("token", request, meta, async (origin) => {
-      const { response } = await handleTokenRequest(this.deps, request, origin);
-      return jsonResponse(response);
-    });
+    const seen: { grantType?: string } = {};
+    return this.endpoint(
+      "token",
+      request,
+      meta,
+      async (origin) => {
+        const { response } = await handleTokenRequest(this.deps, request, origin, seen);
+        return jsonResponse(response);
+      },
+      seen,
+    );
   }
 
   /** POST /api/oauth/revoke (RFC 7009). */
@@ -170,6 +177,7 @@ export class OAuthServer {
     request: Request,
     meta: OAuthRequestMeta,
     run: (origin: ReturnType<typeof originOf>) => Promise<Response>,
+    seen: { grantType?: string } = {},
   ): Promise<Response> {
     if (!atPublishedPath(request, ENDPOINT_PATHS[name])) return notFound();
     const origin = originOf(meta);
@@ -178,7 +186,7 @@ export class OAuthServer {
     } catch (thrown) {
       const error = toOAuthError(thrown, this.deps.log, { endpoint: name });
       meta.oauthError = error.error;
-      if (name === "token") this.deps.events.grantError(origin, error);
+      if (name === "token") this.deps.events.grantError(origin, error, seen.grantType);
       else if (error.security) this.deps.events.security(origin, error.security);
       if (error.status < 500) this.deps.log.debug({ endpoint: name, error: error.error, reason: error.reason }, "oauth request refused");
       return errorResponse(error, this.realm);

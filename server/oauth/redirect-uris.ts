@@ -80,7 +80,7 @@ export function checkRedirectUri(value: unknown): RedirectUriCheck {
 
 /**
  * Validates a registration's `redirect_uris` (RFC 7591 §2): a non-empty array of acceptable, distinct URIs.
- * Throws `invalid_redirect_uri` (RFC 7591 §3.2.2) naming the first bad one.
+ * Throws `invalid_redirect_uri` (RFC 7591 §3.2.2) naming the position of the first bad one.
  */
 export function validateRedirectUris(value: unknown): string[] {
   if (!Array.isArray(value) || value.length === 0) {
@@ -93,8 +93,8 @@ export function validateRedirectUris(value: unknown): string[] {
   for (const [index, uri] of value.entries()) {
     const check = checkRedirectUri(uri);
     if (!check.ok) {
-      const shown = typeof uri === "string" ? uri.slice(0, 100) : `#${index}`;
-      throw new OAuthError("invalid_redirect_uri", `redirect_uri ${JSON.stringify(shown)} ${check.problem}`);
+      // Named by position: the value itself is not echoed back (RFC 7591 §3.2.2 descriptions are plain ASCII).
+      throw new OAuthError("invalid_redirect_uri", `redirect_uris[${index}] ${check.problem}`);
     }
     if (!uris.includes(uri as string)) uris.push(uri as string);
   }

@@ -44,15 +44,20 @@ export class Params {
   }
 }
 
+/** A parameter's name for an error description: ours are lower-case words; anything else is not repeated back. */
+function shownName(name: string): string {
+  return /^[a-z_]{1,40}$/.test(name) ? name : "a parameter";
+}
+
 function fromPairs(pairs: Iterable<[string, string]>): Params {
   const values = new Map<string, string[]>();
   let count = 0;
   for (const [name, value] of pairs) {
     if (++count > PARAM_LIMITS.count) throw new OAuthError("invalid_request", "too many parameters");
-    if (value.length > PARAM_LIMITS.valueLength) throw new OAuthError("invalid_request", `${name.slice(0, 50)} is too long`);
+    if (value.length > PARAM_LIMITS.valueLength) throw new OAuthError("invalid_request", `${shownName(name)} is too long`);
     const list = values.get(name);
     if (list) {
-      if (!MULTI_VALUED.has(name)) throw new OAuthError("invalid_request", `${name.slice(0, 50)} must not be repeated (RFC 6749 §3.1)`);
+      if (!MULTI_VALUED.has(name)) throw new OAuthError("invalid_request", `${shownName(name)} must not be repeated (RFC 6749 §3.1)`);
       list.push(value);
     } else {
       values.set(name, [value]);
@@ -96,7 +101,7 @@ export async function bodyParams(request: Request, options: { json?: boolean } =
     else if (typeof value === "number" || typeof value === "boolean") pairs.push([name, String(value)]);
     else if (MULTI_VALUED.has(name) && Array.isArray(value) && value.every((v) => typeof v === "string")) {
       for (const v of value) pairs.push([name, v]);
-    } else throw new OAuthError("invalid_request", `${name.slice(0, 50)} must be a string`);
+    } else throw new OAuthError("invalid_request", `${shownName(name)} must be a string`);
   }
   return fromPairs(pairs);
 }

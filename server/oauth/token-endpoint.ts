@@ -36,22 +36,35 @@ export const grantHandlers: Record<string, GrantHandler> = {
 export function checkGrantType(grantType: string | undefined, client: ClientRecord): GrantHandler {
   if (!grantType) throw new OAuthError("invalid_request", "grant_type is required");
   const handler = Object.hasOwn(grantHandlers, grantType) ? grantHandlers[grantType] : undefined;
-  if (!handler) throw new OAuthError("unsupported_grant_type", `grant_type ${grantType.slice(0, 50)} is not supported`);
+  if (!handler) throw unsupportedGrantType();
   if (!client.grantTypes.includes(grantType)) {
     throw new OAuthError("unauthorized_client", `this client is not registered for the ${grantType} grant`);
   }
   return handler;
 }
 
-/** Runs the pipeline. `origin` is filled in as the steps learn who is calling. */
-export async function handleTokenRequest(deps: OAuthDeps, request: Request, origin: EventOrigin): Promise<{ response: TokenResponse; grantType: string }> {
+/** The value is not echoed (RFC 6749 §5.2 descriptions never repeat input); the supported ones are named. */
+function unsupportedGrantType(): OAuthError {
+  return new OAuthError("unsupported_grant_type", `this grant_type is not supported; use ${Object.keys(grantHandlers).join(" or ")}`);
+}
+
+/**
+ * Runs the pipeline. `origin` is filled in as the steps learn who is calling, `seen.grantType` as soon as the body is
+ * read (so a failure's event carries it).
+ */
+export async function handleTokenRequest(
+  deps: OAuthDeps,
+  request: Request,
+  origin: EventOrigin,
+  seen: { grantType?: string } = {},
+): Promise<{ response: TokenResponse; grantType: string }> {
   const params = await bodyParams(request);
   const grantType = params.get("grant_type");
+  // For the error event (`oauth_token_errors_total{grant_type}`): a supported grant type by name, anything else "other".
+  if (grantType) seen.grantType = Object.hasOwn(grantHandlers, grantType) ? grantType : "other";
   // Request syntax first: a missing or unsupported grant type is reported as such before client authentication.
   if (!grantType) throw new OAuthError("invalid_request", "grant_type is required");
-  if (!Object.hasOwn(grantHandlers, grantType)) {
-    throw new OAuthError("unsupported_grant_type", `grant_type ${grantType.slice(0, 50)} is not supported`);
-  }
+  if (!Object.hasOwn(grantHandlers, grantType)) throw unsupportedGrantType();
   const { client } = await authenticateClient(deps.clients, request, params);
   origin.clientId = client.id;
   const handler = checkGrantType(grantType, client);

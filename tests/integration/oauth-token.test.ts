@@ -307,10 +307,18 @@ describe("Token endpoint errors, RFC 6749 §5.2 (JSON, no-store, 400 / 401, neve
     expect(res.json.error).toBe("invalid_request");
   });
 
-  it("records oauth.grant.error with the wire error and the internal reason", async () => {
+  it("records oauth.grant.error with the wire error, the internal reason and the grant type", async () => {
     const errors = collect("oauth.grant.error");
     await redeem("mcpac_nope", pkce().verifier);
+    await tokenRequest(server.url, { grant_type: "refresh_token", refresh_token: "mcprt_nope", client_id: client.client_id });
+    await tokenRequest(server.url, { grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: client.client_id });
+    await tokenRequest(server.url, { client_id: client.client_id });
     errors.stop();
-    expect(errors.events).toEqual([expect.objectContaining({ error: "invalid_grant", reason: "unknown_code" })]);
+    expect(errors.events).toEqual([
+      expect.objectContaining({ error: "invalid_grant", reason: "unknown_code", grantType: "authorization_code" }),
+      expect.objectContaining({ error: "invalid_grant", reason: "unknown_refresh_token", grantType: "refresh_token" }),
+      expect.objectContaining({ error: "unsupported_grant_type", grantType: "other" }),
+      expect.not.objectContaining({ grantType: expect.anything() }),
+    ]);
   });
 });
