@@ -36,10 +36,13 @@ export function readClientCredentials(request: Request, params: Params): Present
   const bodySecret = params.get("client_secret");
   const bodyId = params.get("client_id");
   if (header) {
-    const match = /^Basic ([A-Za-z0-9+/=._~-]*)$/i.exec(header.trim());
+    // RFC 7235 §2.1: the scheme is case-insensitive and followed by one or more spaces; token68 is base64 here.
+    const match = /^Basic +([A-Za-z0-9+/_-]+={0,2})$/i.exec(header.trim());
     if (!match) {
+      // Still a client authentication attempt through the header: 401 with WWW-Authenticate (RFC 6749 §5.2).
       throw new OAuthError("invalid_client", "unsupported Authorization scheme; use HTTP Basic or client_id in the body", {
-        reason: "unsupported_auth_scheme",
+        basicAuth: true,
+        reason: /^basic\b/i.test(header.trim()) ? "malformed_basic" : "unsupported_auth_scheme",
       });
     }
     const decoded = Buffer.from(match[1], "base64").toString("utf8");
