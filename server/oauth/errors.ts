@@ -100,7 +100,6 @@ export class OAuthError extends Error {
  * reaches the wire inside the allowed set (`§` becomes "section", anything else outside it `?`) and short.
  */
 export function wireDescription(text: string): string {
-  // eslint-disable-next-line no-control-regex -- control characters are among what this replaces
   return text.replace(/§ ?/g, "section ").replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, "?").slice(0, 300);
 }
 
