@@ -12,95 +12,41 @@
  * Environment: BENCH_SECONDS (5 per round), BENCH_ROUNDS (6 pairs), BENCH_CONNECTIONS (16), BENCH_DATABASE_URL (else
  * TEST_DATABASE_URL, DATABASE_URL, postgresql://postgres@127.0.0.1:5432/postgres).
  */
-import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import os from "node:os";
-import nodePath from "node:path";
-import { promisify } from "node:util";
-import pg from "pg";
-import pino from "pino";
+import type pg from "pg";
 import { createMetrics } from "../server/analytics/metrics.ts";
 import { AnalyticsRecorder } from "../server/analytics/recorder.ts";
 import { subscribeAnalytics } from "../server/analytics/subscriber.ts";
-import { migrate } from "../server/db/migrate.ts";
-import { parseEnv } from "../server/env.ts";
 import { DomainEventBus } from "../server/events.ts";
-import { startServer, type RunningServer } from "../server/http/server.ts";
+import type { RunningServer } from "../server/http/server.ts";
 import { createLogger } from "../server/logger.ts";
 import { mintAccessToken } from "../tests/helpers/tokens.ts";
+import { median, postLoad, startBenchServer, UNLIMITED, withBenchDatabase, type LoadResult } from "./lib.ts";
 
-const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const DB_SERVER =
-  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
 const CALL = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "whoami", arguments: {} } });
 
-interface Round {
-  rps: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  total: number;
-  /** Server CPU (user + system) per request, µs: steadier than requests/s on a shared machine. */
-  cpuUs: number;
-}
+type Round = LoadResult;
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: DB_SERVER });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function start(databaseUrl: string, analytics: boolean): Promise<RunningServer> {
-  const env = parseEnv({
-    NODE_ENV: "production",
-    AUTH_SECRET: randomBytes(32).toString("hex"),
-    DATABASE_URL: databaseUrl,
-    APP_URL: "http://127.0.0.1:1",
+function start(databaseUrl: string, analytics: boolean): Promise<RunningServer> {
+  return startBenchServer(databaseUrl, {
     ANALYTICS_ENABLED: String(analytics),
-    // The limiter runs on every request without refusing any.
-    RATE_LIMIT_MCP_PER_IP: "1000000000",
-    RATE_LIMIT_MCP_PER_CLIENT: "1000000000",
+    RATE_LIMIT_MCP_PER_IP: UNLIMITED,
+    RATE_LIMIT_MCP_PER_CLIENT: UNLIMITED,
   });
-  // Real logging (one JSON line per request), written to /dev/null.
-  const log = createLogger("info", { destination: pino.destination({ dest: "/dev/null", sync: false }) });
-  return startServer(env, { log, port: 0, host: "127.0.0.1", migrate: false });
 }
 
-async function load(url: string, token: string, seconds: number): Promise<Round> {
-  const args = ["-c", String(CONNECTIONS), "-d", String(seconds), "-m", "POST", "-b", CALL, "-j"];
+function load(url: string, token: string, seconds: number): Promise<Round> {
   const headers = {
     "content-type": "application/json",
     accept: "application/json, text/event-stream",
     "mcp-protocol-version": "2025-11-25",
     authorization: `Bearer ${token}`,
   };
-  for (const [key, value] of Object.entries(headers)) args.push("-H", `${key}=${value}`);
-  const cpu = process.cpuUsage();
-  const { stdout } = await run(nodePath.resolve("node_modules/.bin/autocannon"), [...args, url], { maxBuffer: 16 * 1024 * 1024 });
-  const used = process.cpuUsage(cpu);
-  const result = JSON.parse(stdout) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number };
-  return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    total: result.requests.total,
-    cpuUs: (used.user + used.system) / Math.max(1, result.requests.total),
-  };
+  return postLoad(url, { body: CALL, headers, connections: CONNECTIONS, seconds });
 }
 
 /**
@@ -143,18 +89,11 @@ async function analyticsPathCost(pool: pg.Pool): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const dbName = `mcp_bench_analytics_${randomBytes(4).toString("hex")}`;
-  await adminQuery(`CREATE DATABASE "${dbName}"`);
-  const url = new URL(DB_SERVER);
-  url.pathname = `/${dbName}`;
-  const databaseUrl = url.toString();
-  const cleanups: Array<() => Promise<void>> = [() => adminQuery(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)];
-  try {
-    await migrate(databaseUrl);
+  await withBenchDatabase("mcp_bench_analytics", async (databaseUrl, onCleanup) => {
     const on = await start(databaseUrl, true);
-    cleanups.unshift(() => on.close(2_000));
+    onCleanup(() => on.close(2_000));
     const off = await start(databaseUrl, false);
-    cleanups.unshift(() => off.close(2_000));
+    onCleanup(() => off.close(2_000));
     const minted = await mintAccessToken(on.services.prisma, on.services.env.APP_URL, { name: "Bench" });
     console.error(
       `analytics cost: MCP tools/call, ${CONNECTIONS} connections, ${ROUNDS} pairs of ${SECONDS} s rounds, ${os.cpus().length} CPUs, ` +
@@ -212,9 +151,7 @@ async function main(): Promise<void> {
       `analytics path alone (subscriber + batched writer, 100,000 synthetic requests): ${pathCost.toFixed(2)} µs CPU/request, ` +
         `${((pathCost / serverCpu) * 100).toFixed(2)} % of a tools/call (${Math.round(serverCpu)} µs CPU with analytics off)`,
     );
-  } finally {
-    for (const cleanup of cleanups) await cleanup().catch(() => {});
-  }
+  });
 }
 
 await main();

@@ -13,27 +13,18 @@
  * TEST_DATABASE_URL, DATABASE_URL, postgresql://postgres@127.0.0.1:5432/postgres), BENCH_ENV (JSON of extra
  * server settings, e.g. '{"ANALYTICS_ENABLED":"false"}').
  */
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
-import pg from "pg";
-import pino from "pino";
 import { SecretPrefix, randomSecret, sha256Hex } from "../server/crypto.ts";
-import { migrate } from "../server/db/migrate.ts";
-import { parseEnv } from "../server/env.ts";
-import { startServer, type RunningServer } from "../server/http/server.ts";
-import { createLogger } from "../server/logger.ts";
+import type { RunningServer } from "../server/http/server.ts";
 import { s256 } from "../server/oauth/pkce.ts";
+import { benchEnvOverrides, run, startBenchServer, UNLIMITED, withBenchDatabase } from "./lib.ts";
 
-const run = promisify(execFile);
 const PER_ROUND = Number(process.env.BENCH_REQUESTS ?? 5_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const DB_SERVER =
-  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const REDIRECT_URI = "http://127.0.0.1:8976/callback";
 
 interface Result {
@@ -92,30 +83,12 @@ async function loadGenerator(file: string): Promise<void> {
 
 // ---- Parent: server, preparation, table -------------------------------------------------------------------------
 
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: DB_SERVER });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function startOurs(databaseUrl: string): Promise<RunningServer> {
-  const env = parseEnv({
-    NODE_ENV: "production",
-    AUTH_SECRET: randomBytes(32).toString("hex"),
-    DATABASE_URL: databaseUrl,
-    APP_URL: "http://127.0.0.1:1",
-    // Limits far above the load, so the limiter runs on every request without refusing any.
-    RATE_LIMIT_TOKEN_PER_IP: "1000000000",
-    RATE_LIMIT_TOKEN_PER_CLIENT: "1000000000",
-    ...(JSON.parse(process.env.BENCH_ENV ?? "{}") as Record<string, string>),
-  });
-  // Real logging (one JSON line per request), written to /dev/null.
-  const log = createLogger(process.env.BENCH_LOG_LEVEL ?? "info", { destination: pino.destination({ dest: "/dev/null", sync: false }) });
-  return startServer(env, { log, port: 0, host: "127.0.0.1", migrate: false });
+function startOurs(databaseUrl: string): Promise<RunningServer> {
+  return startBenchServer(
+    databaseUrl,
+    { RATE_LIMIT_TOKEN_PER_IP: UNLIMITED, RATE_LIMIT_TOKEN_PER_CLIENT: UNLIMITED, ...benchEnvOverrides() },
+    process.env.BENCH_LOG_LEVEL ?? "info",
+  );
 }
 
 interface Fixture {
@@ -209,15 +182,9 @@ async function drive(url: string, bodies: string[]): Promise<Result> {
 }
 
 async function main(): Promise<void> {
-  const dbName = `mcp_bench_token_${randomBytes(4).toString("hex")}`;
-  await adminQuery(`CREATE DATABASE "${dbName}"`);
-  const dbUrl = new URL(DB_SERVER);
-  dbUrl.pathname = `/${dbName}`;
-  const cleanups: Array<() => Promise<void>> = [() => adminQuery(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)];
-  try {
-    await migrate(dbUrl.toString());
-    const server = await startOurs(dbUrl.toString());
-    cleanups.unshift(() => server.close(2_000));
+  await withBenchDatabase("mcp_bench_token", async (databaseUrl, onCleanup) => {
+    const server = await startOurs(databaseUrl);
+    onCleanup(() => server.close(2_000));
     const f = await fixture(server);
     const url = `${server.url}/api/oauth/token`;
     console.error(
@@ -255,9 +222,7 @@ async function main(): Promise<void> {
       `\n(best of ${ROUNDS} rounds per grant; every request redeems its own code or rotates its own refresh token; ` +
         `server CPU includes the host, Remix, logging and analytics; load average at the end ${os.loadavg()[0].toFixed(1)})`,
     );
-  } finally {
-    for (const cleanup of cleanups) await cleanup().catch(() => {});
-  }
+  });
 }
 
 if (process.argv[2] === "--load") {

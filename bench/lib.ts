@@ -1,0 +1,116 @@
+/**
+ * What the benchmarks share: the PostgreSQL server they use, a fresh migrated database per run (dropped after), our
+ * server started as in production (real JSON logging, to /dev/null), autocannon in a child process (so the load
+ * generator does not share the server's event loop) with the server's CPU per request, and a median.
+ *
+ * Environment: BENCH_DATABASE_URL (else TEST_DATABASE_URL, DATABASE_URL, postgresql://postgres@127.0.0.1:5432/postgres),
+ * BENCH_ENV (JSON of extra server settings, e.g. '{"ANALYTICS_ENABLED":"false"}', for benchmarks that accept it).
+ */
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { promisify } from "node:util";
+import pg from "pg";
+import pino from "pino";
+import { migrate } from "../server/db/migrate.ts";
+import { parseEnv } from "../server/env.ts";
+import { startServer, type RunningServer } from "../server/http/server.ts";
+import { createLogger } from "../server/logger.ts";
+
+export const run = promisify(execFile);
+
+export const DB_SERVER =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+
+/** Limits far above any load: the limiter runs on every request without refusing one. */
+export const UNLIMITED = "1000000000";
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: DB_SERVER });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Runs `fn` with a fresh migrated database `<prefix>_<random>` on DB_SERVER. Steps registered with `onCleanup` run
+ * afterwards, last registered first (servers before the database), then the database is dropped.
+ */
+export async function withBenchDatabase(
+  prefix: string,
+  fn: (databaseUrl: string, onCleanup: (step: () => Promise<void>) => void) => Promise<void>,
+): Promise<void> {
+  const name = `${prefix}_${randomBytes(4).toString("hex")}`;
+  await adminQuery(`CREATE DATABASE "${name}"`);
+  const url = new URL(DB_SERVER);
+  url.pathname = `/${name}`;
+  const cleanups: Array<() => Promise<void>> = [() => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)];
+  try {
+    await migrate(url.toString());
+    await fn(url.toString(), (step) => cleanups.unshift(step));
+  } finally {
+    for (const cleanup of cleanups) await cleanup().catch(() => {});
+  }
+}
+
+/** BENCH_ENV: extra server settings for experiments. */
+export function benchEnvOverrides(): Record<string, string> {
+  return JSON.parse(process.env.BENCH_ENV ?? "{}") as Record<string, string>;
+}
+
+/** Our server as in production, on a free port of 127.0.0.1, against an already migrated database. */
+export function startBenchServer(databaseUrl: string, settings: Record<string, string> = {}, logLevel = "info"): Promise<RunningServer> {
+  const env = parseEnv({
+    NODE_ENV: "production",
+    AUTH_SECRET: randomBytes(32).toString("hex"),
+    DATABASE_URL: databaseUrl,
+    APP_URL: "http://127.0.0.1:1",
+    ...settings,
+  });
+  // Real logging (one JSON line per request), written to /dev/null.
+  const log = createLogger(logLevel, { destination: pino.destination({ dest: "/dev/null", sync: false }) });
+  return startServer(env, { log, port: 0, host: "127.0.0.1", migrate: false });
+}
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  total: number;
+  /** Server CPU (user + system) per request, µs: steadier than requests/s on a shared machine. */
+  cpuUs: number;
+}
+
+/**
+ * `seconds` of POSTs of `body` to `url` from the autocannon CLI in a child process. The CPU counted is this
+ * process's, so the server under test must run in it.
+ */
+export async function postLoad(
+  url: string,
+  options: { body: string; headers: Record<string, string>; connections: number; seconds: number },
+): Promise<LoadResult> {
+  const args = ["-c", String(options.connections), "-d", String(options.seconds), "-m", "POST", "-b", options.body, "-j"];
+  for (const [key, value] of Object.entries(options.headers)) args.push("-H", `${key}=${value}`);
+  const cpu = process.cpuUsage();
+  const { stdout } = await run(path.resolve("node_modules/.bin/autocannon"), [...args, url], { maxBuffer: 16 * 1024 * 1024 });
+  const used = process.cpuUsage(cpu);
+  const result = JSON.parse(stdout) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    total: result.requests.total,
+    cpuUs: (used.user + used.system) / Math.max(1, result.requests.total),
+  };
+}
