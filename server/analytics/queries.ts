@@ -53,6 +53,14 @@ export function bucketSecondsFor(range: TimeRange, points = 60): number {
 const ts = (date: Date) => Prisma.sql`(${date.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
 const inRange = (range: TimeRange) => Prisma.sql`"timestamp" >= ${ts(range.from)} AND "timestamp" < ${ts(range.to)}`;
 
+// Time buckets are aligned to a fixed origin, so the same instant falls in the same bucket whatever the range.
+const bucketWidth = (seconds: number) => Prisma.sql`make_interval(secs => ${seconds})`;
+/** The bucket a row's `timestamp` falls in. */
+const bucketOf = (seconds: number) => Prisma.sql`date_bin(${bucketWidth(seconds)}, "timestamp", TIMESTAMP '2000-01-01')`;
+/** Every bucket start over the range (a `buckets` CTE body), so that empty buckets are present with zeros. */
+const bucketStarts = (range: TimeRange, seconds: number) =>
+  Prisma.sql`SELECT generate_series(date_bin(${bucketWidth(seconds)}, ${ts(range.from)}, TIMESTAMP '2000-01-01'), ${ts(range.to)}, ${bucketWidth(seconds)}) AS start`;
+
 export interface RequestSummary {
   requests: number;
   /** 5xx answers: the server's fault, what availability counts. */
@@ -133,12 +141,9 @@ export async function requestTimeSeries(
     Array<{ start: Date; requests: number; server_errors: number; client_errors: number; p50: number | null; p95: number | null; p99: number | null }>
   >`
     WITH buckets AS (
-      SELECT generate_series(
-               date_bin(make_interval(secs => ${bucketSeconds}), ${ts(range.from)}, TIMESTAMP '2000-01-01'),
-               ${ts(range.to)},
-               make_interval(secs => ${bucketSeconds})) AS start
+      ${bucketStarts(range, bucketSeconds)}
     ), data AS (
-      SELECT date_bin(make_interval(secs => ${bucketSeconds}), "timestamp", TIMESTAMP '2000-01-01') AS start,
+      SELECT ${bucketOf(bucketSeconds)} AS start,
              count(*)::int AS requests,
              count(*) FILTER (WHERE "statusCode" >= 500)::int AS server_errors,
              count(*) FILTER (WHERE "statusCode" >= 400 AND "statusCode" < 500)::int AS client_errors,
@@ -179,12 +184,9 @@ export async function tokensIssued(
 ): Promise<{ total: number; series: CountBucket[] }> {
   const rows = await deps.prisma.$queryRaw<Array<{ start: Date; count: number }>>`
     WITH buckets AS (
-      SELECT generate_series(
-               date_bin(make_interval(secs => ${bucketSeconds}), ${ts(range.from)}, TIMESTAMP '2000-01-01'),
-               ${ts(range.to)},
-               make_interval(secs => ${bucketSeconds})) AS start
+      ${bucketStarts(range, bucketSeconds)}
     ), data AS (
-      SELECT date_bin(make_interval(secs => ${bucketSeconds}), "timestamp", TIMESTAMP '2000-01-01') AS start, count(*)::int AS count
+      SELECT ${bucketOf(bucketSeconds)} AS start, count(*)::int AS count
         FROM "AnalyticsRequest"
        WHERE ${inRange(range)} AND "endpoint" IN (${Prisma.join(TOKEN_ENDPOINT_ROUTES)}) AND "statusCode" = 200
        GROUP BY 1
@@ -251,12 +253,9 @@ export async function securityEventSummary(
         FROM "AnalyticsSecurity" WHERE ${inRange(range)}`,
     deps.prisma.$queryRaw<Array<{ start: Date; low: number; medium: number; high: number; critical: number }>>`
       WITH buckets AS (
-        SELECT generate_series(
-                 date_bin(make_interval(secs => ${bucketSeconds}), ${ts(range.from)}, TIMESTAMP '2000-01-01'),
-                 ${ts(range.to)},
-                 make_interval(secs => ${bucketSeconds})) AS start
+        ${bucketStarts(range, bucketSeconds)}
       ), data AS (
-        SELECT date_bin(make_interval(secs => ${bucketSeconds}), "timestamp", TIMESTAMP '2000-01-01') AS start,
+        SELECT ${bucketOf(bucketSeconds)} AS start,
                count(*) FILTER (WHERE severity = 'low')::int AS low,
                count(*) FILTER (WHERE severity = 'medium')::int AS medium,
                count(*) FILTER (WHERE severity = 'high')::int AS high,
