@@ -23,6 +23,7 @@ import { checkCodeChallenge } from "./pkce.ts";
 import { findRedirectUri } from "./redirect-uris.ts";
 import { queryParams, type Params } from "./request-params.ts";
 import { resolveResource } from "./resources.ts";
+import { newId, query } from "./sql.ts";
 import { SCOPES, decideScopes, type Scope } from "./scopes.ts";
 
 /** A request that passed every check that does not need the person. */
@@ -121,6 +122,7 @@ export class AuthorizationEndpoint {
         return this.issueCode(validated, user, scopes);
       }
       if (validated.prompt.has("none")) throw new OAuthError("access_denied", "consent is required", { reason: "consent_required" });
+      await this.deps.clients.touch(validated.client.id);
       this.deps.events.authorize(origin, "consent_shown");
       return { kind: "consent", view: this.consentView(validated, user, scopes, ignored) };
     } catch (error) {
@@ -204,25 +206,28 @@ export class AuthorizationEndpoint {
     return pending;
   }
 
-  /** issueCode (RFC 6749 §4.1.2). */
+  /**
+   * issueCode (RFC 6749 §4.1.2). One statement checks that the client is still registered and enabled, notes the
+   * activity on its row (so the unused-registration sweep cannot take it while the code is out) and stores the
+   * code's digest. A client disabled or deleted since the request was validated gets no code.
+   */
   private async issueCode(request: ValidatedAuthorization, user: SessionUser, scopes: Scope[]): Promise<AuthorizeOutcome> {
     const code = randomSecret(SecretPrefix.authorizationCode);
     const now = new Date();
-    await this.deps.prisma.authorizationCode.create({
-      data: {
-        codeHash: sha256Hex(code),
-        clientId: request.client.id,
-        userId: user.id,
-        redirectUri: request.redirectUri,
-        redirectUriExplicit: request.redirectUriExplicit,
-        codeChallenge: request.codeChallenge,
-        codeChallengeMethod: "S256",
-        scope: scopes.join(" "),
-        resource: request.resource,
-        expiresAt: new Date(now.getTime() + this.deps.env.AUTHORIZATION_CODE_TTL_SECONDS * 1000),
-        createdAt: now,
-      },
-    });
+    const rows = await query<{ id: string }>(this.deps.pool, ISSUE_CODE, [
+      newId(),
+      sha256Hex(code),
+      request.client.id,
+      user.id,
+      request.redirectUri,
+      request.redirectUriExplicit,
+      request.codeChallenge,
+      scopes.join(" "),
+      request.resource,
+      new Date(now.getTime() + this.deps.env.AUTHORIZATION_CODE_TTL_SECONDS * 1000),
+      now,
+    ]);
+    if (rows.length === 0) return clientGonePage();
     return this.redirect(request, { code });
   }
 
@@ -258,6 +263,25 @@ export class AuthorizationEndpoint {
       userEmail: user.email,
     };
   }
+}
+
+/** $1 id, $2 digest, $3 client row id, $4 user, $5 redirect URI, $6 explicit, $7 challenge, $8 scope, $9 resource, $10 expiry, $11 now. */
+const ISSUE_CODE = `
+WITH c AS (
+  UPDATE "Client" SET "lastUsedAt" = $11::timestamp WHERE id = $3 AND NOT disabled RETURNING id
+)
+INSERT INTO "AuthorizationCode" (id, "codeHash", "clientId", "userId", "redirectUri", "redirectUriExplicit", "codeChallenge",
+  "codeChallengeMethod", scope, resource, "expiresAt", "createdAt")
+SELECT $1, $2, c.id, $4, $5, $6, $7, 'S256', $8, $9, $10::timestamp, $11::timestamp FROM c
+RETURNING id`;
+
+function clientGonePage(): AuthorizeOutcome {
+  return {
+    kind: "error-page",
+    status: 400,
+    error: "invalid_client",
+    description: "This application is no longer registered here (or was disabled). Ask it to register again.",
+  };
 }
 
 /** A check failed after the redirect URI was validated: the error goes to the client. */

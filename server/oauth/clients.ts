@@ -115,16 +115,39 @@ export class ClientRegistry {
   }
 
   /**
-   * Deletes dynamic and metadata-document registrations that never obtained a token and are older than
-   * UNUSED_CLIENT_RETENTION_HOURS (their codes and consents go with them). A later request naming one gets
-   * `invalid_client`, which tells MCP clients to register again.
+   * Notes that a person is in the middle of authorizing the client (consent page shown), so the sweep leaves it
+   * alone. At most one write a minute per client.
+   */
+  async touch(clientDbId: string, now = new Date()): Promise<void> {
+    await query(
+      this.deps.pool,
+      `UPDATE "Client" SET "lastUsedAt" = $2::timestamp WHERE id = $1 AND ("lastUsedAt" IS NULL OR "lastUsedAt" < $2::timestamp - interval '60 seconds')`,
+      [clientDbId, now],
+    );
+  }
+
+  /**
+   * Deletes dynamic and metadata-document registrations that never obtained a token, are older than
+   * UNUSED_CLIENT_RETENTION_HOURS and saw no authorization activity (consent page, code) for as long (their codes
+   * and consents go with them). A later request naming one gets `invalid_client`, which tells MCP clients to
+   * register again.
+   *
+   * One statement, so the conditions are checked on the row it deletes: issuing a code updates the client row in
+   * the same statement (authorize.ts), so a code issued while the sweep runs either commits first (and the row no
+   * longer qualifies when the DELETE re-reads it) or finds the client gone.
    */
   async sweepUnused(now = new Date()): Promise<number> {
     const cutoff = new Date(now.getTime() - this.deps.env.UNUSED_CLIENT_RETENTION_HOURS * 3600_000);
-    const { count } = await this.deps.prisma.client.deleteMany({
-      where: { kind: { in: ["DYNAMIC", "METADATA_DOCUMENT"] }, firstTokenAt: null, createdAt: { lt: cutoff }, grants: { none: {} } },
-    });
-    return count;
+    const rows = await query<{ id: string }>(
+      this.deps.pool,
+      `DELETE FROM "Client" c
+        WHERE c.kind IN ('DYNAMIC', 'METADATA_DOCUMENT') AND c."firstTokenAt" IS NULL AND c."createdAt" < $1::timestamp
+          AND (c."lastUsedAt" IS NULL OR c."lastUsedAt" < $1::timestamp)
+          AND NOT EXISTS (SELECT 1 FROM "Grant" g WHERE g."clientId" = c.id)
+        RETURNING c.id`,
+      [cutoff],
+    );
+    return rows.length;
   }
 }
 

@@ -2,7 +2,7 @@
  * The `authorization_code` grant (RFC 6749 §4.1.3, OAuth 2.1 §4.1.3, RFC 7636 §4.5-4.6, RFC 8707 §2.2).
  *
  * Steps, each failing with one OAuthError: findCode → checkClientBinding → checkNotRedeemed → checkExpiry →
- * checkRedirectUri → checkPkce → checkResource → claimAndIssue. Every check happens BEFORE the code is consumed, so
+ * checkRedirectUri → checkPkce → checkResource → checkScope → claimAndIssue. Every check happens BEFORE the code is consumed, so
  * a mistaken request does not burn the code. The claim is one conditional UPDATE (`consumedAt IS NULL`) in the same
  * SQL statement that creates the grant and its tokens: of N concurrent redemptions exactly one wins. A code presented
  * after it was redeemed revokes the grant it produced (RFC 6749 §4.1.2, RFC 9700 §4.5) and records CODE_REUSE.
@@ -12,6 +12,7 @@ import { OAuthError } from "./errors.ts";
 import { RevocationReason, revokeGrantsWhere } from "./grants.ts";
 import { CODE_VERIFIER, verifyCodeVerifier } from "./pkce.ts";
 import { audienceCovers, resolveResource } from "./resources.ts";
+import { SCOPES, formatScope, isSupportedScope, parseScope } from "./scopes.ts";
 import { prepareTokens, type TokenResponse } from "./tokens.ts";
 import { newId, query } from "./sql.ts";
 import type { GrantHandler } from "./token-endpoint.ts";
@@ -70,9 +71,17 @@ export const redeemAuthorizationCode: GrantHandler = async (deps, { params, clie
     throw new OAuthError("invalid_target", "resource is not the one the authorization was granted for", { reason: "resource_mismatch" });
   }
 
+  // checkScope (RFC 6749 §3.3): mcp:admin only while the person is an administrator. A code approved before a
+  // demotion must not mint a fresh admin grant after it (the demotion revoked the grants that existed then).
+  const scopes = parseScope(row.scope).filter((s) => isSupportedScope(s) && (row.userRole === "ADMIN" || !SCOPES[s].adminOnly));
+  if (scopes.length === 0) {
+    throw new OAuthError("invalid_grant", "the person may no longer be granted the scope of this code", { reason: "scope_no_longer_grantable" });
+  }
+  const scope = formatScope(scopes);
+
   // claimAndIssue: one statement claims the code, creates the grant and inserts the tokens (see CLAIM_AND_ISSUE).
   const withRefresh = client.grantTypes.includes("refresh_token");
-  const prepared = prepareTokens(env, { scope: row.scope, withRefresh }, now);
+  const prepared = prepareTokens(env, { scope, withRefresh }, now);
   const grantId = newId();
   const [result] = await query<{ claimed: number }>(deps.pool, CLAIM_AND_ISSUE, [
     row.id,
@@ -86,11 +95,14 @@ export const redeemAuthorizationCode: GrantHandler = async (deps, { params, clie
     prepared.refresh?.id ?? null,
     prepared.refresh?.tokenHash ?? null,
     prepared.refresh?.expiresAt ?? null,
+    scope,
   ]);
   if (result.claimed !== 1) {
     // Lost the race: another redemption of the same code committed first.
     const [current] = await query<{ grantId: string | null }>(deps.pool, 'SELECT "grantId" FROM "AuthorizationCode" WHERE id = $1', [row.id]);
-    throw await codeReuse(deps, row.id, current?.grantId ?? null);
+    // Gone altogether (its client was deleted meanwhile): not a reuse, nothing to revoke.
+    if (!current) throw new OAuthError("invalid_grant", "the authorization code is invalid or expired", { reason: "code_gone" });
+    throw await codeReuse(deps, row.id, current.grantId);
   }
   origin.userId = row.userId;
   deps.events.tokenIssued(origin, "authorization_code", withRefresh);
@@ -109,10 +121,12 @@ interface CodeRow {
   expiresAt: Date;
   consumedAt: Date | null;
   grantId: string | null;
+  userRole: "USER" | "ADMIN";
 }
 
-const FIND_CODE = `SELECT id, "clientId", "userId", "redirectUri", "redirectUriExplicit", "codeChallenge", scope, resource,
-  "expiresAt", "consumedAt", "grantId" FROM "AuthorizationCode" WHERE "codeHash" = $1`;
+const FIND_CODE = `SELECT a.id, a."clientId", a."userId", a."redirectUri", a."redirectUriExplicit", a."codeChallenge", a.scope, a.resource,
+  a."expiresAt", a."consumedAt", a."grantId", u.role AS "userRole"
+FROM "AuthorizationCode" a JOIN "User" u ON u.id = a."userId" WHERE a."codeHash" = $1`;
 
 /**
  * The atomic claim (RFC 6749 §4.1.2: single use). `UPDATE … WHERE "consumedAt" IS NULL` lets exactly one of N
@@ -120,24 +134,25 @@ const FIND_CODE = `SELECT id, "clientId", "userId", "redirectUri", "redirectUriE
  * the grant, the code's link to it, the tokens and the client's first/last use are written by the same statement,
  * so a claimed code always has its grant and tokens. Foreign keys are checked at the end of the statement.
  * $1 code id, $2 now, $3 grant id, $4 client id, $5-$8 access token (id, digest, audience, expiry),
- * $9-$11 refresh token (id, digest, expiry; null = none).
+ * $9-$11 refresh token (id, digest, expiry; null = none), $12 the scope granted (the code's, less what the person
+ * may no longer have).
  */
 const CLAIM_AND_ISSUE = `
 WITH claimed AS (
   UPDATE "AuthorizationCode" SET "consumedAt" = $2::timestamp, "grantId" = $3
   WHERE id = $1 AND "consumedAt" IS NULL AND "expiresAt" > $2::timestamp
-  RETURNING "userId", scope, resource
+  RETURNING "userId", resource
 ), g AS (
   INSERT INTO "Grant" (id, "userId", "clientId", scope, resource, "createdAt", "lastUsedAt")
-  SELECT $3, "userId", $4, scope, resource, $2::timestamp, $2::timestamp FROM claimed
+  SELECT $3, "userId", $4, $12, resource, $2::timestamp, $2::timestamp FROM claimed
   RETURNING id
 ), a AS (
   INSERT INTO "AccessToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt")
-  SELECT $5, $6, $3, $4, "userId", scope, $7, $8::timestamp, $2::timestamp FROM claimed
+  SELECT $5, $6, $3, $4, "userId", $12, $7, $8::timestamp, $2::timestamp FROM claimed
   RETURNING id
 ), r AS (
   INSERT INTO "RefreshToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt")
-  SELECT $9, $10, $3, $4, "userId", scope, resource, $11::timestamp, $2::timestamp FROM claimed WHERE $9::text IS NOT NULL
+  SELECT $9, $10, $3, $4, "userId", $12, resource, $11::timestamp, $2::timestamp FROM claimed WHERE $9::text IS NOT NULL
   RETURNING id
 ), c AS (
   UPDATE "Client" SET "firstTokenAt" = COALESCE("firstTokenAt", $2::timestamp), "lastUsedAt" = $2::timestamp
