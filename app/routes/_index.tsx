@@ -1,6 +1,7 @@
 import { json, type LoaderFunctionArgs, type HeadersFunction } from "@remix-run/node";
-import { Form, useLoaderData } from "@remix-run/react";
+import { useLoaderData } from "@remix-run/react";
 import { Page } from "../components/page";
+import { SignOutForm } from "../components/sign-out-form";
 
 /** The page carries a CSRF token (and who is signed in): never stored by a cache. */
 export const headers: HeadersFunction = ({ loaderHeaders, actionHeaders }) => ({
@@ -39,12 +40,10 @@ export default function Index() {
             Signed in as <strong data-testid="signed-in-email">{user.email}</strong>
             {user.role === "ADMIN" ? <span className="ml-2 rounded bg-blue-100 px-1.5 py-0.5 text-xs text-blue-800">admin</span> : null}
           </p>
-          <Form method="post" action="/logout" reloadDocument>
-            <input type="hidden" name="csrf" value={csrf ?? ""} />
-            <button type="submit" className="shrink-0 whitespace-nowrap rounded-md border border-gray-300 bg-white px-3 py-1 text-sm hover:bg-gray-100">
-              Sign out
-            </button>
-          </Form>
+          <SignOutForm
+            csrf={csrf ?? ""}
+            className="shrink-0 whitespace-nowrap rounded-md border border-gray-300 bg-white px-3 py-1 text-sm hover:bg-gray-100"
+          />
         </div>
       ) : (
         <p className="mb-6 text-sm">

@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Form, useLoaderData } from "@remix-run/react";
+import { useLoaderData } from "@remix-run/react";
 import { Page } from "../components/page";
 import { ConfirmButton } from "../components/ui/confirm-dialog";
 import { Time } from "../components/ui/time";
@@ -7,6 +7,7 @@ import { ToastProvider } from "../components/ui/toast";
 import { callApi } from "../lib/api.server";
 import { privatePageHeaders, withCsrfToken } from "../lib/private-page.server";
 import { ApiProvider, useActionMutation, useTRPC } from "../lib/trpc";
+import { SignOutForm } from "../components/sign-out-form";
 
 export const meta: MetaFunction = () => [{ title: "Your connected apps · MCP OAuth Server" }];
 
@@ -72,12 +73,7 @@ function ConnectedApps() {
             Admin console
           </a>
         ) : null}
-        <Form method="post" action="/logout" reloadDocument>
-          <input type="hidden" name="csrf" value={csrf} />
-          <button type="submit" className="text-blue-700 underline">
-            Sign out
-          </button>
-        </Form>
+        <SignOutForm csrf={csrf} className="text-blue-700 underline" />
       </div>
     </Page>
   );

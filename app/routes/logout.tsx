@@ -1,6 +1,7 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction, type HeadersFunction } from "@remix-run/node";
-import { Form, useLoaderData } from "@remix-run/react";
+import { useLoaderData } from "@remix-run/react";
 import { Page } from "../components/page";
+import { SignOutForm } from "../components/sign-out-form";
 
 export const meta: MetaFunction = () => [{ title: "Sign out · MCP OAuth Server" }];
 
@@ -40,12 +41,7 @@ export default function Logout() {
   return (
     <Page title="Sign out">
       <p className="mb-4 text-sm text-gray-600">Signed in as {email}.</p>
-      <Form method="post" reloadDocument>
-        <input type="hidden" name="csrf" value={csrf} />
-        <button type="submit" className="w-full rounded-md bg-blue-600 px-4 py-2 text-sm font-medium text-white hover:bg-blue-700">
-          Sign out
-        </button>
-      </Form>
+      <SignOutForm csrf={csrf} className="w-full rounded-md bg-blue-600 px-4 py-2 text-sm font-medium text-white hover:bg-blue-700" />
     </Page>
   );
 }

@@ -2,8 +2,9 @@
  * The admin console's frame: brand, section navigation, who is signed in, sign-out. On a phone the navigation
  * becomes a horizontally scrolling row under the header.
  */
-import { Form, NavLink } from "@remix-run/react";
+import { NavLink } from "@remix-run/react";
 import type { ReactNode } from "react";
+import { SignOutForm } from "../sign-out-form";
 
 const SECTIONS = [
   { to: "/admin", label: "Dashboard", end: true },
@@ -31,12 +32,10 @@ export function AdminShell({ email, csrf, children }: { email: string; csrf: str
             <span className="hidden truncate text-gray-600 sm:inline" title={email}>
               {email}
             </span>
-            <Form method="post" action="/logout" reloadDocument>
-              <input type="hidden" name="csrf" value={csrf} />
-              <button type="submit" className="rounded-md px-2 py-1 text-gray-700 hover:bg-gray-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-500">
-                Sign out
-              </button>
-            </Form>
+            <SignOutForm
+              csrf={csrf}
+              className="rounded-md px-2 py-1 text-gray-700 hover:bg-gray-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-blue-500"
+            />
           </div>
         </div>
         <nav aria-label="Admin sections" className="mx-auto max-w-7xl overflow-x-auto px-2 sm:px-4">
