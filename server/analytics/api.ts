@@ -64,21 +64,35 @@ function timestampWhere(range: TimeRange) {
   return { timestamp: { gte: range.from, lt: range.to } };
 }
 
+/**
+ * The common start of both listings: an administrator's session, a valid query, its time range, and the Client row
+ * id its `clientId` filter names.
+ */
+async function authorizedListing<Q extends { from?: string | number; to?: string | number; clientId?: string }>(
+  deps: Deps,
+  request: Request,
+  meta: RequestMeta | undefined,
+  schema: z.ZodType<Q>,
+): Promise<{ ok: true; q: Q; range: TimeRange; clientId?: string } | { ok: false; response: Response }> {
+  const caller = await authorizeAnalyticsCaller(deps, request, { allowBearer: false });
+  if (!caller.ok) return caller;
+  if (meta) meta.userId = caller.userId;
+  const query = parseQuery(schema, request);
+  if (!query.ok) return query;
+  const q = query.data;
+  return { ok: true, q, range: rangeOf(q), clientId: q.clientId ? await clientRowIdOf(deps, q.clientId) : undefined };
+}
+
 /** GET /api/analytics */
 export async function listRequestsResponse(deps: Deps, request: Request, meta?: RequestMeta): Promise<Response> {
-  const caller = await authorizeAnalyticsCaller(deps, request, { allowBearer: false });
-  if (!caller.ok) return caller.response;
-  if (meta) meta.userId = caller.userId;
-  const query = parseQuery(requestsQuery, request);
-  if (!query.ok) return query.response;
-  const q = query.data;
-  const range = rangeOf(q);
+  const listing = await authorizedListing(deps, request, meta, requestsQuery);
+  if (!listing.ok) return listing.response;
+  const { q, range, clientId } = listing;
   const status = q.status?.endsWith("xx")
     ? { gte: Number(q.status[0]) * 100, lt: Number(q.status[0]) * 100 + 100 }
     : q.status
       ? Number(q.status)
       : undefined;
-  const clientId = q.clientId ? await clientRowIdOf(deps, q.clientId) : undefined;
   const where: Prisma.AnalyticsRequestWhereInput = {
     ...timestampWhere(range),
     ...(q.endpoint ? { endpoint: q.endpoint } : {}),
@@ -109,14 +123,9 @@ export async function listRequestsResponse(deps: Deps, request: Request, meta?: 
 
 /** GET /api/analytics/security */
 export async function listSecurityResponse(deps: Deps, request: Request, meta?: RequestMeta): Promise<Response> {
-  const caller = await authorizeAnalyticsCaller(deps, request, { allowBearer: false });
-  if (!caller.ok) return caller.response;
-  if (meta) meta.userId = caller.userId;
-  const query = parseQuery(securityQuery, request);
-  if (!query.ok) return query.response;
-  const q = query.data;
-  const range = rangeOf(q);
-  const clientId = q.clientId ? await clientRowIdOf(deps, q.clientId) : undefined;
+  const listing = await authorizedListing(deps, request, meta, securityQuery);
+  if (!listing.ok) return listing.response;
+  const { q, range, clientId } = listing;
   const where: Prisma.AnalyticsSecurityWhereInput = {
     ...timestampWhere(range),
     ...(q.eventType ? { eventType: q.eventType } : {}),
