@@ -80,8 +80,20 @@ export function ConsentPage({ view, csrf, action }: { view: ConsentView; csrf: s
   );
 }
 
-/** An authorization request that cannot be sent back to the application (RFC 6749 §4.1.2.1). */
-export function AuthorizeErrorPage({ error, description }: { error: string; description: string }) {
+/**
+ * An authorization request that cannot continue. Either it cannot be sent back to the application at all
+ * (RFC 6749 §4.1.2.1), or the application's redirect URI is not trusted enough to be sent there automatically
+ * (RFC 9700 §4.11.2): then the person gets a link to the error response and decides.
+ */
+export function AuthorizeErrorPage({
+  error,
+  description,
+  continueTo,
+}: {
+  error: string;
+  description: string;
+  continueTo?: { href: string; host: string };
+}) {
   return (
     <Page title="This sign-in request cannot continue">
       <p className="text-sm text-gray-700" role="alert">
@@ -90,7 +102,17 @@ export function AuthorizeErrorPage({ error, description }: { error: string; desc
       <p className="mt-4 text-xs text-gray-500">
         Error code: <code data-testid="oauth-error">{error}</code>
       </p>
-      <p className="mt-4 text-sm text-gray-600">Close this window and start again from the application.</p>
+      {continueTo ? (
+        <p className="mt-4 text-sm text-gray-600">
+          If you started this from the application, you can tell it what happened:{" "}
+          <a href={continueTo.href} rel="noreferrer" className="font-medium text-blue-700 underline" data-testid="continue">
+            return to <span className="font-mono">{continueTo.host}</span>
+          </a>
+          . Otherwise, close this window.
+        </p>
+      ) : (
+        <p className="mt-4 text-sm text-gray-600">Close this window and start again from the application.</p>
+      )}
     </Page>
   );
 }

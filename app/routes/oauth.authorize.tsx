@@ -12,7 +12,7 @@ import { AuthorizeErrorPage, ConsentPage } from "../components/consent";
 export const meta: MetaFunction = () => [{ title: "Authorize · MCP OAuth Server" }];
 
 type PageData =
-  | { kind: "error-page"; error: string; description: string }
+  | { kind: "error-page"; error: string; description: string; continueTo?: { href: string; host: string } }
   | { kind: "consent"; view: Extract<AuthorizeOutcome, { kind: "consent" }>["view"]; csrf: string; action: string };
 
 const NO_STORE = { "Cache-Control": "no-store" };
@@ -28,7 +28,10 @@ async function respond(outcome: AuthorizeOutcome, request: Request, context: App
       await context.services.auth.requireUser(request);
       throw new Error("unreachable: requireUser redirects");
     case "error-page":
-      return data<PageData>({ kind: "error-page", error: outcome.error, description: outcome.description }, { status: outcome.status, headers: NO_STORE });
+      return data<PageData>(
+        { kind: "error-page", error: outcome.error, description: outcome.description, ...(outcome.continueTo ? { continueTo: outcome.continueTo } : {}) },
+        { status: outcome.status, headers: NO_STORE },
+      );
     case "consent": {
       const { token, setCookie } = await context.services.csrf.issue(request);
       const url = new URL(request.url);
@@ -73,5 +76,5 @@ export default function Authorize() {
   const acted = useActionData<typeof action>();
   const page = (acted ?? loaded) as unknown as PageData;
   if (page.kind === "consent") return <ConsentPage view={page.view} csrf={page.csrf} action={page.action} />;
-  return <AuthorizeErrorPage error={page.error} description={page.description} />;
+  return <AuthorizeErrorPage error={page.error} description={page.description} continueTo={page.continueTo} />;
 }

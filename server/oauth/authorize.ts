@@ -5,7 +5,9 @@
  *   identifyClient → checkRedirectUri          errors render a LOCAL page (RFC 6749 §4.1.2.1: never redirect to an
  *                                              unvalidated URI)
  *   checkResponseType → checkPkce → checkScope → checkResource
- *                                              errors redirect to the client with `error`, `state`, `iss`
+ *                                              errors redirect to the client with `error`, `state`, `iss` when
+ *                                              its redirect URI is trusted, else a local page links there
+ *                                              (RFC 9700 §4.11.2, see `refuse`)
  *   signIn → consent (remembered or asked) → issueCode
  *
  * Every redirect carries `state` unchanged and `iss` (RFC 9207 §2). Codes are 256-bit random, single use, live
@@ -54,10 +56,19 @@ export interface ConsentView {
 }
 
 export type AuthorizeOutcome =
-  | { kind: "error-page"; status: number; error: string; description: string }
+  | {
+      kind: "error-page";
+      status: number;
+      error: string;
+      description: string;
+      /** The error response the client is owed, offered as a link instead of an automatic redirect (RFC 9700 §4.11.2). */
+      continueTo?: { href: string; host: string };
+    }
   | { kind: "redirect"; location: string; error?: string }
   | { kind: "login" }
   | { kind: "consent"; view: ConsentView };
+
+type RedirectOutcome = Extract<AuthorizeOutcome, { kind: "redirect" }>;
 
 /** An error found before the redirect URI was validated: shown on our own page. */
 class LocalError extends Error {
@@ -91,11 +102,12 @@ export class AuthorizationEndpoint {
         this.deps.events.authorize(origin, "error", error.error);
         return { kind: "error-page", status: error.status, error: error.error, description: error.description };
       }
-      if (error instanceof PendingRedirectError) return this.errorRedirect(error.request, error.cause, origin);
+      if (error instanceof PendingRedirectError) return this.refuse(error.request, error.cause, origin, currentUser);
       throw error;
     }
+    let user: SessionUser | null = null;
     try {
-      const user = await currentUser();
+      user = await currentUser();
       if (!user) {
         if (validated.prompt.has("none")) throw new OAuthError("access_denied", "the user is not signed in", { reason: "login_required" });
         this.deps.events.authorize(origin, "login_required");
@@ -126,9 +138,44 @@ export class AuthorizationEndpoint {
       this.deps.events.authorize(origin, "consent_shown");
       return { kind: "consent", view: this.consentView(validated, user, scopes, ignored) };
     } catch (error) {
-      if (error instanceof OAuthError) return this.errorRedirect(validated, error, origin);
+      const known = user;
+      if (error instanceof OAuthError) return this.refuse(validated, error, origin, async () => known);
       throw error;
     }
+  }
+
+  /**
+   * An error for the client (RFC 6749 §4.1.2.1), without making this server an open redirector (RFC 9700 §4.11.2):
+   * anyone can register a client whose redirect URI is a phishing page, then send people a link to a broken
+   * authorization request that would bounce straight there from this server's address. So the error is redirected
+   * automatically only when the redirect URI is trusted: an administrator registered the client (MANUAL), or the
+   * signed-in person already approved this client. Otherwise the person signs in first (RFC 9700 §4.11.2: "MUST
+   * always authenticate the user first") and then sees the error here, with a link back to the application.
+   */
+  private async refuse(
+    request: ValidatedAuthorization,
+    error: OAuthError,
+    origin: EventOrigin,
+    currentUser: () => Promise<SessionUser | null>,
+  ): Promise<AuthorizeOutcome> {
+    if (request.client.kind === "MANUAL") return this.errorRedirect(request, error, origin);
+    const user = await currentUser();
+    if (!user && !request.prompt.has("none")) {
+      this.deps.events.authorize(origin, "login_required");
+      return { kind: "login" };
+    }
+    if (user) {
+      origin.userId = user.id;
+      if (await hasApproved(this.deps.prisma, user.id, request.client.id)) return this.errorRedirect(request, error, origin);
+    }
+    const redirect = this.errorRedirect(request, error, origin);
+    return {
+      kind: "error-page",
+      status: 400,
+      error: redirect.error ?? error.error,
+      description: `The application's request cannot be accepted: ${error.description}.`,
+      continueTo: { href: redirect.location, host: displayHost(request.redirectUri) },
+    };
   }
 
   /** identifyClient → checkRedirectUri (local errors), then the checks whose errors go to the client. */
@@ -231,7 +278,7 @@ export class AuthorizationEndpoint {
     return this.redirect(request, { code });
   }
 
-  private errorRedirect(request: ValidatedAuthorization, error: OAuthError, origin: EventOrigin): AuthorizeOutcome {
+  private errorRedirect(request: ValidatedAuthorization, error: OAuthError, origin: EventOrigin): RedirectOutcome {
     // OpenID-style prompt=none answers (the codes clients expect), otherwise the RFC 6749 §4.1.2.1 code.
     const code = error.reason === "login_required" || error.reason === "consent_required" ? error.reason : error.error;
     this.deps.events.authorize(origin, "error", code);
@@ -239,7 +286,7 @@ export class AuthorizationEndpoint {
   }
 
   /** The redirect to the client: parameters added to the registered URI's own query (RFC 6749 §3.1.2), plus iss. */
-  private redirect(request: ValidatedAuthorization, params: Record<string, string>, error?: string): AuthorizeOutcome {
+  private redirect(request: ValidatedAuthorization, params: Record<string, string>, error?: string): RedirectOutcome {
     const url = new URL(request.redirectUri);
     for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
     if (request.state !== undefined) url.searchParams.set("state", request.state);
@@ -249,8 +296,7 @@ export class AuthorizationEndpoint {
 
   private consentView(request: ValidatedAuthorization, user: SessionUser, scopes: Scope[], ignored: string[]): ConsentView {
     const { client } = request;
-    const redirect = new URL(request.redirectUri);
-    const redirectHost = redirect.protocol === "https:" || redirect.protocol === "http:" ? redirect.host : `${redirect.protocol}${redirect.host ? "//" + redirect.host : ""}`;
+    const redirectHost = displayHost(request.redirectUri);
     return {
       clientName: client.name,
       clientId: client.clientId,
@@ -274,6 +320,17 @@ INSERT INTO "AuthorizationCode" (id, "codeHash", "clientId", "userId", "redirect
   "codeChallengeMethod", scope, resource, "expiresAt", "createdAt")
 SELECT $1, $2, c.id, $4, $5, $6, $7, 'S256', $8, $9, $10::timestamp, $11::timestamp FROM c
 RETURNING id`;
+
+/** Where a redirect URI sends the person, as shown to them: the host (IDNs in punycode), or a native app's scheme. */
+function displayHost(redirectUri: string): string {
+  const url = new URL(redirectUri);
+  return url.protocol === "https:" || url.protocol === "http:" ? url.host : `${url.protocol}${url.host ? "//" + url.host : ""}`;
+}
+
+/** Whether the person has approved this client before (for any resource). */
+async function hasApproved(prisma: OAuthDeps["prisma"], userId: string, clientDbId: string): Promise<boolean> {
+  return (await prisma.consent.count({ where: { userId, clientId: clientDbId }, take: 1 })) > 0;
+}
 
 function clientGonePage(): AuthorizeOutcome {
   return {

@@ -27,11 +27,19 @@ let client: RegisteredClient;
 let jar: CookieJar;
 const { challenge, verifier } = pkce();
 
+let manual: { clientId: string };
+
 beforeAll(async () => {
   server = await startTestServer({ RATE_LIMIT_ENABLED: "false", ADMIN_EMAILS: "admin@example.com" });
   app = server.env.APP_URL;
   client = await register(server.url, publicClient({ client_name: "Acme Agent", redirect_uris: [REDIRECT, "https://acme.example/cb"] }));
   jar = await signIn(server.url, "user@example.com");
+  // The person approved the client once, so its redirect URI is trusted and errors go back to it (RFC 9700 §4.11.2;
+  // an unapproved self-registered client's errors stay on this server: tests/security/open-redirect.test.ts).
+  await authorizeThroughConsent(jar, url());
+  manual = await server.services.prisma.client.create({
+    data: { clientId: "manual-authorize-test", name: "Admin-registered app", kind: "MANUAL", redirectUris: [REDIRECT], scope: "mcp:tools mcp:admin" },
+  });
 });
 
 function url(params: Record<string, string | undefined> = {}) {
@@ -204,7 +212,7 @@ describe("Sign-in and back (people who are not signed in)", () => {
   });
 
   it("prompt=none without a session answers login_required to the client", async () => {
-    const params = await errorRedirect({ prompt: "none" }, new CookieJar());
+    const params = await errorRedirect({ prompt: "none", client_id: manual.clientId }, new CookieJar());
     expect(params.get("error")).toBe("login_required");
     expect(params.get("iss")).toBe(app);
   });
@@ -322,7 +330,7 @@ describe("Remembered consent (per user, client and resource, when the scopes are
 
   it("prompt=none with consent needed answers consent_required", async () => {
     const fresh = await signIn(server.url, "prompt-none@example.com");
-    const params = await errorRedirect({ prompt: "none" }, fresh);
+    const params = await errorRedirect({ prompt: "none", client_id: manual.clientId }, fresh);
     expect(params.get("error")).toBe("consent_required");
   });
 });
@@ -362,6 +370,7 @@ describe("Scopes at the authorization endpoint (mcp:admin for administrators onl
   it("a client registered for mcp:tools only cannot ask for mcp:admin", async () => {
     const narrow = await register(server.url, publicClient({ scope: "mcp:tools" }));
     const admin = await signIn(server.url, "admin@example.com");
+    await authorizeThroughConsent(admin, url({ client_id: narrow.client_id, redirect_uri: REDIRECT }));
     const res = await browse(admin, url({ client_id: narrow.client_id, redirect_uri: REDIRECT, scope: "mcp:admin" }));
     expect(new URL(res.headers.get("location")!).searchParams.get("error")).toBe("invalid_scope");
   });
