@@ -33,7 +33,14 @@ export interface ClientMetadataInput {
 
 const invalid = (description: string) => new OAuthError("invalid_client_metadata", description);
 
-/** A display name: trimmed, 1–200 characters, no control characters. */
+/**
+ * Characters a self-chosen name could use to look like another on the consent page: controls, bidirectional
+ * overrides and isolates (U+202A-202E, U+2066-2069: "Trusted\u202Eppa.live" renders reversed), zero-width and other
+ * format characters, private-use and unpaired surrogates, line and paragraph separators (Unicode TR #36 §3).
+ */
+const UNSAFE_NAME_CHARACTERS = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}]/u;
+
+/** A display name: trimmed, 1–200 characters, no control, format (bidi, zero-width) or separator characters. */
 export function validateClientName(value: unknown, fallback = "Unnamed client"): string {
   if (value === undefined || value === null || value === "") return fallback;
   if (typeof value !== "string") throw invalid("client_name must be a string");
@@ -42,8 +49,7 @@ export function validateClientName(value: unknown, fallback = "Unnamed client"):
   if (name.length > CLIENT_METADATA_LIMITS.nameLength) {
     throw invalid(`client_name must be at most ${CLIENT_METADATA_LIMITS.nameLength} characters`);
   }
-  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) throw invalid("client_name must not contain control characters");
+  if (UNSAFE_NAME_CHARACTERS.test(name)) throw invalid("client_name must not contain control, formatting or invisible characters");
   return name;
 }
 
