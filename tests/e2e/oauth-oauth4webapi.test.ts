@@ -160,7 +160,7 @@ describe("oauth4webapi: discovery → registration → authorize (Chromium) → 
     expect(after.active).toBe(false);
   });
 
-  it("validateAuthResponse rejects an error redirect as an authorization error carrying iss", async () => {
+  it("validateAuthResponse reads our error response (RFC 6749 §4.1.2.1 + RFC 9207 iss) as an authorization error", async () => {
     const { as } = await discover();
     const registration = await oauth.processDynamicClientRegistrationResponse(
       await oauth.dynamicClientRegistrationRequest(as, { redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "none" }, insecure),
@@ -169,8 +169,14 @@ describe("oauth4webapi: discovery → registration → authorize (Chromium) → 
     const state = oauth.generateRandomState();
     const url = new URL(`${server.url}/oauth/authorize`);
     url.search = new URLSearchParams({ client_id: client.client_id, redirect_uri: REDIRECT_URI, response_type: "code", state }).toString();
-    const res = await fetch(url, { redirect: "manual" });
-    const location = new URL(res.headers.get("location")!);
+    // A self-registered client the person never approved: the error is offered as a link, not redirected to
+    // (RFC 9700 §4.11.2); that link is the error response the client would get.
+    const jar = await signIn(server.url, "o4w-error@example.com");
+    const res = await fetch(url, { redirect: "manual", headers: { cookie: jar.header() } });
+    expect(res.headers.get("location")).toBeNull();
+    const href = /<a href="([^"]+)"[^>]*data-testid="continue"/.exec(await res.text())?.[1];
+    expect(href).toBeTruthy();
+    const location = new URL(href!.replace(/&amp;/g, "&"));
     expect(() => oauth.validateAuthResponse(as, client, location, state)).toThrow(oauth.AuthorizationResponseError);
   });
 });
