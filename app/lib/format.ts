@@ -17,18 +17,7 @@ export function formatMs(ms: number | null | undefined): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`;
 }
 
-function toDate(value: Date | string | null | undefined): Date | null {
-  if (value === null || value === undefined) return null;
-  const date = value instanceof Date ? value : new Date(value);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
 /** `2025-06-01 14:03 UTC`. */
-export function formatDateTime(value: Date | string | null | undefined): string {
-  const date = toDate(value);
-  return date ? `${date.toISOString().slice(0, 16).replace("T", " ")} UTC` : "never";
-}
-
-export function isoOf(value: Date | string | null | undefined): string | undefined {
-  return toDate(value)?.toISOString();
+export function formatDateTime(value: Date | null | undefined): string {
+  return value ? `${value.toISOString().slice(0, 16).replace("T", " ")} UTC` : "never";
 }

@@ -2,7 +2,7 @@
  * Pages for one signed-in person (the account page, the admin console): never stored by a browser or a proxy, and
  * carrying a CSRF token for their forms (server/auth/csrf.ts) whose cookie, when one is set, is passed on.
  */
-import { json, type HeadersFunction, type LoaderFunctionArgs } from "@remix-run/node";
+import { data, type HeadersFunction, type LoaderFunctionArgs } from "@remix-run/node";
 
 export const privatePageHeaders: HeadersFunction = ({ loaderHeaders }) => {
   const headers = new Headers({ "Cache-Control": "private, no-store" });
@@ -11,8 +11,11 @@ export const privatePageHeaders: HeadersFunction = ({ loaderHeaders }) => {
   return headers;
 };
 
-/** The loader's data plus a CSRF token (`csrf`), with the token's cookie. */
-export async function withCsrfToken<T extends object>({ request, context }: Pick<LoaderFunctionArgs, "request" | "context">, data: T) {
+/**
+ * The loader's data plus a CSRF token (`csrf`), with the token's cookie. `data()`, not `json()`: with single fetch
+ * the values keep their types (a Date stays a Date; remix.env.d.ts).
+ */
+export async function withCsrfToken<T extends object>({ request, context }: Pick<LoaderFunctionArgs, "request" | "context">, value: T) {
   const { token, setCookie } = await context.services.csrf.issue(request);
-  return json({ ...data, csrf: token }, { headers: setCookie ? { "Set-Cookie": setCookie } : {} });
+  return data({ ...value, csrf: token }, { headers: setCookie ? { "Set-Cookie": setCookie } : {} });
 }

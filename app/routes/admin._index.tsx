@@ -26,7 +26,7 @@ export async function loader(args: LoaderFunctionArgs) {
 
 export default function Dashboard() {
   const { range, summary, series } = useLoaderData<typeof loader>();
-  const label = (start: Date | string) => bucketLabel(start, series.bucketSeconds);
+  const label = (start: Date) => bucketLabel(start, series.bucketSeconds);
   const requests = series.requests.map((b) => ({ time: label(b.start), Requests: b.requests, "4xx": b.clientErrors, "5xx": b.serverErrors }));
   const latency = series.requests.map((b) => ({ time: label(b.start), p50: b.p50Ms, p95: b.p95Ms, p99: b.p99Ms }));
   const tokens = series.tokens.map((b) => ({ time: label(b.start), Tokens: b.count }));

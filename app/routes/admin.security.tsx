@@ -144,7 +144,7 @@ export default function SecurityPage() {
                     <Time value={event.reviewedAt} />
                   </span>
                 ) : (
-                  <Button size="sm" disabled={review.isPending} aria-label={`Mark ${event.eventType} event of ${new Date(event.timestamp).toISOString()} reviewed`} onClick={() => review.mutate({ ids: [event.id] })}>
+                  <Button size="sm" disabled={review.isPending} aria-label={`Mark ${event.eventType} event of ${event.timestamp.toISOString()} reviewed`} onClick={() => review.mutate({ ids: [event.id] })}>
                     Mark reviewed
                   </Button>
                 )}

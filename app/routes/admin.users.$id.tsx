@@ -94,7 +94,7 @@ export default function UserPage() {
               <TableCell className="text-right">
                 <ConfirmButton
                   label="End"
-                  ariaLabel={`End session started ${new Date(s.createdAt).toISOString()}`}
+                  ariaLabel={`End session started ${s.createdAt.toISOString()}`}
                   title="End this session?"
                   description={s.current ? "This is your own session: you will be signed out." : "That browser will have to sign in again."}
                   confirmLabel="End session"

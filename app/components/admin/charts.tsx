@@ -21,8 +21,8 @@ export function ChartCard({ title, summary, children }: { title: string; summary
 }
 
 /** `14:05` for short ranges, `06-01 14:00` for longer ones (UTC). */
-export function bucketLabel(start: Date | string, bucketSeconds: number): string {
-  const iso = new Date(start).toISOString();
+export function bucketLabel(start: Date, bucketSeconds: number): string {
+  const iso = start.toISOString();
   return bucketSeconds >= 86400 ? iso.slice(5, 10) : bucketSeconds >= 3600 ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 16);
 }
 

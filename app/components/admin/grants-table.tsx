@@ -1,21 +1,12 @@
 /** Active grants (one per authorization: its access and refresh tokens) with a confirmed "Revoke" per row. */
 import { Link } from "@remix-run/react";
+import type { ActiveGrant } from "../../../server/oauth/grants.ts";
 import { ConfirmButton } from "../ui/confirm-dialog";
 import { DataTable, TableCell, TableRow } from "../ui/table";
 import { Time } from "../ui/time";
 
-export interface GrantRow {
-  id: string;
-  userId: string;
-  user: { email: string; name: string | null };
-  clientDbId: string;
-  clientId: string;
-  clientName: string;
-  scopes: string[];
-  resource: string;
-  createdAt: Date | string;
-  lastUsedAt: Date | string | null;
-}
+/** One row: a grant as server/oauth/grants.ts lists it. */
+export type GrantRow = ActiveGrant;
 
 export function GrantsTable({
   caption,

@@ -1,11 +1,10 @@
-import { formatDateTime, isoOf } from "../../lib/format";
+import { formatDateTime } from "../../lib/format";
 
 /** A timestamp as `<time>` (machine-readable) in UTC; "never" when missing. */
-export function Time({ value, fallback = "never" }: { value: Date | string | null | undefined; fallback?: string }) {
-  const iso = isoOf(value);
-  if (!iso) return <span className="text-gray-400">{fallback}</span>;
+export function Time({ value, fallback = "never" }: { value: Date | null | undefined; fallback?: string }) {
+  if (!value) return <span className="text-gray-400">{fallback}</span>;
   return (
-    <time dateTime={iso} className="whitespace-nowrap">
+    <time dateTime={value.toISOString()} className="whitespace-nowrap">
       {formatDateTime(value)}
     </time>
   );
