@@ -20,14 +20,19 @@ const LIST = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" });
 const FORM = "application/x-www-form-urlencoded";
 
 /** A raw request, so headers can repeat (fetch would merge them). */
-function send(path: string, headers: Array<[string, string]>, body = LIST, contentType = "application/json"): Promise<number> {
+async function send(path: string, headers: Array<[string, string]>, body = LIST, contentType = "application/json"): Promise<number> {
+  return (await exchange(path, headers, body, contentType)).status;
+}
+
+function exchange(path: string, headers: Array<[string, string]>, body: string, contentType: string): Promise<{ status: number; text: string }> {
   const url = new URL(server.url);
   const flat = ["host", url.host, "content-type", contentType, "accept", "application/json, text/event-stream", "content-length", String(Buffer.byteLength(body))];
   for (const [name, value] of headers) flat.push(name, value);
   return new Promise((resolve, reject) => {
     const request = http.request({ host: url.hostname, port: url.port, path, method: "POST", headers: flat }, (response) => {
-      response.resume();
-      response.on("end", () => resolve(response.statusCode ?? 0));
+      let text = "";
+      response.on("data", (chunk) => (text += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
     });
     request.on("error", reject);
     request.end(body);
@@ -61,8 +66,10 @@ describe("Bearer token usage, RFC 6750 §2 (Authorization header only)", () => {
     expect(await send("/mcp/mcp", [["authorization", `Bearer ${good.token}`], ["authorization", "Bearer mcpat_other"]])).toBe(400);
   });
 
-  it.fails("two Authorization headers on /api/oauth/token are refused as malformed (400)", async () => {
+  it.fails("two Authorization headers on /api/oauth/token are refused as malformed (400 invalid_request)", async () => {
     const basic = (id: string) => ["authorization", `Basic ${Buffer.from(`${id}:`).toString("base64")}`] as [string, string];
-    expect(await send("/api/oauth/token", [basic(good.clientId), basic("mcpc_other")], "grant_type=refresh_token&refresh_token=x", FORM)).toBe(400);
+    const res = await exchange("/api/oauth/token", [basic(good.clientId), basic("mcpc_other")], "grant_type=authorization_code&code=x", FORM);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.text).error).toBe("invalid_request");
   });
 });
