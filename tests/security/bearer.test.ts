@@ -68,7 +68,7 @@ describe("Bearer token usage, RFC 6750 §2 (Authorization header only)", () => {
 
   it.fails("two Authorization headers on /api/oauth/token are refused as malformed (400 invalid_request)", async () => {
     const basic = (id: string) => ["authorization", `Basic ${Buffer.from(`${id}:`).toString("base64")}`] as [string, string];
-    const res = await exchange("/api/oauth/token", [basic(good.clientId), basic("mcpc_other")], "grant_type=authorization_code&code=x", FORM);
+    const res = await exchange("/api/oauth/token", [basic(good.clientId), basic("mcpc_other")], `grant_type=authorization_code&code=mcpac_x&code_verifier=${"v".repeat(43)}`, FORM);
     expect(res.status).toBe(400);
     expect(JSON.parse(res.text).error).toBe("invalid_request");
   });
