@@ -345,7 +345,13 @@ export interface EndpointUsage {
   p95Ms: number | null;
 }
 
-/** The busiest route patterns in the range. */
+/**
+ * Route names of static files (server/http/app.ts): fingerprinted build assets and the rest of public/. Requests
+ * for them count in the totals, but they are not endpoints anyone asks "which is busiest" about.
+ */
+export const STATIC_ASSET_ROUTES = ["/build/*", "static"];
+
+/** The busiest route patterns in the range, static files left out. */
 export async function topEndpoints(deps: AnalyticsDeps, range: TimeRange, limit = 10): Promise<EndpointUsage[]> {
   const rows = await deps.prisma.$queryRaw<
     Array<{ endpoint: string; requests: number; server_errors: number; client_errors: number; p95: number | null }>
@@ -355,7 +361,7 @@ export async function topEndpoints(deps: AnalyticsDeps, range: TimeRange, limit 
            count(*) FILTER (WHERE "statusCode" >= 400 AND "statusCode" < 500)::int AS client_errors,
            percentile_cont(0.95) WITHIN GROUP (ORDER BY "responseTime") AS p95
       FROM "AnalyticsRequest"
-     WHERE ${inRange(range)}
+     WHERE ${inRange(range)} AND "endpoint" NOT IN (${Prisma.join(STATIC_ASSET_ROUTES)})
      GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${clampLimit(limit)}`;
   return rows.map((r) => ({
     endpoint: r.endpoint,

@@ -64,6 +64,20 @@ describe("analytics.summary", () => {
     await h.services.prisma.analyticsRequest.deleteMany({ where: { endpoint: "/mcp/mcp", responseTime: 5 } });
   });
 
+  it("leaves static files out of the busiest endpoints (they still count in the totals)", async () => {
+    const asset = (endpoint: string, i: number) => ({ timestamp: ago(1 + i / 100), method: "GET", endpoint, statusCode: 200, responseTime: 0.5 });
+    await h.services.prisma.analyticsRequest.createMany({
+      data: [...Array.from({ length: 30 }, (_, i) => asset("/build/*", i)), ...Array.from({ length: 20 }, (_, i) => asset("static", i))],
+    });
+    try {
+      const summary = await admin.caller.analytics.summary({});
+      expect(summary.requests.requests).toBe(60);
+      expect(summary.topEndpoints.map((e) => e.endpoint)).toEqual(["/mcp/mcp", "/api/oauth/token"]);
+    } finally {
+      await h.services.prisma.analyticsRequest.deleteMany({ where: { responseTime: 0.5 } });
+    }
+  });
+
   it("follows the chosen range", async () => {
     expect((await admin.caller.analytics.summary({ range: "7d" })).requests.requests).toBe(15);
     expect((await admin.caller.analytics.summary({ range: "7d" })).security.total).toBe(3);
