@@ -1,5 +1,5 @@
 /**
- * Previous/next links for a cursor-paginated list (server/trpc/pagination.ts). Links keep the page's filters and
+ * Previous/next links for a cursor-paginated list (server/db/pagination.ts). Links keep the page's filters and
  * work without JavaScript.
  */
 import { Link, useLocation } from "@remix-run/react";
