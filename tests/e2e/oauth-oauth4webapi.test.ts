@@ -6,7 +6,8 @@
  */
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, screenshot, type TestBrowser } from "../helpers/browser.ts";
+import { launchBrowser, type TestBrowser } from "../helpers/browser.ts";
+import { approveInChromium } from "../helpers/mcp-oauth.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { authorizeThroughConsent, mcpStatus, signIn } from "../integration/oauth-support.ts";
 
@@ -70,27 +71,18 @@ describe("oauth4webapi: discovery → registration → authorize (Chromium) → 
     }).toString();
 
     // The person: real sign-in page, real consent page, clicks Allow. The client's callback is intercepted.
-    const { page, context } = await browser.newPage();
-    let callback: URL | undefined;
-    await context.route("http://127.0.0.1:8976/**", (route) => {
-      callback = new URL(route.request().url());
-      return route.fulfill({ status: 200, contentType: "text/plain", body: "You can close this window." });
+    const callback = await approveInChromium(browser, authorizationUrl.href.replace(server.env.APP_URL, server.url), {
+      email: "e2e-person@example.com",
+      callbackPrefix: "http://127.0.0.1:8976/",
+      screenshot: "oauth-consent-oauth4webapi",
+      async onConsent(page) {
+        await expect(page.getByText("oauth4webapi e2e").first().isVisible()).resolves.toBe(true);
+        await expect(page.getByTestId("redirect-host").textContent()).resolves.toBe("127.0.0.1:8976");
+      },
     });
-    await page.goto(authorizationUrl.href.replace(server.env.APP_URL, server.url));
-    await page.waitForURL((url) => url.pathname === "/login");
-    await page.getByLabel("Email").fill("e2e-person@example.com");
-    await page.getByRole("button", { name: "Sign in (development)" }).click();
-    await page.getByRole("button", { name: "Allow" }).waitFor();
-    await expect(page.getByText("oauth4webapi e2e").first().isVisible()).resolves.toBe(true);
-    await expect(page.getByTestId("redirect-host").textContent()).resolves.toBe("127.0.0.1:8976");
-    await screenshot(page, "oauth-consent-oauth4webapi");
-    await page.getByRole("button", { name: "Allow" }).click();
-    await page.waitForURL((url) => url.href.startsWith("http://127.0.0.1:8976/"));
-    await context.close();
-    expect(callback).toBeDefined();
 
     // validateAuthResponse checks iss (RFC 9207) and state.
-    const params = oauth.validateAuthResponse(as, client, callback!, state);
+    const params = oauth.validateAuthResponse(as, client, callback, state);
     const tokenResponse = await oauth.processAuthorizationCodeResponse(
       as,
       client,

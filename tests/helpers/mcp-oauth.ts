@@ -2,38 +2,58 @@
  * Real tokens from our authorization server, obtained the way an MCP client does it: the MCP SDK client's own OAuth
  * support (`OAuthClientProvider` + `auth()`: 401 -> Protected Resource Metadata -> authorization server metadata ->
  * dynamic registration -> PKCE authorization request -> code exchange), with a person signed in through the
- * development sign-in who clicks "Allow" on the real consent page.
+ * development sign-in who clicks "Allow" on the real consent page, over HTTP (`consent`) or in Chromium
+ * (`approveInChromium`). The HTTP-level pieces (cookie jar, sign-in, consent form, client metadata) are
+ * tests/integration/oauth-support.ts's.
  */
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import type { Page } from "playwright-core";
 import { expect } from "vitest";
-import { HttpSession } from "./http-session.ts";
+import { authorizeThroughConsent, publicClient, signIn, type CookieJar } from "../integration/oauth-support.ts";
+import { screenshot, type TestBrowser } from "./browser.ts";
 
 export const MCP_REDIRECT_URI = "http://127.0.0.1:8976/mcp-callback";
 
-/** An in-memory OAuthClientProvider that records the authorization URL instead of opening a browser. */
+export interface TestOAuthProviderOptions {
+  /** The scope the client registers and asks for; `null` for none (the SDK then asks for what the PRM lists). */
+  scope?: string | null;
+  redirectUrl?: string;
+  clientName?: string;
+}
+
+/**
+ * An in-memory OAuthClientProvider, as an MCP host application would write one: it records the authorization URL
+ * instead of opening a browser, and forgets what the SDK tells it to (`invalidateCredentials`, e.g. after a
+ * registration was swept).
+ */
 export class TestOAuthProvider implements OAuthClientProvider {
   information: OAuthClientInformationMixed | undefined;
   saved: OAuthTokens | undefined;
   verifier = "";
   authorizationUrl: URL | undefined;
+  private readonly options: Required<Omit<TestOAuthProviderOptions, "scope">> & { scope: string | null };
 
-  constructor(private readonly scope = "mcp:tools") {}
+  constructor(scopeOrOptions: string | TestOAuthProviderOptions = {}) {
+    const options = typeof scopeOrOptions === "string" ? { scope: scopeOrOptions } : scopeOrOptions;
+    this.options = {
+      scope: options.scope === undefined ? "mcp:tools" : options.scope,
+      redirectUrl: options.redirectUrl ?? MCP_REDIRECT_URI,
+      clientName: options.clientName ?? "MCP SDK test client",
+    };
+  }
 
   get redirectUrl(): string {
-    return MCP_REDIRECT_URI;
+    return this.options.redirectUrl;
   }
 
   get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: "MCP SDK test client",
-      redirect_uris: [MCP_REDIRECT_URI],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-      scope: this.scope,
-    };
+    return publicClient({
+      client_name: this.options.clientName,
+      redirect_uris: [this.options.redirectUrl],
+      ...(this.options.scope ? { scope: this.options.scope } : {}),
+    }) as OAuthClientMetadata;
   }
 
   clientInformation() {
@@ -63,41 +83,67 @@ export class TestOAuthProvider implements OAuthClientProvider {
   codeVerifier() {
     return this.verifier;
   }
+
+  invalidateCredentials(scope: "all" | "client" | "tokens" | "verifier" | "discovery") {
+    if (scope === "all" || scope === "client") this.information = undefined;
+    if (scope === "all" || scope === "tokens") this.saved = undefined;
+  }
 }
 
-/** Signs `email` in with the development sign-in; the session is the "browser" that will consent. */
-export async function signedInBrowser(baseUrl: string, email: string): Promise<HttpSession> {
-  const browser = new HttpSession(baseUrl);
-  const res = await browser.devSignIn(email);
-  expect(res.status).toBe(302);
-  return browser;
+/** Signs `email` in with the development sign-in; the cookie jar is the "browser" that will consent. */
+export function signedInBrowser(baseUrl: string, email: string): Promise<CookieJar> {
+  return signIn(baseUrl, email);
 }
 
 /**
  * Follows an authorization URL as the signed-in person: the consent page, then "Allow". Returns the code from the
  * redirect to the client.
  */
-export async function consent(browser: HttpSession, authorizationUrl: URL): Promise<string> {
-  let res = await browser.fetch(authorizationUrl.href);
-  if (res.status === 200) {
-    const html = await res.text();
-    const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
-    expect(csrf, html.slice(0, 300)).toBeTruthy();
-    res = await browser.postForm(authorizationUrl.pathname + authorizationUrl.search, { csrf: csrf!, decision: "allow" });
-  }
-  expect(res.status).toBe(302);
-  const location = new URL(res.headers.get("location")!);
-  expect(`${location.origin}${location.pathname}`).toBe(MCP_REDIRECT_URI);
+export async function consent(browser: CookieJar, authorizationUrl: URL, redirectUri = MCP_REDIRECT_URI): Promise<string> {
+  const { location } = await authorizeThroughConsent(browser, authorizationUrl.href);
+  expect(`${location.origin}${location.pathname}`).toBe(redirectUri);
   const code = location.searchParams.get("code");
   expect(code, location.href).toBeTruthy();
   return code!;
 }
 
 /**
+ * The person in Chromium: opens `url`, signs in on the real sign-in page, looks at the consent page (`onConsent`,
+ * a screenshot), clicks Allow. The client's callback is intercepted (nothing listens there); resolves its URL.
+ */
+export async function approveInChromium(
+  browser: TestBrowser,
+  url: string,
+  options: { email: string; callbackPrefix: string; screenshot?: string; onConsent?: (page: Page) => Promise<void> },
+): Promise<URL> {
+  const { page, context } = await browser.newPage();
+  let callback: URL | undefined;
+  await context.route(`${options.callbackPrefix}**`, (route) => {
+    callback = new URL(route.request().url());
+    return route.fulfill({ status: 200, contentType: "text/plain", body: "You can close this window." });
+  });
+  try {
+    await page.goto(url);
+    await page.waitForURL((u) => u.pathname === "/login");
+    await page.getByLabel("Email").fill(options.email);
+    await page.getByRole("button", { name: "Sign in (development)" }).click();
+    await page.getByRole("button", { name: "Allow" }).waitFor();
+    await options.onConsent?.(page);
+    if (options.screenshot) await screenshot(page, options.screenshot);
+    await page.getByRole("button", { name: "Allow" }).click();
+    await page.waitForURL((u) => u.href.startsWith(options.callbackPrefix));
+  } finally {
+    await context.close();
+  }
+  expect(callback).toBeDefined();
+  return callback!;
+}
+
+/**
  * The SDK's whole OAuth dance against `mcpUrl` for the signed-in `browser`; resolves the provider holding tokens.
  * The token is bound to the resource of `mcpUrl` (its Protected Resource Metadata), as the SDK asks for it.
  */
-export async function authorizeWithSdk(mcpUrl: string, browser: HttpSession, scope = "mcp:tools"): Promise<TestOAuthProvider> {
+export async function authorizeWithSdk(mcpUrl: string, browser: CookieJar, scope = "mcp:tools"): Promise<TestOAuthProvider> {
   const provider = new TestOAuthProvider(scope);
   // Discovery starts from the 401's WWW-Authenticate resource_metadata, like a real client.
   const probe = mcpUrl.endsWith("/sse")

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../server/crypto.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import type { TestServer } from "../helpers/server.ts";
 import {
   authorizeThroughConsent,
   authorizeUrl,
@@ -17,6 +17,7 @@ import {
   register,
   REDIRECT,
   signIn,
+  startOAuthFixture,
   tokenRequest,
   type RegisteredClient,
 } from "./oauth-support.ts";
@@ -30,10 +31,11 @@ const { challenge, verifier } = pkce();
 let manual: { clientId: string };
 
 beforeAll(async () => {
-  server = await startTestServer({ RATE_LIMIT_ENABLED: "false", ADMIN_EMAILS: "admin@example.com" });
-  app = server.env.APP_URL;
-  client = await register(server.url, publicClient({ client_name: "Acme Agent", redirect_uris: [REDIRECT, "https://acme.example/cb"] }));
-  jar = await signIn(server.url, "user@example.com");
+  ({ server, app, client, jar } = await startOAuthFixture({
+    env: { ADMIN_EMAILS: "admin@example.com" },
+    client: { client_name: "Acme Agent", redirect_uris: [REDIRECT, "https://acme.example/cb"] },
+    email: "user@example.com",
+  }));
   // The person approved the client once, so its redirect URI is trusted and errors go back to it (RFC 9700 §4.11.2;
   // an unapproved self-registered client's errors stay on this server: tests/security/open-redirect.test.ts).
   await authorizeThroughConsent(jar, url());

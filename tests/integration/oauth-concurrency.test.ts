@@ -5,17 +5,15 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import type { DomainEvents } from "../../server/events.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { mcpStatus, obtainCode, publicClient, register, REDIRECT, signIn, tokenRequest, type CookieJar, type RegisteredClient } from "./oauth-support.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { mcpStatus, obtainCode, REDIRECT, startOAuthFixture, tokenRequest, type CookieJar, type RegisteredClient } from "./oauth-support.ts";
 
 let server: TestServer;
 let client: RegisteredClient;
 let jar: CookieJar;
 
 beforeAll(async () => {
-  server = await startTestServer({ RATE_LIMIT_ENABLED: "false" });
-  client = await register(server.url, publicClient());
-  jar = await signIn(server.url, "racer@example.com");
+  ({ server, client, jar } = await startOAuthFixture({ email: "racer@example.com" }));
 });
 
 describe("Concurrent redemption of one authorization code, RFC 6749 §4.1.2 (single use, atomic claim)", () => {

@@ -4,22 +4,15 @@
  * cache) and `oauth.token.revoked`.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import type { DomainEvents } from "../../server/events.ts";
 import { listActiveGrants, revokeGrant, revokeGrantsForClient, revokeGrantsForUser } from "../../server/oauth/grants.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { issueTokens, mcpStatus, publicClient, register, signIn, type RegisteredClient } from "./oauth-support.ts";
+import { collectEvents, issueTokens, mcpStatus, publicClient, register, signIn, type RegisteredClient } from "./oauth-support.ts";
 
 let server: TestServer;
 
 beforeAll(async () => {
   server = await startTestServer({ RATE_LIMIT_ENABLED: "false" });
 });
-
-function collect<K extends keyof DomainEvents>(name: K) {
-  const events: DomainEvents[K][] = [];
-  const stop = server.services.events.on(name, (e) => events.push(e));
-  return { events, stop };
-}
 
 async function ids(client: RegisteredClient, email: string) {
   const dbClient = await server.services.prisma.client.findUniqueOrThrow({ where: { clientId: client.client_id } });
@@ -75,8 +68,8 @@ describe("revokeGrant / revokeGrantsForClient / revokeGrantsForUser", () => {
     expect(await revokeGrant(server.services, grant.id, "revoked_by_user", { userId: strangerId })).toEqual({ grants: 0, accessTokens: 0, refreshTokens: 0 });
     expect(await mcpStatus(server.url, tokens.access_token as string)).toBe(200);
 
-    const revocation = collect("oauth.revocation");
-    const revoked = collect("oauth.token.revoked");
+    const revocation = collectEvents(server, "oauth.revocation");
+    const revoked = collectEvents(server, "oauth.token.revoked");
     expect(await revokeGrant(server.services, grant.id, "revoked_by_user", { userId })).toEqual({ grants: 1, accessTokens: 1, refreshTokens: 1 });
     revocation.stop();
     revoked.stop();
@@ -93,7 +86,7 @@ describe("revokeGrant / revokeGrantsForClient / revokeGrantsForUser", () => {
     const a = await issueTokens(server.url, await signIn(server.url, "a@example.com"), client);
     const b = await issueTokens(server.url, await signIn(server.url, "b@example.com"), client);
     const { clientDbId } = await ids(client, "a@example.com");
-    const revocation = collect("oauth.revocation");
+    const revocation = collectEvents(server, "oauth.revocation");
     const counts = await revokeGrantsForClient(server.services, clientDbId, "client_disabled");
     revocation.stop();
     expect(counts).toEqual({ grants: 2, accessTokens: 2, refreshTokens: 2 });
@@ -110,7 +103,7 @@ describe("revokeGrant / revokeGrantsForClient / revokeGrantsForUser", () => {
     const t2 = await issueTokens(server.url, jar, two);
     const other = await issueTokens(server.url, await signIn(server.url, "stayer@example.com"), one);
     const { userId } = await ids(one, "leaver@example.com");
-    const revocation = collect("oauth.revocation");
+    const revocation = collectEvents(server, "oauth.revocation");
     expect(await revokeGrantsForUser(server.services, userId, "user_removed")).toMatchObject({ grants: 2 });
     revocation.stop();
     expect(revocation.events[0]).toMatchObject({ userIds: [userId] });

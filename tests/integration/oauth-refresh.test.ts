@@ -5,10 +5,10 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../server/crypto.ts";
-import type { DomainEvents } from "../../server/events.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import {
   basic,
+  collectEvents,
   issueTokens,
   mcpStatus,
   obtainCode,
@@ -35,12 +35,6 @@ function refresh(server: TestServer, client: RegisteredClient, refreshToken: unk
   return tokenRequest(server.url, { grant_type: "refresh_token", refresh_token: refreshToken as string, client_id: client.client_id, ...extra });
 }
 
-function collect<K extends keyof DomainEvents>(server: TestServer, name: K) {
-  const events: DomainEvents[K][] = [];
-  const stop = server.services.events.on(name, (e) => events.push(e));
-  return { events, stop };
-}
-
 async function setup(server: TestServer, email = "refresher@example.com", clientOverrides: Record<string, unknown> = {}) {
   const client = await register(server.url, publicClient(clientOverrides));
   const jar = await signIn(server.url, email);
@@ -51,7 +45,7 @@ async function setup(server: TestServer, email = "refresher@example.com", client
 describe("Refresh token rotation, OAuth 2.1 §4.3.1 (rotation on every use)", () => {
   it("every refresh returns a new access token and a new refresh token; the old access token stays valid until expiry", async () => {
     const { client, tokens } = await setup(strict);
-    const refreshed = collect(strict, "oauth.token.refreshed");
+    const refreshed = collectEvents(strict, "oauth.token.refreshed");
     const first = await refresh(strict, client, tokens.refresh_token);
     expect(first.status).toBe(200);
     expect(first.headers.get("cache-control")).toBe("no-store");
@@ -71,8 +65,8 @@ describe("Refresh token rotation, OAuth 2.1 §4.3.1 (rotation on every use)", ()
   it("reuse of a rotated refresh token revokes the whole family and records TOKEN_REUSE", async () => {
     const { client, tokens } = await setup(strict);
     const next = await refresh(strict, client, tokens.refresh_token);
-    const security = collect(strict, "security.event");
-    const revocation = collect(strict, "oauth.revocation");
+    const security = collectEvents(strict, "security.event");
+    const revocation = collectEvents(strict, "oauth.revocation");
     const reuse = await refresh(strict, client, tokens.refresh_token);
     security.stop();
     revocation.stop();
@@ -184,7 +178,7 @@ describe("Refresh token reuse grace window (REFRESH_TOKEN_REUSE_GRACE_SECONDS, c
   it("a retry within the window returns the same successor; the successor stays valid", async () => {
     const { client, tokens } = await setup(lenient);
     const first = await refresh(lenient, client, tokens.refresh_token);
-    const refreshed = collect(lenient, "oauth.token.refreshed");
+    const refreshed = collectEvents(lenient, "oauth.token.refreshed");
     const retry = await refresh(lenient, client, tokens.refresh_token);
     refreshed.stop();
     expect(retry.status).toBe(200);
@@ -209,7 +203,7 @@ describe("Refresh token reuse grace window (REFRESH_TOKEN_REUSE_GRACE_SECONDS, c
     const first = await refresh(lenient, client, tokens.refresh_token);
     const second = await refresh(lenient, client, first.body.refresh_token);
     expect(second.status).toBe(200);
-    const security = collect(lenient, "security.event");
+    const security = collectEvents(lenient, "security.event");
     const late = await refresh(lenient, client, tokens.refresh_token);
     security.stop();
     expect(late.body.error).toBe("invalid_grant");

@@ -3,10 +3,10 @@
  * (RFC 7662, authenticated callers only).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import type { DomainEvents } from "../../server/events.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import type { TestServer } from "../helpers/server.ts";
 import {
   basic,
+  collectEvents,
   issueTokens,
   mcpStatus,
   obtainCode,
@@ -14,6 +14,7 @@ import {
   register,
   REDIRECT,
   signIn,
+  startOAuthFixture,
   tokenRequest,
   type CookieJar,
   type RegisteredClient,
@@ -24,9 +25,7 @@ let client: RegisteredClient;
 let jar: CookieJar;
 
 beforeAll(async () => {
-  server = await startTestServer({ RATE_LIMIT_ENABLED: "false", ADMIN_EMAILS: "admin@example.com" });
-  client = await register(server.url, publicClient());
-  jar = await signIn(server.url, "holder@example.com");
+  ({ server, client, jar } = await startOAuthFixture({ env: { ADMIN_EMAILS: "admin@example.com" }, email: "holder@example.com" }));
 });
 
 async function call(path: string, params: Record<string, string>, headers: Record<string, string> = {}) {
@@ -39,18 +38,12 @@ async function call(path: string, params: Record<string, string>, headers: Recor
   return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : null };
 }
 
-function collect<K extends keyof DomainEvents>(name: K) {
-  const events: DomainEvents[K][] = [];
-  const stop = server.services.events.on(name, (e) => events.push(e));
-  return { events, stop };
-}
-
 describe("Token revocation, RFC 7009 §2", () => {
   it("revoking an access token ends it at once (and tells the MCP caches via oauth.revocation)", async () => {
     const tokens = await issueTokens(server.url, jar, client);
     expect(await mcpStatus(server.url, tokens.access_token as string)).toBe(200);
-    const revocation = collect("oauth.revocation");
-    const revoked = collect("oauth.token.revoked");
+    const revocation = collectEvents(server, "oauth.revocation");
+    const revoked = collectEvents(server, "oauth.token.revoked");
     const res = await call("/api/oauth/revoke", { token: tokens.access_token as string, token_type_hint: "access_token", client_id: client.client_id });
     revocation.stop();
     revoked.stop();
@@ -65,7 +58,7 @@ describe("Token revocation, RFC 7009 §2", () => {
 
   it("revoking a refresh token revokes its grant, access tokens included (RFC 7009 §2.1)", async () => {
     const tokens = await issueTokens(server.url, jar, client);
-    const revocation = collect("oauth.revocation");
+    const revocation = collectEvents(server, "oauth.revocation");
     const res = await call("/api/oauth/revoke", { token: tokens.refresh_token as string, client_id: client.client_id });
     revocation.stop();
     expect(res.status).toBe(200);

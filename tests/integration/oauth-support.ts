@@ -1,9 +1,13 @@
 /**
- * Helpers for the OAuth integration tests: a tiny cookie jar, the development sign-in over HTTP (the real form with
- * its CSRF token), registration, the authorization request through the real consent form, and the token endpoint.
+ * Helpers for the OAuth tests (integration, security, e2e, and the MCP SDK helpers in tests/helpers/mcp-oauth.ts): a
+ * tiny cookie jar, the development sign-in over HTTP (the real form with its CSRF token), registration, the
+ * authorization request through the real consent form, the token endpoint, domain events, and the usual set-up of a
+ * test file (`startOAuthFixture`).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { expect } from "vitest";
+import type { DomainEvents } from "../../server/events.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
 
 export class CookieJar {
   private readonly cookies = new Map<string, string>();
@@ -196,4 +200,34 @@ export async function mcpStatus(baseUrl: string, accessToken: string, path = "/m
   });
   await res.body?.cancel();
   return res.status;
+}
+
+/** Records the server's `name` events from now until `stop()`. */
+export function collectEvents<K extends keyof DomainEvents>(server: TestServer, name: K): { events: DomainEvents[K][]; stop: () => void } {
+  const events: DomainEvents[K][] = [];
+  const stop = server.services.events.on(name, (e) => events.push(e));
+  return { events, stop };
+}
+
+export interface OAuthFixture {
+  server: TestServer;
+  /** APP_URL (the issuer). */
+  app: string;
+  /** A public client (`publicClient(options.client)`). */
+  client: RegisteredClient;
+  /** A person signed in with the development sign-in. */
+  jar: CookieJar;
+}
+
+/**
+ * The usual start of an OAuth test file: a server (rate limits off unless `env` says otherwise), one registered
+ * public client and one signed-in person.
+ */
+export async function startOAuthFixture(
+  options: { env?: Record<string, string>; client?: Record<string, unknown>; email?: string } = {},
+): Promise<OAuthFixture> {
+  const server = await startTestServer({ RATE_LIMIT_ENABLED: "false", ...options.env });
+  const client = await register(server.url, publicClient(options.client));
+  const jar = await signIn(server.url, options.email ?? "person@example.com");
+  return { server, app: server.env.APP_URL, client, jar };
 }

@@ -5,10 +5,10 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../server/crypto.ts";
-import type { DomainEvents } from "../../server/events.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import type { TestServer } from "../helpers/server.ts";
 import {
   basic,
+  collectEvents,
   type CookieJar,
   issueTokens,
   mcpStatus,
@@ -17,7 +17,7 @@ import {
   publicClient,
   register,
   REDIRECT,
-  signIn,
+  startOAuthFixture,
   tokenRequest,
   type RegisteredClient,
 } from "./oauth-support.ts";
@@ -28,26 +28,17 @@ let client: RegisteredClient;
 let jar: CookieJar;
 
 beforeAll(async () => {
-  server = await startTestServer({ RATE_LIMIT_ENABLED: "false" });
-  app = server.env.APP_URL;
-  client = await register(server.url, publicClient());
-  jar = await signIn(server.url, "token-user@example.com");
+  ({ server, app, client, jar } = await startOAuthFixture({ email: "token-user@example.com" }));
 });
 
 function redeem(code: string, verifier: string, extra: Record<string, string | undefined> = {}) {
   return tokenRequest(server.url, { grant_type: "authorization_code", code, code_verifier: verifier, client_id: client.client_id, redirect_uri: REDIRECT, ...extra });
 }
 
-function collect<K extends keyof DomainEvents>(name: K): { events: DomainEvents[K][]; stop: () => void } {
-  const events: DomainEvents[K][] = [];
-  const stop = server.services.events.on(name, (e) => events.push(e));
-  return { events, stop };
-}
-
 describe("authorization_code grant, RFC 6749 §4.1.3-§4.1.4 / §5.1", () => {
   it("returns a Bearer access token, expires_in, scope and a refresh token; no-store", async () => {
     const { code, verifier } = await obtainCode(server.url, jar, client.client_id);
-    const issued = collect("oauth.token.issued");
+    const issued = collectEvents(server, "oauth.token.issued");
     const res = await redeem(code, verifier);
     issued.stop();
     expect(res.status).toBe(200);
@@ -91,7 +82,7 @@ describe("authorization_code grant, RFC 6749 §4.1.3-§4.1.4 / §5.1", () => {
 
   it("binds the code to its redirect_uri (RFC 6749 §4.1.3): a different or missing one is invalid_grant", async () => {
     const { code, verifier } = await obtainCode(server.url, jar, client.client_id);
-    const security = collect("security.event");
+    const security = collectEvents(server, "security.event");
     expect((await redeem(code, verifier, { redirect_uri: "http://127.0.0.1:1/other" })).body.error).toBe("invalid_grant");
     expect((await redeem(code, verifier, { redirect_uri: undefined })).body.error).toBe("invalid_grant");
     security.stop();
@@ -101,7 +92,7 @@ describe("authorization_code grant, RFC 6749 §4.1.3-§4.1.4 / §5.1", () => {
 
   it("verifies the PKCE code_verifier (RFC 7636 §4.6): wrong → invalid_grant + PKCE_FAILURE; missing → invalid_request", async () => {
     const { code, verifier } = await obtainCode(server.url, jar, client.client_id);
-    const security = collect("security.event");
+    const security = collectEvents(server, "security.event");
     const wrong = await redeem(code, pkce().verifier);
     security.stop();
     expect(wrong.status).toBe(400);
@@ -161,8 +152,8 @@ describe("Authorization code reuse, RFC 6749 §4.1.2 / RFC 9700 §4.5 (second us
     const first = await redeem(code, verifier);
     expect(first.status).toBe(200);
     expect(await mcpStatus(server.url, first.body.access_token as string)).toBe(200);
-    const revocations = collect("oauth.revocation");
-    const security = collect("security.event");
+    const revocations = collectEvents(server, "oauth.revocation");
+    const security = collectEvents(server, "security.event");
     const second = await redeem(code, verifier);
     revocations.stop();
     security.stop();
@@ -188,7 +179,7 @@ describe("Client authentication at the token endpoint, RFC 6749 §2.3 / §5.2", 
   it("client_secret_basic: right secret works; wrong secret is 401 invalid_client with WWW-Authenticate: Basic", async () => {
     const { registered, code, verifier } = await confidential("client_secret_basic");
     const params = { grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: REDIRECT };
-    const security = collect("security.event");
+    const security = collectEvents(server, "security.event");
     const wrong = await tokenRequest(server.url, params, { headers: { authorization: basic(registered.client_id, "mcpcs_wrong") } });
     security.stop();
     expect(wrong.status).toBe(401);
@@ -308,7 +299,7 @@ describe("Token endpoint errors, RFC 6749 §5.2 (JSON, no-store, 400 / 401, neve
   });
 
   it("records oauth.grant.error with the wire error, the internal reason and the grant type", async () => {
-    const errors = collect("oauth.grant.error");
+    const errors = collectEvents(server, "oauth.grant.error");
     await redeem("mcpac_nope", pkce().verifier);
     await tokenRequest(server.url, { grant_type: "refresh_token", refresh_token: "mcprt_nope", client_id: client.client_id });
     await tokenRequest(server.url, { grant_type: "urn:ietf:params:oauth:grant-type:device_code", client_id: client.client_id });
