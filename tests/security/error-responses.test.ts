@@ -6,8 +6,8 @@
  * the character rule.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { authorizeUrl, browse, pkce, publicClient, register, REDIRECT, signIn, type CookieJar, type RegisteredClient } from "../integration/oauth-support.ts";
+import type { TestServer } from "../helpers/server.ts";
+import { authorizeUrl, browse, pkce, REDIRECT, startOAuthFixture, type CookieJar, type RegisteredClient } from "../integration/oauth-support.ts";
 
 /** RFC 6749 §5.2: error-description characters. */
 const DESCRIPTION = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -18,9 +18,7 @@ let client: RegisteredClient;
 let jar: CookieJar;
 
 beforeAll(async () => {
-  server = await startTestServer({ RATE_LIMIT_ENABLED: "false" });
-  client = await register(server.url, publicClient());
-  jar = await signIn(server.url, "errors@example.com");
+  ({ server, client, jar } = await startOAuthFixture({ email: "errors@example.com" }));
 });
 
 function expectWireSafe(body: Record<string, unknown>) {
