@@ -193,7 +193,7 @@ export class AuthorizationEndpoint {
     try {
       client = await this.deps.clients.find(clientId);
     } catch (error) {
-      if (error instanceof OAuthError) throw new LocalError("invalid_client", `The client could not be loaded: ${error.description}.`);
+      if (error instanceof OAuthError) throw new LocalError(error.error, `The client could not be loaded: ${error.description}.`, error.status >= 500 ? error.status : 400);
       throw error;
     }
     if (!client) {

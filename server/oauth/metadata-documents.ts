@@ -5,13 +5,15 @@
  * The document is fetched under the SSRF guard (ssrf-guard.ts), must be a JSON object whose `client_id` equals the
  * URL exactly, must not carry a secret, and must describe a public client (`token_endpoint_auth_method: none`);
  * the rest is validated like a dynamic registration. Results are cached in a bounded in-memory map (per server
- * instance): successes for `ttlMs`, failures for `failureTtlMs` so a bad URL cannot turn us into an amplifier.
+ * instance): successes for `ttlMs`, failures for `failureTtlMs` so a bad URL cannot turn us into an amplifier. For
+ * the same reason concurrent requests for one document share a single fetch, and at most `maxConcurrentFetches`
+ * documents are fetched at once: beyond that a request is refused at once (not queued, not cached).
  */
 import { OAuthError } from "./errors.ts";
 import { validateClientMetadata, type ClientMetadataInput } from "./client-metadata.ts";
 import { GuardedFetchError, guardedFetch, type GuardedFetchOptions } from "./ssrf-guard.ts";
 
-export const METADATA_DOCUMENT_LIMITS = { urlLength: 2000, cacheEntries: 500, ttlMs: 5 * 60_000, failureTtlMs: 60_000 } as const;
+export const METADATA_DOCUMENT_LIMITS = { urlLength: 2000, cacheEntries: 500, ttlMs: 5 * 60_000, failureTtlMs: 60_000, concurrentFetches: 20 } as const;
 
 /** Whether a client_id is a URL (and so names a metadata document) rather than an identifier we issued. */
 export function isClientIdUrl(clientId: string): boolean {
@@ -66,8 +68,12 @@ type CacheEntry = { expires: number } & ({ ok: true; metadata: ClientMetadataInp
 
 export class MetadataDocumentFetcher {
   private readonly cache = new Map<string, CacheEntry>();
+  /** Fetches under way, by URL (single flight). */
+  private readonly inFlight = new Map<string, Promise<ClientMetadataInput>>();
 
-  constructor(private options: GuardedFetchOptions & { ttlMs?: number; failureTtlMs?: number; maxEntries?: number } = {}) {}
+  constructor(
+    private options: GuardedFetchOptions & { ttlMs?: number; failureTtlMs?: number; maxEntries?: number; maxConcurrentFetches?: number } = {},
+  ) {}
 
   /**
    * Replaces how the outside world is reached (DNS resolver, HTTPS transport). Tests use it to stand in for the
@@ -88,6 +94,21 @@ export class MetadataDocumentFetcher {
       if (cached.ok) return cached.metadata;
       throw new OAuthError("invalid_client", `client metadata document: ${cached.error}`, { reason: "metadata_document_cached_failure" });
     }
+    const pending = this.inFlight.get(url);
+    if (pending) return pending;
+    if (this.inFlight.size >= (this.options.maxConcurrentFetches ?? METADATA_DOCUMENT_LIMITS.concurrentFetches)) {
+      // Not the client's fault (so not invalid_client, which tells MCP clients to forget their registration).
+      throw new OAuthError("temporarily_unavailable", "client metadata documents cannot be fetched right now; try again shortly", {
+        status: 503,
+        reason: "metadata_document_busy",
+      });
+    }
+    const loading = this.fetchAndRemember(url, now).finally(() => this.inFlight.delete(url));
+    this.inFlight.set(url, loading);
+    return loading;
+  }
+
+  private async fetchAndRemember(url: string, now: number): Promise<ClientMetadataInput> {
     try {
       const metadata = await this.fetchAndValidate(url);
       this.remember(url, { ok: true, metadata, expires: now + (this.options.ttlMs ?? METADATA_DOCUMENT_LIMITS.ttlMs) });

@@ -115,3 +115,32 @@ describe("Client metadata documents: hostile answers", () => {
     expect(text).not.toMatch(/internal\.corp|93\.184|altnames/);
   });
 });
+
+describe("Client metadata documents: this server as an amplifier", () => {
+  const publicResolver: Resolver = async () => [{ address: "93.184.215.14", family: 4 }];
+
+  it("many simultaneous requests naming one uncached document fetch it once", async () => {
+    const { transport, connections } = transportAnswering(() => ({ status: 200, chunks: json(document), delayMs: 30 }));
+    const fetcher = new MetadataDocumentFetcher({ resolver: publicResolver, transport });
+    const results = await Promise.all(Array.from({ length: 25 }, () => fetcher.load(URL_)));
+    expect(results.every((r) => r.name === "Doc")).toBe(true);
+    expect(connections).toHaveLength(1);
+  });
+
+  it("at most a bounded number of documents are fetched at once; beyond it a request is refused at once, not queued", async () => {
+    const { transport, connections } = transportAnswering(() => ({ status: 200, chunks: [new Uint8Array([32])], delayMs: 200 }));
+    const fetcher = new MetadataDocumentFetcher({ resolver: publicResolver, transport, maxConcurrentFetches: 3 });
+    const urls = Array.from({ length: 6 }, (_, i) => `https://client.example/c${i}.json`);
+    const started = Date.now();
+    const outcomes = await Promise.all(urls.map((u) => description(fetcher, u)));
+    expect(connections).toHaveLength(3);
+    expect(outcomes.filter((o) => o.reason === "metadata_document_busy")).toHaveLength(3);
+    // The refused ones did not wait for a slot, and are not remembered as failures of their documents: asked
+    // again once the slots are free, the document is fetched.
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const refused = urls[outcomes.findIndex((o) => o.reason === "metadata_document_busy")];
+    expect((await description(fetcher, refused)).reason).toBe("metadata_document_invalid");
+    expect(connections).toHaveLength(4);
+  });
+});
+
