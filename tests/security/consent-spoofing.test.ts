@@ -82,3 +82,25 @@ describe("The consent page shows where the browser will really go", () => {
   });
 });
 
+describe("Presented redirect URIs that only look registered, OAuth 2.1 §4.1.1 / RFC 8252 §7.3 (local error page)", () => {
+  it.each([
+    ["loopback any-port with userinfo", "http://127.0.0.1:5000@evil.example/callback"],
+    ["loopback any-port with dot segments", "http://127.0.0.1:5000/callback/../evil"],
+    ["loopback any-port with an encoded slash", "http://127.0.0.1:5000/callback%2F..%2Fevil"],
+    ["another loopback spelling", "http://2130706433:5000/callback"],
+    ["IPv4-mapped loopback", "http://[::ffff:127.0.0.1]:5000/callback"],
+    ["a trailing-dot host", "http://localhost.:5000/callback"],
+    ["localhost as a subdomain", "http://localhost.evil.example:5000/callback"],
+  ])("%s: %s", async (_name, presented) => {
+    const { body } = await registration({ client_name: "Native", redirect_uris: ["http://127.0.0.1/callback", "http://localhost/callback"], token_endpoint_auth_method: "none" });
+    const { challenge } = pkce();
+    const res = await browse(
+      jar,
+      authorizeUrl(server.url, { response_type: "code", client_id: body.client_id as string, redirect_uri: presented, code_challenge: challenge, code_challenge_method: "S256" }),
+    );
+    expect(res.status).toBe(400);
+    expect(res.headers.get("location")).toBeNull();
+    expect(await res.text()).toContain("redirect_uri is not registered");
+  });
+});
+
