@@ -128,13 +128,21 @@ export const envSchema = z
       APP_URL: appUrl.origin + appUrl.pathname.replace(/\/+$/, ""),
       LOG_LEVEL: env.LOG_LEVEL ?? (env.NODE_ENV === "test" ? "silent" : "info"),
       googleConfigured,
-      /** The development sign-in: asked for, or the only way in outside production. */
-      devLoginEnabled: env.AUTH_DEV_LOGIN ?? (!googleConfigured && env.NODE_ENV !== "production"),
+      /**
+       * The development sign-in: asked for, or by default the only way in outside production on a loopback APP_URL
+       * (a public deployment that forgot NODE_ENV=production must not let anyone sign in as any address).
+       */
+      devLoginEnabled:
+        env.AUTH_DEV_LOGIN ?? (!googleConfigured && env.NODE_ENV !== "production" && isLoopbackHost(appUrl.hostname)),
       secureCookies: appUrl.protocol === "https:",
     };
   });
 
 export type Env = z.output<typeof envSchema>;
+
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
 
 export class EnvError extends Error {
   constructor(readonly problems: string[]) {

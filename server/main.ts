@@ -26,7 +26,11 @@ try {
 const log = createLogger(env.LOG_LEVEL, { mixin: traceLogMixin() });
 env = ensureAuthSecret(env, log);
 if (env.AUTH_DEV_LOGIN) {
-  log.warn("AUTH_DEV_LOGIN=true: anyone who can reach /login can sign in as any email address");
+  const where = new URL(env.APP_URL).hostname;
+  log.warn(
+    { appUrl: env.APP_URL },
+    `AUTH_DEV_LOGIN=true: anyone who can reach /login can sign in as any email address${/^(localhost|127\.|\[::1\])/.test(where) ? "" : " — and APP_URL is not a loopback address"}`,
+  );
 }
 
 const started = performance.now();

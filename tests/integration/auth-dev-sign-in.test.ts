@@ -42,7 +42,7 @@ describe("development sign-in over HTML forms", () => {
   });
 
   it("marks cookies Secure when APP_URL is https", async () => {
-    const server = await startTestServer({ APP_URL: "https://auth.example.test" });
+    const server = await startTestServer({ APP_URL: "https://auth.example.test", AUTH_DEV_LOGIN: "true" });
     const browser = new HttpSession(server.url);
     const page = await browser.fetch("/login");
     expect(setCookieFor(page, "__csrf")).toMatch(/; Secure/i);

@@ -65,6 +65,15 @@ describe("configuration (server/env.ts)", () => {
     expect(problems({ AUTH_DEV_LOGIN: "maybe" })).toEqual(["AUTH_DEV_LOGIN: must be true or false"]);
   });
 
+  it("keeps the default development sign-in to loopback APP_URLs", () => {
+    expect(parseEnv({ APP_URL: "http://127.0.0.1:4000" }).devLoginEnabled).toBe(true);
+    expect(parseEnv({ APP_URL: "http://localhost:4000" }).devLoginEnabled).toBe(true);
+    expect(parseEnv({ APP_URL: "http://[::1]:4000" }).devLoginEnabled).toBe(true);
+    expect(parseEnv({ APP_URL: "https://auth.example.com" }).devLoginEnabled).toBe(false);
+    expect(parseEnv({ APP_URL: "http://localhost.evil.com" }).devLoginEnabled).toBe(false);
+    expect(parseEnv({ APP_URL: "https://auth.example.com", AUTH_DEV_LOGIN: "true" }).devLoginEnabled).toBe(true);
+  });
+
   it("requires both Google credentials together", () => {
     expect(problems({ GOOGLE_CLIENT_ID: "id" })).toEqual(["GOOGLE_CLIENT_SECRET: must be set together with GOOGLE_CLIENT_ID"]);
   });
