@@ -19,7 +19,6 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import pg from "pg";
-import pino from "pino";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
@@ -28,7 +27,7 @@ import { parseEnv } from "../server/env.ts";
 import { readBody, toFetchHeaders } from "../server/http/fetch-adapter.ts";
 import { sendMcpResponse } from "../server/http/mcp-routes.ts";
 import { startServer, type RunningServer } from "../server/http/server.ts";
-import { createLogger } from "../server/logger.ts";
+import { createLogger, stdoutDestination } from "../server/logger.ts";
 import { SERVER_INFO } from "../server/mcp/server.ts";
 import { whoami } from "../server/mcp/tools/whoami.ts";
 import { mintAccessToken } from "../tests/helpers/tokens.ts";
@@ -129,7 +128,7 @@ async function startOurs(databaseUrl: string, extra: Record<string, string>): Pr
     ...(JSON.parse(process.env.BENCH_ENV ?? "{}") as Record<string, string>),
   });
   // Real logging (one JSON line per request), written to /dev/null.
-  const log = createLogger(process.env.BENCH_LOG_LEVEL ?? "info", { destination: pino.destination({ dest: "/dev/null", sync: false }) });
+  const log = createLogger(process.env.BENCH_LOG_LEVEL ?? "info", { destination: stdoutDestination("/dev/null") });
   return startServer(env, { log, port: 0, host: "127.0.0.1", migrate: false });
 }
 

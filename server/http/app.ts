@@ -1,44 +1,77 @@
 /**
- * The Express host: request context, access log, security headers, host-level routes (health, metrics, SSE), the
- * Remix app, and one error handler that never leaks a stack trace.
+ * The host's request listener: the edge steps (edge.ts: request context, access log, security headers, CORS,
+ * per-IP rate limit) for every request, then the MCP endpoints directly (fast path) or the Express app: host-level
+ * routes (health, metrics, SSE), static files, the Remix app, and one error handler that never leaks a stack trace.
+ *
+ * Why a fast path: an authenticated MCP `tools/call` is the hottest request, and Express's router (request and
+ * response prototypes, middleware chain, route matching) cost ~25 µs of it (bench/mcp.ts, ADR 0010). Exact paths
+ * only; every other spelling still reaches the same handlers through Express.
  */
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Services } from "../services.ts";
+import { createEdge, type Edge } from "./edge.ts";
 import { BodyTooLargeError, sendFetchResponse, toFetchRequest } from "./fetch-adapter.ts";
 import { healthHandler } from "./health.ts";
-import { requestContext, requestMeta } from "./request-context.ts";
+import { mcpHandlers, mountMcp, sendJson, type McpHandlers } from "./mcp-routes.ts";
+import { rateLimitByClient } from "./rate-limit-middleware.ts";
+import { requestMeta } from "./request-context.ts";
 import type { RemixApp } from "./remix.ts";
-import { securityHeaders } from "./security-headers.ts";
-import { accessLog } from "./access-log.ts";
-import { cors } from "./cors.ts";
-import { rateLimitByClient, rateLimitByIp } from "./rate-limit-middleware.ts";
-import { mountMcp } from "./mcp-routes.ts";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 const FETCH_FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
-export function createHttpApp(services: Services, remix: RemixApp): express.Express {
+export function createHttpApp(services: Services, remix: RemixApp): RequestListener {
+  const edge = createEdge(services, (path) => remix.routePattern(path));
+  const mcp = mcpHandlers(services);
+  const app = expressApp(services, remix, edge, mcp);
+  /** The edge steps, then `handler`; errors from either get the host's error answer. */
+  const serve = (req: IncomingMessage, res: ServerResponse, pattern: string, handler: McpHandler) => {
+    edge(
+      req,
+      res,
+      (error) => {
+        if (error) sendError(services, error, req, res);
+        else handler(req, res).catch((failure: unknown) => sendError(services, failure, req, res));
+      },
+      pattern,
+    );
+  };
+  return (req, res) => {
+    const url = req.url ?? "/";
+    if (url === "/mcp/mcp" || url.startsWith("/mcp/mcp?")) serve(req, res, "/mcp/mcp", mcp.streamable);
+    else if (req.method === "POST" && url.startsWith("/mcp/message?")) serve(req, res, "/mcp/message", mcp.message);
+    else app(req, res);
+  };
+}
+
+type McpHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+function expressApp(services: Services, remix: RemixApp, edge: Edge, mcp: McpHandlers): express.Express {
   const { env } = services;
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag");
-  // One proxy hop is believed only when TRUST_PROXY says so; otherwise X-Forwarded-For is ignored.
+  // One proxy hop is believed only when TRUST_PROXY says so (req.protocol, req.hostname); the client IP is the
+  // edge's (request-context.ts), computed the same way.
   app.set("trust proxy", env.TRUST_PROXY ? 1 : false);
 
-  app.use(requestContext());
-  app.use(accessLog(services, (req) => remix.routePattern(req.path)));
-  app.use(securityHeaders(env));
-  app.use(cors(env));
-  app.use(rateLimitByIp(services.rateLimits));
+  app.use((req, res, next) => {
+    edge(req, res, next);
+  });
 
   app.get("/api/health", route("/api/health"), healthHandler(services));
-  mountMcp(app, services);
+  mountMcp(app, mcp);
   app.all("/api/health", route("/api/health"), methodNotAllowed(["GET", "HEAD"]));
   app.get("/metrics", route("/metrics"), services.analytics.metricsHandler);
 
-  // Fingerprinted build assets are immutable; everything else in public/ may change between deploys.
-  app.use("/build", express.static("public/build", { immutable: true, maxAge: "1y", index: false }));
-  app.use(express.static("public", { maxAge: "1h", index: false }));
+  // Fingerprinted build assets are immutable; everything else in public/ may change between deploys. A file served
+  // from here is named `/build/*` or `static` in logs and analytics (not `unmatched`).
+  app.use(
+    "/build",
+    express.static("public/build", { immutable: true, maxAge: "1y", index: false, setHeaders: (res) => nameRoute(res, "/build/*") }),
+  );
+  app.use(express.static("public", { maxAge: "1h", index: false, setHeaders: (res) => nameRoute(res, "static") }));
 
   app.all("*", async (req, res, next) => {
     // The Fetch API cannot even represent these methods (`new Request` throws): answer before trying.
@@ -54,8 +87,12 @@ export function createHttpApp(services: Services, remix: RemixApp): express.Expr
     }
   });
 
-  app.use(errorHandler(services));
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => sendError(services, error, req, res));
   return app;
+}
+
+function nameRoute(res: ServerResponse, pattern: string): void {
+  requestMeta(res).route = pattern;
 }
 
 /** Names the route pattern of a host-level route for logs and analytics. */
@@ -68,10 +105,8 @@ export function route(pattern: string) {
 
 /** 405 with `Allow` (RFC 9110 §15.5.6) for a host route called with a method it does not serve. */
 export function methodNotAllowed(allowed: string[]) {
-  return (_req: Request, res: Response) => {
-    res.setHeader("Allow", allowed.join(", "));
-    res.setHeader("Cache-Control", "no-store");
-    res.status(405).json({ error: "invalid_request", error_description: "Method not allowed" });
+  return (_req: IncomingMessage, res: ServerResponse) => {
+    sendJson(res, 405, { error: "invalid_request", error_description: "Method not allowed" }, { Allow: allowed.join(", ") });
   };
 }
 
@@ -81,25 +116,23 @@ function originOf(req: Request): string {
   return `${req.protocol}://${/^[A-Za-z0-9.:[\]-]+$/.test(host) ? host : "localhost"}`;
 }
 
-function errorHandler(services: Services) {
-  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const meta = requestMeta(res);
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    res.setHeader("Cache-Control", "no-store");
-    if (error instanceof BodyTooLargeError) {
-      res.status(413).json({ error: "invalid_request", error_description: "Request body is larger than 1 MB" });
-      return;
-    }
-    if (isClientError(error)) {
-      res.status(400).json({ error: "invalid_request", error_description: "Malformed request" });
-      return;
-    }
-    services.log.error({ err: error, requestId: meta?.requestId, path: req.path }, "unhandled error");
-    res.status(500).json({ error: "server_error", error_description: "Internal server error", request_id: meta?.requestId });
-  };
+/** The one error answer: 413 for oversize bodies, 400 for malformed requests, otherwise a logged 500 without details. */
+function sendError(services: Services, error: unknown, req: IncomingMessage, res: ServerResponse): void {
+  const meta = requestMeta(res);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (error instanceof BodyTooLargeError) {
+    sendJson(res, 413, { error: "invalid_request", error_description: "Request body is larger than 1 MB" });
+    return;
+  }
+  if (isClientError(error)) {
+    sendJson(res, 400, { error: "invalid_request", error_description: "Malformed request" });
+    return;
+  }
+  services.log.error({ err: error, requestId: meta?.requestId, path: (req.url ?? "/").split("?")[0] }, "unhandled error");
+  sendJson(res, 500, { error: "server_error", error_description: "Internal server error", request_id: meta?.requestId });
 }
 
 function isClientError(error: unknown): boolean {

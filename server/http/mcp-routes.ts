@@ -1,12 +1,14 @@
 /**
- * The MCP endpoints on the Node host (ADR: MCP on the host):
+ * The MCP endpoints on the Node host (ADR 0010):
  * - `GET /mcp/sse` + `POST /mcp/message?sessionId=…`: the legacy SSE transport needs Node `req`/`res`;
  * - `POST|GET|DELETE /mcp/mcp`: Streamable HTTP, served here rather than through a Remix resource route: through
  *   Remix the same call cost about twice the CPU (ADR 0010, measured with bench/mcp.ts).
- * The per-IP rate limit has already run (rate-limit-middleware.ts); the bearer check and per-client limit run in
- * server/mcp.
+ * The handlers work on plain Node requests: app.ts calls them on its fast path (exact paths, no Express router) and
+ * from the Express routes mounted here (other spellings of the paths: `/MCP/mcp`, `/mcp/mcp/`). The host's edge
+ * steps (edge.ts: request id, access log, security headers, CORS, per-IP rate limit) have run before either; the
+ * bearer check and per-client limit run in server/mcp.
  */
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Express, NextFunction, Request, Response } from "express";
 import type { Services } from "../services.ts";
 import type { HostReply } from "../mcp/sse.ts";
@@ -15,50 +17,78 @@ import { requestMeta } from "./request-context.ts";
 
 /** MCP messages get the host's body limit (app.ts BODY_LIMIT_BYTES). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
+/** Methods a Fetch `Request` cannot carry (`new Request` throws). */
+const FETCH_FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
-export function mountMcp(app: Express, services: Services): void {
-  const { mcp } = services;
+export interface McpHandlers {
+  /** `/mcp/mcp`, any method. */
+  streamable(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** `POST /mcp/message`. */
+  message(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** `GET /mcp/sse`. */
+  openStream(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
+export function mcpHandlers(services: Services): McpHandlers {
+  const { mcp, env } = services;
+  return {
+    async streamable(req, res) {
+      const meta = requestMeta(res);
+      const method = req.method ?? "GET";
+      if (FETCH_FORBIDDEN_METHODS.has(method)) {
+        sendJson(res, 405, { error: "invalid_request", error_description: "Method not allowed" }, { Allow: "GET, POST, DELETE" });
+        return;
+      }
+      let parsedBody: unknown;
+      if (method === "POST") {
+        const body = await readBody(req, BODY_LIMIT_BYTES);
+        try {
+          parsedBody = JSON.parse(body.toString("utf8"));
+        } catch {
+          // Left undefined: the endpoint reads the (empty) body itself and answers the JSON-RPC parse error.
+        }
+      }
+      // The body was consumed above; the transport gets it parsed (no second copy, no second parse). No abort
+      // signal: with JSON responses nothing streams, and a signal costs an AbortSignal per request.
+      const request = new Request(env.APP_URL + (req.url ?? "/"), { method, headers: toFetchHeaders(req.headers) });
+      const response = await mcp.streamable.handle(request, meta, parsedBody);
+      await sendMcpResponse(res, response);
+    },
+    async message(req, res) {
+      const body = await readBody(req, BODY_LIMIT_BYTES);
+      send(res, await mcp.sse.post(req, body, requestMeta(res)));
+    },
+    async openStream(req, res) {
+      const reply = await mcp.sse.open(req, res, requestMeta(res));
+      if (reply) send(res, reply);
+    },
+  };
+}
+
+/** The Express routes for the MCP paths (requests that did not take app.ts's fast path). */
+export function mountMcp(app: Express, handlers: McpHandlers): void {
   const named = (pattern: string) => (_req: Request, res: Response, next: NextFunction) => {
     requestMeta(res).route = pattern;
     next();
   };
 
   app.get("/mcp/sse", named("/mcp/sse"), (req, res, next) => {
-    mcp.sse.open(req, res, requestMeta(res)).then((reply) => reply && send(res, reply), next);
+    handlers.openStream(req, res).catch(next);
   });
   app.all("/mcp/sse", named("/mcp/sse"), (_req, res) => {
-    res.status(405).set({ Allow: "GET", "Cache-Control": "no-store" }).json({
-      error: "invalid_request",
-      error_description: "GET opens the SSE stream; messages go to the endpoint its first event names",
-    });
+    sendJson(
+      res,
+      405,
+      { error: "invalid_request", error_description: "GET opens the SSE stream; messages go to the endpoint its first event names" },
+      { Allow: "GET" },
+    );
   });
   app.post("/mcp/message", named("/mcp/message"), (req, res, next) => {
-    readBody(req, BODY_LIMIT_BYTES)
-      .then((body) => mcp.sse.post(req, body, requestMeta(res)))
-      .then((reply) => send(res, reply), next);
+    handlers.message(req, res).catch(next);
   });
-
   app.all("/mcp/mcp", named("/mcp/mcp"), (req, res, next) => {
-    handleStreamable(services, req, res).catch(next);
+    handlers.streamable(req, res).catch(next);
   });
-}
-
-async function handleStreamable(services: Services, req: Request, res: Response): Promise<void> {
-  const meta = requestMeta(res);
-  let parsedBody: unknown;
-  if (req.method === "POST") {
-    const body = await readBody(req, BODY_LIMIT_BYTES);
-    try {
-      parsedBody = JSON.parse(body.toString("utf8"));
-    } catch {
-      // Left undefined: the endpoint reads the (empty) body itself and answers the JSON-RPC parse error.
-    }
-  }
-  // The body was consumed above; the transport gets it parsed (no second copy, no second parse). No abort signal:
-  // with JSON responses nothing streams, and a signal costs an AbortSignal per request.
-  const request = new Request(services.env.APP_URL + req.originalUrl, { method: req.method, headers: toFetchHeaders(req.headers) });
-  const response = await services.mcp.streamable.handle(request, meta, parsedBody);
-  await sendMcpResponse(res, response);
 }
 
 /**
@@ -77,6 +107,23 @@ export async function sendMcpResponse(res: ServerResponse, response: globalThis.
   res.end(body);
 }
 
-function send(res: Response, reply: HostReply): void {
-  res.status(reply.status).set(reply.headers).send(reply.body);
+/** Sends a reply of the SSE endpoint; text bodies are UTF-8 and say so (as Express's `res.send` did). */
+function send(res: ServerResponse, reply: HostReply): void {
+  res.statusCode = reply.status;
+  for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
+  const type = res.getHeader("Content-Type");
+  if (typeof type === "string" && !/;\s*charset=/i.test(type)) res.setHeader("Content-Type", `${type}; charset=utf-8`);
+  res.setHeader("Content-Length", Buffer.byteLength(reply.body));
+  res.end(reply.body);
+}
+
+/** A JSON answer on a plain Node response, `Cache-Control: no-store`. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.setHeader("Cache-Control", "no-store");
+  res.setHeader("Content-Type", "application/json; charset=utf-8");
+  res.setHeader("Content-Length", Buffer.byteLength(text));
+  res.end(text);
 }

@@ -6,15 +6,21 @@
  *   `client_id` comes from the query, HTTP Basic credentials (RFC 6749 §2.3.1) or the form/JSON body;
  * - per client on MCP after the bearer check (server/mcp), where the verified token names the client.
  */
-import type { NextFunction, Request as ExpressRequest, Response as ExpressResponse } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EventOrigin } from "../events.ts";
 import type { RateLimitedEndpoint, RateLimitRejection, RateLimits } from "./rate-limit.ts";
 import { rejectionResponse } from "./rate-limit.ts";
-import { requestMeta, type RequestMeta } from "./request-context.ts";
+import type { RequestMeta } from "./request-context.ts";
 
-/** The rate-limited endpoint a request is for, or null. */
-export function rateLimitedEndpoint(method: string, path: string): RateLimitedEndpoint | null {
+/**
+ * The rate-limited endpoint a request is for, or null. The path is compared the way the routers match it
+ * (dot segments resolved, percent-decoded, case-insensitively, trailing slashes ignored), so `/API/oauth/token/`
+ * or `/api/oauth/x/../token` cannot dodge the limit.
+ */
+export function rateLimitedEndpoint(method: string, rawPath: string): RateLimitedEndpoint | null {
   if (method === "OPTIONS") return null;
+  if (rawPath === "/mcp/mcp") return "mcp";
+  const path = routerPath(rawPath);
   if (path === "/mcp" || path.startsWith("/mcp/")) return "mcp";
   if (path === "/oauth/authorize") return "authorize";
   if (method !== "POST") return null;
@@ -27,23 +33,54 @@ export function originOf(meta: RequestMeta): EventOrigin {
   return { ip: meta.ip, userAgent: meta.userAgent, clientId: meta.clientId ?? null, userId: meta.userId ?? null };
 }
 
-export function sendRejection(res: ExpressResponse, meta: RequestMeta, rejection: RateLimitRejection): void {
+/**
+ * `path` as the routers see it: dot segments resolved (the Fetch URL handed to Remix resolves them, RFC 3986
+ * §5.2.4), percent-decoded, lower-case, without trailing slashes.
+ */
+function routerPath(path: string): string {
+  let normalised = path;
+  if (normalised.includes(".")) {
+    try {
+      normalised = new URL(normalised, "http://host").pathname;
+    } catch {
+      // Not a path the routers can parse either.
+    }
+  }
+  if (normalised.includes("%")) {
+    try {
+      normalised = decodeURIComponent(normalised);
+    } catch {
+      // Not decodable: the routers will not match it to an endpoint either.
+    }
+  }
+  normalised = normalised.toLowerCase();
+  while (normalised.length > 1 && normalised.endsWith("/")) normalised = normalised.slice(0, -1);
+  return normalised;
+}
+
+export function sendRejection(res: ServerResponse, meta: RequestMeta, rejection: RateLimitRejection): void {
   meta.oauthError = "rate_limit_exceeded";
-  res.status(rejection.status).set(rejection.headers).send(JSON.stringify(rejection.body));
+  const body = JSON.stringify(rejection.body);
+  res.statusCode = rejection.status;
+  for (const [name, value] of Object.entries(rejection.headers)) res.setHeader(name, value);
+  res.setHeader("Content-Length", Buffer.byteLength(body));
+  res.end(body);
 }
 
 /** MCP routes live on the host (not in Remix): a refusal here names them for the access log and analytics. */
 const HOST_ROUTES = new Set(["/mcp/mcp", "/mcp/sse", "/mcp/message"]);
 
-/** Express middleware: the per-IP limits. */
+/**
+ * The per-IP limits, before any handler: calls `next()` when the request may go on, `next(error)` when the limiter
+ * failed, and otherwise answers 429 itself.
+ */
 export function rateLimitByIp(limits: RateLimits) {
-  return (req: ExpressRequest, res: ExpressResponse, next: NextFunction) => {
-    const endpoint = rateLimitedEndpoint(req.method, req.path);
+  return (req: IncomingMessage, res: ServerResponse, meta: RequestMeta, path: string, next: (error?: unknown) => void): void => {
+    const endpoint = rateLimitedEndpoint(req.method ?? "GET", path);
     if (!endpoint) return next();
-    const meta = requestMeta(res);
     limits.consume(endpoint, "ip", meta.ip, originOf(meta)).then((rejection) => {
       if (!rejection) return next();
-      if (HOST_ROUTES.has(req.path)) meta.route ??= req.path;
+      if (HOST_ROUTES.has(path)) meta.route ??= path;
       sendRejection(res, meta, rejection);
     }, next);
   };

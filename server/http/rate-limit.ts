@@ -20,6 +20,7 @@ import type { Env } from "../env.ts";
 import type { DomainEventBus, EventOrigin } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import type { RedisService } from "../redis.ts";
+import { parseIpRanges, type IpRanges } from "./ip-ranges.ts";
 
 export type RateLimitedEndpoint = "register" | "authorize" | "token" | "mcp";
 export type RateLimitKey = "ip" | "client";
@@ -31,19 +32,16 @@ export interface RateLimitRejection {
   body: { error: "rate_limit_exceeded"; retry_after: number };
 }
 
-type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
-
 export class RateLimits {
   private readonly limiters = new Map<string, { limiter: RateLimiterAbstract; points: number }>();
-  private readonly trusted: Range[];
+  private readonly trusted: IpRanges;
   private warnedRedisDown = false;
-  private readonly trustedCache = new Map<string, boolean>();
 
   constructor(
     private readonly deps: { env: Env; log: Logger; events: DomainEventBus; redis: RedisService | null },
   ) {
     const { env } = deps;
-    this.trusted = env.TRUSTED_IP_RANGES.map(parseRange);
+    this.trusted = parseIpRanges(env.TRUSTED_IP_RANGES);
     if (!env.RATE_LIMIT_ENABLED) return;
     const limits: Record<`${RateLimitedEndpoint}:${RateLimitKey}`, number> = {
       "register:ip": env.RATE_LIMIT_REGISTER_PER_IP,
@@ -80,16 +78,9 @@ export class RateLimits {
     });
   }
 
-  /** Whether `ip` is in TRUSTED_IP_RANGES (exempt from every limit). Answers are remembered (bounded). */
+  /** Whether `ip` is in TRUSTED_IP_RANGES (exempt from every limit; ip-ranges.ts remembers answers). */
   isTrusted(ip: string): boolean {
-    if (this.trusted.length === 0) return false;
-    const known = this.trustedCache.get(ip);
-    if (known !== undefined) return known;
-    const address = parseIp(ip);
-    const trusted = address !== null && this.trusted.some(([range, bits]) => address.kind() === range.kind() && address.match(range, bits));
-    if (this.trustedCache.size >= 10_000) this.trustedCache.clear();
-    this.trustedCache.set(ip, trusted);
-    return trusted;
+    return this.trusted.contains(ip);
   }
 
   /**
@@ -166,17 +157,6 @@ function parseIp(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
   } catch {
     return null;
   }
-}
-
-function parseRange(value: string): Range {
-  if (value.includes("/")) {
-    const [address, bits] = ipaddr.parseCIDR(value);
-    return address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress()
-      ? [(address as ipaddr.IPv6).toIPv4Address(), Math.max(0, bits - 96)]
-      : [address, bits];
-  }
-  const address = ipaddr.process(value);
-  return [address, address.kind() === "ipv4" ? 32 : 128];
 }
 
 const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;

@@ -68,26 +68,36 @@ async function runTool(
   // The transports put the verified caller's client and user in `facts.origin` already.
   const origin: EventOrigin = facts?.origin ?? { clientId: caller?.clientDbId ?? null, userId: caller?.userId ?? null };
   const started = performance.now();
-  const finish = (outcome: "ok" | "error" | "denied") =>
-    services.events.emit("mcp.tool.called", { ...origin, tool: tool.name, outcome, durationMs: performance.now() - started });
   if (!caller) {
-    finish("denied");
+    toolCalled(services, origin, tool, "denied", started);
     return errorResult("Not authenticated");
   }
   try {
     const result = await tool.handler(args, { services, caller, origin, signal: extra.signal });
-    finish("ok");
+    toolCalled(services, origin, tool, "ok", started);
     return { content: [{ type: "text", text: JSON.stringify(result, null, 2) }], structuredContent: result };
   } catch (error) {
     if (error instanceof ToolError) {
-      finish(error.outcome);
+      toolCalled(services, origin, tool, error.outcome, started);
       return errorResult(error.message);
     }
-    finish("error");
+    toolCalled(services, origin, tool, "error", started);
     services.log.error({ err: error, tool: tool.name, requestId: facts?.requestId }, "MCP tool failed");
     // Never leak internals (SQL, stack traces) to the client.
     return errorResult(`Internal error while running ${tool.name}${facts?.requestId ? ` (request id ${facts.requestId})` : ""}`);
   }
+}
+
+function toolCalled(services: ToolServices, origin: EventOrigin, tool: ToolDefinition, outcome: "ok" | "error" | "denied", started: number): void {
+  services.events.emit("mcp.tool.called", {
+    ip: origin.ip,
+    userAgent: origin.userAgent,
+    clientId: origin.clientId,
+    userId: origin.userId,
+    tool: tool.name,
+    outcome,
+    durationMs: performance.now() - started,
+  });
 }
 
 function errorResult(text: string): CallToolResult {

@@ -220,7 +220,7 @@ export class SseEndpoint {
   }
 
   private async deliver(session: LocalSession, message: JSONRPCMessage, caller: McpCaller, facts: RequestFacts): Promise<void> {
-    const authInfo = toAuthInfo(caller, { facts });
+    const authInfo = toAuthInfo(caller, facts);
     await session.transport.handleMessage(message, { authInfo });
   }
 

@@ -33,6 +33,7 @@ export interface StreamableHttpDeps {
 }
 
 const JSON_HEADERS = { "Content-Type": "application/json", "Cache-Control": "no-store" };
+const TOOLS_SCOPE = [McpScope.tools] as const;
 
 /** A JSON-RPC error answered at the HTTP level (the SDK's shape: `id: null`). */
 export function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
@@ -51,57 +52,56 @@ export class StreamableHttpEndpoint {
 
   /** Handles one request; `parsedBody` skips reading the body when the host already parsed it. */
   async handle(request: Request, meta: RequestMeta, parsedBody?: unknown): Promise<Response> {
-    let label = request.method === "GET" ? "stream" : request.method === "DELETE" ? "session/delete" : "none";
-    const respond = (response: Response): Response => {
-      this.deps.events.emit("mcp.request", { ...originOf(meta), transport: "streamable-http", method: label, status: response.status });
-      return response;
-    };
-    if (request.method !== "POST" && request.method !== "GET" && request.method !== "DELETE") {
-      return respond(jsonRpcError(405, -32000, "Method not allowed", { Allow: "GET, POST, DELETE" }));
+    const method = request.method;
+    if (method !== "POST" && method !== "GET" && method !== "DELETE") {
+      return this.respond(meta, "none", jsonRpcError(405, -32000, "Method not allowed", { Allow: "GET, POST, DELETE" }));
     }
-
+    const { headers } = request;
     const auth = await this.deps.bearer.authenticate({
-      authorization: request.headers.get("authorization"),
+      authorization: headers.get("authorization"),
       url: request.url,
       endpoint: "mcp",
-      requiredScopes: [McpScope.tools],
+      requiredScopes: TOOLS_SCOPE,
       origin: originOf(meta),
     });
+    const label = method === "GET" ? "stream" : method === "DELETE" ? "session/delete" : "none";
     if (!auth.ok) {
       meta.oauthError = auth.failure.error ?? null;
-      return respond(failureResponse(auth.failure));
+      return this.respond(meta, label, failureResponse(auth.failure));
     }
     const { caller } = auth;
     meta.clientId = caller.clientDbId;
     meta.userId = caller.userId;
+    // From here on every event names the verified client and user.
     const origin = originOf(meta);
-    const limited = await this.deps.rateLimits.consume("mcp", "client", `${caller.clientDbId}:${caller.userId}`, origin);
+    const limited = await this.deps.rateLimits.consume("mcp", "client", caller.clientDbId + ":" + caller.userId, origin);
     if (limited) {
       meta.oauthError = "rate_limit_exceeded";
-      return respond(rejectionResponse(limited));
+      return this.respond(meta, label, rejectionResponse(limited));
     }
 
-    const sessionId = request.headers.get("mcp-session-id");
-    if (request.method === "GET") {
-      return respond(jsonRpcError(405, -32000, "This server offers no standalone SSE stream", { Allow: "POST, DELETE" }));
+    const sessionId = headers.get("mcp-session-id");
+    if (method === "GET") {
+      return this.respond(meta, label, jsonRpcError(405, -32000, "This server offers no standalone SSE stream", { Allow: "POST, DELETE" }));
     }
-    if (request.method === "DELETE") return respond(await this.endSession(sessionId, caller, origin));
+    if (method === "DELETE") return this.respond(meta, label, await this.endSession(sessionId, caller, origin));
 
     let body = parsedBody;
     if (body === undefined) {
       try {
         body = JSON.parse(await request.text());
       } catch {
-        return respond(jsonRpcError(400, -32700, "Parse error: Invalid JSON"));
+        return this.respond(meta, label, jsonRpcError(400, -32700, "Parse error: Invalid JSON"));
       }
     }
-    label = Array.isArray(body) ? "batch" : methodOf(body) ?? "none";
+    const batch = Array.isArray(body);
+    const bodyLabel = batch ? "batch" : methodOf(body) ?? "none";
     // The transport validates the message itself; a method check is enough here (a zod parse per request is not).
-    const initializing = Array.isArray(body) ? body.some(isInitialize) : isInitialize(body);
+    const initializing = batch ? (body as unknown[]).some(isInitialize) : isInitialize(body);
 
     let sessionHeader: string | null = null;
     if (this.deps.env.MCP_SESSIONS && sessionId && !initializing) {
-      if (!(await this.sessionBelongsTo(sessionId, caller, origin))) return respond(sessionNotFound());
+      if (!(await this.sessionBelongsTo(sessionId, caller, origin))) return this.respond(meta, bodyLabel, sessionNotFound());
       sessionHeader = sessionId;
     }
 
@@ -111,7 +111,7 @@ export class StreamableHttpEndpoint {
       const stepUp = this.deps.bearer.insufficientScope("mcp", [McpScope.tools, McpScope.admin]);
       if (!stepUp.ok) {
         meta.oauthError = "insufficient_scope";
-        return respond(failureResponse(stepUp.failure));
+        return this.respond(meta, bodyLabel, failureResponse(stepUp.failure));
       }
     }
 
@@ -120,7 +120,21 @@ export class StreamableHttpEndpoint {
       sessionHeader = await this.openSession(caller);
     }
     if (sessionHeader) response.headers.set("Mcp-Session-Id", sessionHeader);
-    return respond(response);
+    return this.respond(meta, bodyLabel, response);
+  }
+
+  /** Every answer is counted (`mcp.request`) under the JSON-RPC method it was for. */
+  private respond(meta: RequestMeta, method: string, response: Response): Response {
+    this.deps.events.emit("mcp.request", {
+      ip: meta.ip,
+      userAgent: meta.userAgent,
+      clientId: meta.clientId ?? null,
+      userId: meta.userId ?? null,
+      transport: "streamable-http",
+      method,
+      status: response.status,
+    });
+    return response;
   }
 
   private async serve(
@@ -137,7 +151,7 @@ export class StreamableHttpEndpoint {
     const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
     // A server that handled `initialize` remembers that client's capabilities: never hand it to someone else.
     let reusable = !initializing;
-    const authInfo = toAuthInfo(caller, { facts });
+    const authInfo = toAuthInfo(caller, facts);
     try {
       await server.connect(transport);
       return await transport.handleRequest(request, { parsedBody: body, authInfo });

@@ -63,14 +63,12 @@ describe("Rate limits cover every spelling of an OAuth endpoint's path (checklis
     expect(refusedOrNotFound).toContain(await send("POST", path, "json"));
   });
 
-  // KNOWN GAPS in server/http (see the security review report): the per-IP limiter matches the raw path, while the
-  // Fetch URL handed to the routes has its dot segments resolved, and Express routes /MCP/MCP to the MCP endpoint.
-  // `it.fails` keeps the suite green until rate-limit-middleware.ts normalises the path; then drop `.fails`.
-  it.fails.each(["/api/oauth/./token", "/api/oauth/x/../token"])("token endpoint as POST %s (dot segments)", async (path) => {
-    expect(refusedOrNotFound).toContain(await send("POST", path, "form"));
+  it.each(["/MCP/MCP", "/Mcp/Mcp/"])("MCP endpoint as POST %s", async (path) => {
+    expect(refusedOrNotFound).toContain(await send("POST", path, "json"));
   });
 
-  it.fails("MCP endpoint as POST /MCP/MCP", async () => {
-    expect(refusedOrNotFound).toContain(await send("POST", "/MCP/MCP", "json"));
+  // The Fetch URL handed to the routes has its dot segments resolved; the per-IP limiter resolves them too.
+  it.each(["/api/oauth/./token", "/api/oauth/x/../token"])("token endpoint as POST %s (dot segments)", async (path) => {
+    expect(refusedOrNotFound).toContain(await send("POST", path, "form"));
   });
 });
