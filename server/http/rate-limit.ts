@@ -32,6 +32,8 @@ export interface RateLimitRejection {
   body: { error: "rate_limit_exceeded"; retry_after: number };
 }
 
+const NOT_LIMITED: Promise<null> = Promise.resolve(null);
+
 export class RateLimits {
   private readonly limiters = new Map<string, { limiter: RateLimiterAbstract; points: number }>();
   private readonly trusted: IpRanges;
@@ -87,22 +89,23 @@ export class RateLimits {
    * Counts one request of `id` (an IP, or a client id) against the endpoint's limit. Resolves null when allowed,
    * or the rejection to send.
    */
-  async consume(endpoint: RateLimitedEndpoint, key: RateLimitKey, id: string, origin: EventOrigin): Promise<RateLimitRejection | null> {
+  consume(endpoint: RateLimitedEndpoint, key: RateLimitKey, id: string, origin: EventOrigin): Promise<RateLimitRejection | null> {
     const entry = this.limiters.get(`${endpoint}:${key}`);
-    if (!entry || !id) return null;
-    if (origin.ip && this.isTrusted(origin.ip)) return null;
+    if (!entry || !id) return NOT_LIMITED;
+    if (origin.ip && this.isTrusted(origin.ip)) return NOT_LIMITED;
     this.warnIfRedisDown();
-    try {
-      await entry.limiter.consume(key === "ip" ? ipKey(id) : clientKey(id));
-      return null;
-    } catch (result) {
-      if (!(result instanceof RateLimiterRes)) {
-        // The store failed and so did the fallback: let the request through rather than fail it.
-        this.deps.log.warn({ err: result, endpoint }, "rate limiter failed; request allowed");
-        return null;
-      }
-      return this.reject(endpoint, key, entry.points, result, origin);
-    }
+    // A plain promise chain rather than an async function: one promise fewer per request on the hot path.
+    return entry.limiter.consume(key === "ip" ? ipKey(id) : clientKey(id)).then(
+      () => null,
+      (result: unknown) => {
+        if (!(result instanceof RateLimiterRes)) {
+          // The store failed and so did the fallback: let the request through rather than fail it.
+          this.deps.log.warn({ err: result, endpoint }, "rate limiter failed; request allowed");
+          return null;
+        }
+        return this.reject(endpoint, key, entry.points, result, origin);
+      },
+    );
   }
 
   private reject(

@@ -57,13 +57,15 @@ export class StreamableHttpEndpoint {
       return this.respond(meta, "none", jsonRpcError(405, -32000, "Method not allowed", { Allow: "GET, POST, DELETE" }));
     }
     const { headers } = request;
-    const auth = await this.deps.bearer.authenticate({
+    const checked = this.deps.bearer.authenticate({
       authorization: headers.get("authorization"),
       url: request.url,
       endpoint: "mcp",
       requiredScopes: TOOLS_SCOPE,
       origin: originOf(meta),
     });
+    // A cached token is checked synchronously: no await (and no turn of the microtask queue) on the hot path.
+    const auth = checked instanceof Promise ? await checked : checked;
     const label = method === "GET" ? "stream" : method === "DELETE" ? "session/delete" : "none";
     if (!auth.ok) {
       meta.oauthError = auth.failure.error ?? null;
