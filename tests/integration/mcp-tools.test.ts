@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { mintAccessToken } from "../helpers/tokens.ts";
 import { connectSse, connectStreamable, structured, toolText } from "../helpers/mcp.ts";
+import { rememberConsent } from "../../server/oauth/consents.ts";
 
 const ADMIN_TOOLS = ["admin_analytics_summary", "admin_list_clients", "admin_revoke_client_tokens", "admin_security_events"];
 const USER_TOOLS = ["list_connected_apps", "revoke_connected_app", "whoami"];
@@ -108,10 +109,11 @@ describe("Tool arguments are validated (MCP 2025-11-25 §Tools, error handling)"
 });
 
 describe("Connected apps: list and revoke one's own grants", () => {
-  it("lists the caller's apps and revokes one; its token stops working at once", async () => {
+  it("lists the caller's apps and revokes one; its token stops working at once and its consent is forgotten", async () => {
     const { prisma } = server.services;
     const first = await mintAccessToken(prisma, server.env.APP_URL, { clientName: "First App" });
     const second = await mintAccessToken(prisma, server.env.APP_URL, { userId: first.userId, clientName: "Second App" });
+    await rememberConsent(prisma, { userId: first.userId, clientDbId: second.clientDbId, resource: `${server.env.APP_URL}/mcp` }, ["mcp:tools"]);
     const other = await mintAccessToken(prisma, server.env.APP_URL, { clientName: "Someone else's app" });
 
     const client = await connectStreamable(server.url, first.token);
@@ -133,6 +135,8 @@ describe("Connected apps: list and revoke one's own grants", () => {
     );
     expect(revoked).toMatchObject({ revoked: true, accessTokens: 1 });
     await expect(secondClient.listTools()).rejects.toThrow();
+    // Like the account page: the app has to ask for consent again.
+    expect(await prisma.consent.count({ where: { userId: first.userId, clientId: second.clientDbId } })).toBe(0);
     // The other person's app is untouched.
     const otherClient = await connectStreamable(server.url, other.token);
     await expect(otherClient.listTools()).resolves.toBeTruthy();

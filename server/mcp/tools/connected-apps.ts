@@ -1,10 +1,13 @@
 /**
  * The caller's own connected apps: every grant (one authorization of one app) that can still use or refresh a
- * token, and revoking one of them. Works through server/oauth/grants.ts, which revokes the grant and its tokens in
- * one transaction and emits `oauth.revocation` so caches everywhere drop them.
+ * token, and revoking one of them — the same as the account page (server/oauth/connected-apps.ts): the grant and its
+ * tokens are revoked in one transaction, `oauth.revocation` makes caches everywhere drop them, and the remembered
+ * consent is forgotten.
  */
 import { z } from "zod";
-import { listActiveGrants, revokeGrant, RevocationReason } from "../../oauth/grants.ts";
+import { disconnectApp } from "../../oauth/connected-apps.ts";
+import { DomainError } from "../../domain-error.ts";
+import { listActiveGrants } from "../../oauth/grants.ts";
 import { defineTool, ToolError } from "./types.ts";
 
 export const listConnectedApps = defineTool({
@@ -39,7 +42,7 @@ export const revokeConnectedApp = defineTool({
   name: "revoke_connected_app",
   title: "Revoke a connected app",
   description:
-    "Revokes one of your connected apps (by the grantId from list_connected_apps): its access and refresh tokens stop working at once. Revoking the grant of this very connection ends this connection too.",
+    "Revokes one of your connected apps (by the grantId from list_connected_apps): its access and refresh tokens stop working at once and the app must ask for your consent again, as on the account page. Revoking the grant of this very connection ends this connection too.",
   inputSchema: {
     grantId: z.string().min(1).max(64).describe("The grantId from list_connected_apps"),
   },
@@ -51,10 +54,12 @@ export const revokeConnectedApp = defineTool({
     openWorldHint: false,
   },
   async handler({ grantId }, { services, caller }) {
-    const counts = await revokeGrant(services, grantId, RevocationReason.user, { userId: caller.userId });
-    if (counts.grants === 0) {
-      throw new ToolError(`No active connected app with grantId "${grantId}" (see list_connected_apps)`);
-    }
+    const counts = await disconnectApp(services, caller.userId, grantId).catch((error: unknown) => {
+      if (error instanceof DomainError && error.kind === "not_found") {
+        throw new ToolError(`No active connected app with grantId "${grantId}" (see list_connected_apps)`);
+      }
+      throw error;
+    });
     return { revoked: true, grantId, accessTokens: counts.accessTokens, refreshTokens: counts.refreshTokens };
   },
 });
