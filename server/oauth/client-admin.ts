@@ -18,6 +18,7 @@ import { OAuthError } from "./errors.ts";
 import { revokeGrantsForClient, RevocationReason, type RevocationCounts } from "./grants.ts";
 import { validateRedirectUris } from "./redirect-uris.ts";
 import { formatScope, isSupportedScope, SUPPORTED_SCOPES } from "./scopes.ts";
+import { pageArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
 
 type Deps = Pick<Services, "prisma" | "events">;
 
@@ -53,18 +54,8 @@ export interface ClientFilter {
   status?: "active" | "disabled";
 }
 
-export interface ClientPageInput {
-  cursor?: string;
-  direction: "forward" | "backward";
-  limit: number;
-}
-
-export interface ClientPage {
-  items: ClientRow[];
-  nextCursor: string | null;
-  prevCursor: string | null;
-  total: number;
-}
+export type ClientPageInput = PageInput;
+export type ClientPage = Page<ClientRow>;
 
 const typeOf = (method: string): ClientType => (isConfidentialMethod(method) ? "confidential" : "public");
 
@@ -83,13 +74,11 @@ export async function listClients(deps: Pick<Services, "prisma">, filter: Client
         }
       : {}),
   };
-  const take = page.limit + 1;
-  const backward = Boolean(page.cursor) && page.direction === "backward";
   const [rows, total] = await Promise.all([
     deps.prisma.client.findMany({
       where,
       orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      ...(page.cursor ? { cursor: { id: page.cursor }, skip: 1, take: backward ? -take : take } : { take }),
+      ...pageArgs(page),
       select: {
         id: true,
         clientId: true,
@@ -104,19 +93,14 @@ export async function listClients(deps: Pick<Services, "prisma">, filter: Client
     }),
     deps.prisma.client.count({ where }),
   ]);
-  const more = rows.length > page.limit;
-  const items = more ? (backward ? rows.slice(1) : rows.slice(0, page.limit)) : rows;
-  const first = items[0]?.id ?? null;
-  const last = items.at(-1)?.id ?? null;
+  const result = toPage(rows, page, total);
   return {
-    items: items.map(({ _count, tokenEndpointAuthMethod, ...row }) => ({
+    ...result,
+    items: result.items.map(({ _count, tokenEndpointAuthMethod, ...row }) => ({
       ...row,
       type: typeOf(tokenEndpointAuthMethod),
       activeGrants: _count.grants,
     })),
-    nextCursor: backward || more ? last : null,
-    prevCursor: backward ? (more ? first : null) : page.cursor ? first : null,
-    total,
   };
 }
 
