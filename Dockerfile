@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# Multi-stage build: dependencies + Prisma client + Remix build in `build`, a slim non-root runtime in `runtime`.
+# Multi-stage build: dependencies + Prisma client + Remix build + host bundle in `build`, a slim non-root runtime in
+# `runtime` (server/ stays for `npm run db:migrate`).
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -9,7 +10,8 @@ COPY prisma ./prisma
 COPY prisma.config.ts ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npx remix build && npm prune --omit=dev
+# `npm run build`: the Remix app and the bundled host (build/server/main.js, what `npm start` runs; ADR 0012).
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app

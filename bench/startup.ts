@@ -1,18 +1,27 @@
 /**
  * Start-up and memory of `npm start` with the embedded PostgreSQL (DATABASE_URL unset):
  *   - cold: a fresh DATA_DIR (initdb + migrations + server), from spawn to the first healthy /api/health;
- *   - warm: restarts on the same DATA_DIR;
+ *   - warm: restarts on the same DATA_DIR, alternating the production entry (`scripts/start.js`, the bundled host
+ *     build/server/main.js, ADR 0012) with the TypeScript sources loaded through tsx (`node --import tsx
+ *     server/main.ts`, how production ran before), so both meet the same machine load; medians per entry;
  *   - idle RSS of the Node process (and of the PostgreSQL processes it started) a few seconds after start;
  *   - time from SIGTERM to exit.
- * Usage: npx tsx bench/startup.ts [warmRuns=3]
+ * Usage: npx tsx bench/startup.ts [warmRunsPerEntry=3]    (builds the bundle first when it is missing or stale)
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../server/db/embedded.ts";
+import { buildServer, serverBundleStale } from "../scripts/build-server.js";
 
 const warmRuns = Number(process.argv[2] ?? 3);
+
+const ENTRIES = {
+  "bundle (npm start)": ["scripts/start.js"],
+  "tsx (sources)": ["--import", "tsx", "server/main.ts"],
+} as const;
+type Entry = keyof typeof ENTRIES;
 
 function rssKb(pid: number): number {
   try {
@@ -46,10 +55,17 @@ function descendants(root: number): number[] {
   return found;
 }
 
-async function run(dataDir: string) {
+interface Run {
+  healthyMs: number;
+  nodeRssMb: number;
+  pgRssMb: number;
+  stopMs: number;
+}
+
+async function run(dataDir: string, entry: Entry): Promise<Run> {
   const port = await freePort();
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, ["scripts/start.js"], {
+  const child: ChildProcess = spawn(process.execPath, [...ENTRIES[entry]], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -87,16 +103,38 @@ async function run(dataDir: string) {
   return { healthyMs, nodeRssMb: nodeRss / 1024, pgRssMb: pgRss / 1024, stopMs: performance.now() - stopAt };
 }
 
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const row = (name: string, r: Run) =>
+  `| ${name} | ${r.healthyMs.toFixed(0)} | ${r.nodeRssMb.toFixed(1)} | ${r.pgRssMb.toFixed(1)} | ${r.stopMs.toFixed(0)} |`;
+
+if (serverBundleStale()) await buildServer();
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "mcp-oauth-bench-"));
 chmodSync(dataDir, 0o755);
 try {
-  const rows: Array<[string, Awaited<ReturnType<typeof run>>]> = [["cold (initdb)", await run(dataDir)]];
-  for (let i = 1; i <= warmRuns; i++) rows.push([`warm #${i}`, await run(dataDir)]);
+  const lines = [row("cold (initdb), bundle", await run(dataDir, "bundle (npm start)"))];
+  const warm = new Map<Entry, Run[]>([["bundle (npm start)", []], ["tsx (sources)", []]]);
+  for (let i = 1; i <= warmRuns; i++) {
+    // Alternate which entry goes first, so neither always starts right after the other one stopped.
+    const order: Entry[] = i % 2 ? ["bundle (npm start)", "tsx (sources)"] : ["tsx (sources)", "bundle (npm start)"];
+    for (const entry of order) {
+      const result = await run(dataDir, entry);
+      warm.get(entry)!.push(result);
+      lines.push(row(`warm #${i}, ${entry}`, result));
+    }
+  }
+  for (const [entry, runs] of warm) {
+    lines.push(
+      row(`**median warm, ${entry}**`, {
+        healthyMs: median(runs.map((r) => r.healthyMs)),
+        nodeRssMb: median(runs.map((r) => r.nodeRssMb)),
+        pgRssMb: median(runs.map((r) => r.pgRssMb)),
+        stopMs: median(runs.map((r) => r.stopMs)),
+      }),
+    );
+  }
   console.log("| start | to healthy (ms) | idle RSS node (MB) | RSS postgres (MB) | SIGTERM to exit (ms) |");
   console.log("|---|---:|---:|---:|---:|");
-  for (const [name, r] of rows) {
-    console.log(`| ${name} | ${r.healthyMs.toFixed(0)} | ${r.nodeRssMb.toFixed(1)} | ${r.pgRssMb.toFixed(1)} | ${r.stopMs.toFixed(0)} |`);
-  }
+  for (const line of lines) console.log(line);
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -1,13 +1,18 @@
-// `npm start`: builds the Remix app when the build is missing (a fresh clone after `npm ci`), then runs the
-// TypeScript host in this same process (so signals reach it directly).
+// `npm start`: runs the bundled host, build/server/main.js (ADR 0012), in this same process (so signals reach it
+// directly). A fresh clone after `npm ci` has no build yet: the Remix app is built when build/index.js is missing,
+// and the host is bundled when its bundle is missing or older than the sources under server/ (about half a second).
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { register } from "tsx/esm/api";
+import { pathToFileURL } from "node:url";
+import { buildServer, serverBundle, serverBundleStale } from "./build-server.js";
 
 if (!existsSync("build/index.js")) {
   console.log("No build found: running `remix build` first.");
   const result = spawnSync("npx", ["remix", "build"], { stdio: "inherit" });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
-register();
-await import("../server/main.ts");
+if (serverBundleStale()) {
+  console.log(`Bundling the server into ${serverBundle}.`);
+  await buildServer();
+}
+await import(pathToFileURL(serverBundle).href);
