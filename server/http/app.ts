@@ -13,9 +13,10 @@ import type { Services } from "../services.ts";
 import { createEdge, type Edge } from "./edge.ts";
 import { BodyTooLargeError, sendFetchResponse, toFetchRequest } from "./fetch-adapter.ts";
 import { healthHandler } from "./health.ts";
-import { mcpHandlers, mountMcp, sendJson, type McpHandlers } from "./mcp-routes.ts";
+import { mcpHandlers, mountMcp, type McpHandlers } from "./mcp-routes.ts";
 import { rateLimitByClient } from "./rate-limit-middleware.ts";
 import { requestMeta } from "./request-context.ts";
+import { sendJson } from "./send-json.ts";
 import type { RemixApp } from "./remix.ts";
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -78,7 +79,11 @@ function expressApp(services: Services, remix: RemixApp, edge: Edge, mcp: McpHan
     if (FETCH_FORBIDDEN_METHODS.has(req.method)) return methodNotAllowed(["GET", "HEAD", "POST"])(req, res);
     try {
       const meta = requestMeta(res);
-      const request = await toFetchRequest(req, res, { origin: originOf(req), bodyLimit: BODY_LIMIT_BYTES });
+      // Remix warns `No routes matched location "<path>?<query>"` on the console for an unknown path; a token or
+      // code sent to a wrong path must not reach the logs that way, so such a request reaches Remix (for its 404
+      // page) without its query string.
+      const unmatched = remix.routePattern(req.path) === "unmatched";
+      const request = await toFetchRequest(req, res, { origin: originOf(req), bodyLimit: BODY_LIMIT_BYTES, dropQuery: unmatched });
       const response =
         (await rateLimitByClient(services.rateLimits, request, meta)) ?? (await remix.handle(request, { services, meta }));
       await sendFetchResponse(res, response);

@@ -11,6 +11,7 @@ import { cors } from "./cors.ts";
 import { rateLimitByIp } from "./rate-limit-middleware.ts";
 import { createRequestMeta, type RequestMeta } from "./request-context.ts";
 import { securityHeaders } from "./security-headers.ts";
+import { sendJson } from "./send-json.ts";
 
 /**
  * Runs the steps; calls `next()` when the request may go on to its handler, `next(error)` when a step failed. A
@@ -34,9 +35,29 @@ export function createEdge(
     watch(res);
     headers.apply(res);
     const path = pathOf(originalUrl(req));
-    if (!corsStep(req, res, path)) limit(req, res, meta, path, next);
+    if (corsStep(req, res, path)) return meta;
+    if (req.headers.authorization !== undefined && repeatedAuthorization(req.rawHeaders)) {
+      // RFC 9110 §5.3: Authorization is not a list, so two of them make the request malformed. Node keeps the first
+      // and drops the rest; a proxy in front may read the other one. RFC 6750 §3.1: invalid_request is a 400.
+      sendJson(res, 400, { error: "invalid_request", error_description: "Repeated Authorization header" });
+      return meta;
+    }
+    limit(req, res, meta, path, next);
     return meta;
   };
+}
+
+/** True when the raw header list (name, value, name, value, …) holds Authorization more than once. */
+function repeatedAuthorization(raw: string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 13 && name.toLowerCase() === "authorization") {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
 }
 
 /** Express rewrites `req.url` under mount points; the path the client asked for is in `originalUrl`. */

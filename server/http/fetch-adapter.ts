@@ -42,12 +42,12 @@ export function toFetchHeaders(raw: IncomingMessage["headers"]): Headers {
 
 /**
  * Builds a Fetch Request for a Node request. `origin` is the scheme+host the request is addressed to; the request
- * is aborted when the client goes away before the response is finished.
+ * is aborted when the client goes away before the response is finished. `dropQuery` leaves the query string out.
  */
 export async function toFetchRequest(
   req: IncomingMessage,
   res: ServerResponse,
-  options: { origin: string; bodyLimit: number },
+  options: { origin: string; bodyLimit: number; dropQuery?: boolean },
 ): Promise<Request> {
   const controller = new AbortController();
   res.on("close", () => {
@@ -62,7 +62,9 @@ export async function toFetchRequest(
     const body = await readBody(req, options.bodyLimit);
     if (body.length > 0) init.body = new Uint8Array(body);
   }
-  return new Request(new URL(req.url ?? "/", options.origin), init);
+  const target = req.url ?? "/";
+  const url = new URL(options.dropQuery ? target.split("?")[0]! : target, options.origin);
+  return new Request(url, init);
 }
 
 export async function sendFetchResponse(res: ServerResponse, response: Response): Promise<void> {

@@ -14,6 +14,7 @@ import type { Services } from "../services.ts";
 import type { HostReply } from "../mcp/sse.ts";
 import { readBody, sendFetchResponse, toFetchHeaders } from "./fetch-adapter.ts";
 import { requestMeta } from "./request-context.ts";
+import { sendJson } from "./send-json.ts";
 
 /** MCP messages get the host's body limit (app.ts BODY_LIMIT_BYTES). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -115,15 +116,4 @@ function send(res: ServerResponse, reply: HostReply): void {
   if (typeof type === "string" && !/;\s*charset=/i.test(type)) res.setHeader("Content-Type", `${type}; charset=utf-8`);
   res.setHeader("Content-Length", Buffer.byteLength(reply.body));
   res.end(reply.body);
-}
-
-/** A JSON answer on a plain Node response, `Cache-Control: no-store`. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  res.setHeader("Cache-Control", "no-store");
-  res.setHeader("Content-Type", "application/json; charset=utf-8");
-  res.setHeader("Content-Length", Buffer.byteLength(text));
-  res.end(text);
 }

@@ -55,18 +55,17 @@ describe("Bearer token usage, RFC 6750 §2 (Authorization header only)", () => {
   });
 
   it("two Authorization headers with the invalid one first are refused", async () => {
-    expect(await send("/mcp/mcp", [["authorization", "Bearer mcpat_forged"], ["authorization", `Bearer ${good.token}`]])).toBe(401);
+    expect(await send("/mcp/mcp", [["authorization", "Bearer mcpat_forged"], ["authorization", `Bearer ${good.token}`]])).toBe(400);
   });
 
-  // KNOWN GAP in server/http (see the security review report): Node keeps the first of repeated Authorization
-  // headers and drops the rest before any of our code runs, so a request a proxy may read as "the second one" is
-  // served with the first. RFC 7230 §3.2.2: Authorization is not a list; such a request is malformed (400).
-  // `it.fails` keeps the suite green until the host refuses repeated Authorization headers; then drop `.fails`.
-  it.fails("two Authorization headers on /mcp/mcp are refused as malformed (400)", async () => {
+  // Node keeps the first of repeated Authorization headers and drops the rest before any of our code runs, so a
+  // request a proxy may read as "the second one" would be served with the first. RFC 9110 §5.3: Authorization is
+  // not a list; the host's edge (server/http/edge.ts) refuses such a request as malformed (400).
+  it("two Authorization headers on /mcp/mcp are refused as malformed (400)", async () => {
     expect(await send("/mcp/mcp", [["authorization", `Bearer ${good.token}`], ["authorization", "Bearer mcpat_other"]])).toBe(400);
   });
 
-  it.fails("two Authorization headers on /api/oauth/token are refused as malformed (400 invalid_request)", async () => {
+  it("two Authorization headers on /api/oauth/token are refused as malformed (400 invalid_request)", async () => {
     const basic = (id: string) => ["authorization", `Basic ${Buffer.from(`${id}:`).toString("base64")}`] as [string, string];
     const res = await exchange("/api/oauth/token", [basic(good.clientId), basic("mcpc_other")], `grant_type=authorization_code&code=mcpac_x&code_verifier=${"v".repeat(43)}`, FORM);
     expect(res.status).toBe(400);

@@ -148,11 +148,9 @@ describe("Secrets never reach the logs (OWASP ASVS 5.0 V16.2.5, RFC 9700 §4.14)
     expect(leakedInto(output())).toEqual([]);
   });
 
-  // KNOWN LEAK outside server/oauth (see the security review report): Remix's router warns
-  // `No routes matched location "<path>?<query>"` on the console for every unmatched URL, query string included, so
-  // a token or code sent to a wrong path is written to stderr. `it.fails` keeps the suite green until server/http
-  // stops handing the query string of unmatched paths to Remix; then this test fails and `.fails` must go.
-  it.fails("a token or code in the query string of an unknown path is not written to the console", async () => {
+  // Remix's router warns `No routes matched location "<path>?<query>"` on the console for every unmatched URL,
+  // query string included; the host (server/http/app.ts) hands unmatched paths to Remix without their query string.
+  it("a token or code in the query string of an unknown path is not written to the console", async () => {
     const before = consoleCalls.length;
     const code = `mcpac_${"C".repeat(43)}`;
     const token = `mcpat_${"T".repeat(43)}`;
