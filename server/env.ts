@@ -6,6 +6,7 @@
  */
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { isLoopbackHostname } from "./loopback.ts";
 
 const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { error: "must be true or false" })
@@ -65,7 +66,13 @@ export const envSchema = z
     UNUSED_CLIENT_RETENTION_HOURS: positiveInt.default(24 * 7),
 
     // Edge protections
-    ALLOWED_ORIGINS: list.optional(),
+    /**
+     * Browser Origins allowed on /.well-known, /api/oauth and /mcp; `*` allows any. Unset: any on /.well-known and
+     * /api/oauth, and on /mcp only APP_URL's origin and loopback origins (MCP transports §Security Warning).
+     */
+    ALLOWED_ORIGINS: list
+      .refine((entries) => entries.every(isOriginOrStar), "must be a comma-separated list of origins (https://app.example) or *")
+      .optional(),
     TRUSTED_IP_RANGES: list
       .default([])
       .refine((ranges) => ranges.every(isCidrOrIp), "must be a comma-separated list of CIDRs or IP addresses"),
@@ -133,15 +140,21 @@ export const envSchema = z
        * (a public deployment that forgot NODE_ENV=production must not let anyone sign in as any address).
        */
       devLoginEnabled:
-        env.AUTH_DEV_LOGIN ?? (!googleConfigured && env.NODE_ENV !== "production" && isLoopbackHost(appUrl.hostname)),
+        env.AUTH_DEV_LOGIN ?? (!googleConfigured && env.NODE_ENV !== "production" && isLoopbackHostname(appUrl.hostname)),
       secureCookies: appUrl.protocol === "https:",
     };
   });
 
 export type Env = z.output<typeof envSchema>;
 
-function isLoopbackHost(hostname: string): boolean {
-  return hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+/** `*`, or an origin exactly as browsers send it: scheme://host[:port], nothing more. */
+function isOriginOrStar(entry: string): boolean {
+  if (entry === "*") return true;
+  try {
+    return new URL(entry).origin === entry;
+  } catch {
+    return false;
+  }
 }
 
 export class EnvError extends Error {

@@ -64,8 +64,9 @@ let proxyPort: number;
 beforeAll(async () => {
   if (skipReason) return;
   proxyPort = await freePort();
-  // The proxy's origin is the one local client page we allow (DNS-rebinding guard, MCP transports §"Security Warning").
-  server = await startTestServer({ AUTH_DEV_LOGIN: "true", ALLOWED_ORIGINS: `http://127.0.0.1:${proxyPort}` });
+  // No ALLOWED_ORIGINS: the default Origin check on /mcp (loopback and APP_URL origins only) is what the
+  // DNS-rebinding scenario meets (MCP transports §"Security Warning").
+  server = await startTestServer({ AUTH_DEV_LOGIN: "true" });
 });
 
 interface Check {
@@ -182,7 +183,7 @@ describe.skipIf(skipReason)(`MCP conformance runner 0.2.0-alpha.12 (Node 22)${sk
         ["tools-name-format", "SUCCESS"],
         ["wire-schema-valid", "SUCCESS"],
       ]);
-      // Evil Host + Origin → 403 from the Origin allow-list; the proxy's own origin → 200.
+      // Evil Host + Origin → 403 from the default Origin check; the proxy's own (loopback) origin → 200.
       expect(statuses("dns-rebinding-protection"), why).toEqual([
         ["localhost-host-rebinding-rejected", "SUCCESS"],
         ["localhost-host-valid-accepted", "SUCCESS"],

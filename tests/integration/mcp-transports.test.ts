@@ -93,7 +93,7 @@ describe("CORS for browser-based MCP clients", () => {
     const preflight = await fetch(`${server.url}/mcp/mcp`, {
       method: "OPTIONS",
       headers: {
-        Origin: "https://inspector.example",
+        Origin: "http://localhost:6274", // the MCP Inspector's page
         "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization, content-type, mcp-protocol-version, mcp-session-id",
       },
@@ -101,7 +101,7 @@ describe("CORS for browser-based MCP clients", () => {
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get("access-control-allow-headers")).toMatch(/Authorization/);
     expect(preflight.headers.get("access-control-allow-headers")).toMatch(/Mcp-Session-Id/);
-    const res = await rawMcpPost(server.url, INITIALIZE, { Origin: "https://inspector.example" });
+    const res = await rawMcpPost(server.url, INITIALIZE, { Origin: "http://localhost:6274" });
     expect(res.status).toBe(401);
     expect(res.headers.get("access-control-allow-origin")).toBeTruthy();
     expect(res.headers.get("access-control-expose-headers")).toMatch(/WWW-Authenticate/);
@@ -109,7 +109,39 @@ describe("CORS for browser-based MCP clients", () => {
   });
 });
 
-describe("Origin allow-list on /mcp (MCP Security Best Practices: DNS rebinding)", () => {
+describe("Origin check on /mcp by default (MCP transports §Security Warning: DNS rebinding)", () => {
+  it("refuses a foreign Origin with 403, serves APP_URL's and loopback origins, and leaves discovery open", async () => {
+    const auth = { Authorization: `Bearer ${token}` };
+    for (const origin of ["https://evil.example", "null", "http://localhost.evil.example", "file://"]) {
+      const refused = await rawMcpPost(server.url, INITIALIZE, { ...auth, Origin: origin });
+      expect(refused.status, origin).toBe(403);
+      expect(await refused.json()).toEqual({ error: "invalid_request", error_description: "Origin not allowed" });
+    }
+    const sse = await fetch(`${server.url}/mcp/sse`, { headers: { ...auth, Origin: "https://evil.example", Accept: "text/event-stream" } });
+    expect(sse.status).toBe(403);
+    const preflight = await fetch(`${server.url}/mcp/mcp`, { method: "OPTIONS", headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "POST" } });
+    expect(preflight.status).toBe(403);
+    for (const origin of [new URL(server.env.APP_URL).origin, "http://localhost:6274", "http://127.0.0.1:9", "http://[::1]:3000"]) {
+      const served = await rawMcpPost(server.url, INITIALIZE, { ...auth, Origin: origin });
+      expect(served.status, origin).toBe(200);
+      expect(served.headers.get("access-control-allow-origin")).toBe(origin);
+    }
+    expect((await rawMcpPost(server.url, INITIALIZE, auth)).status).toBe(200); // no Origin: not a browser page
+    const metadata = await fetch(`${server.url}/.well-known/oauth-protected-resource/mcp/mcp`, { headers: { Origin: "https://evil.example" } });
+    expect(metadata.status).toBe(200);
+    expect(metadata.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
+  it("ALLOWED_ORIGINS=* serves any Origin on /mcp", async () => {
+    const open = await startTestServer({ ALLOWED_ORIGINS: "*" }, { database: server.database });
+    const minted = await mintAccessToken(open.services.prisma, open.env.APP_URL);
+    const res = await rawMcpPost(open.url, INITIALIZE, { Authorization: `Bearer ${minted.token}`, Origin: "https://anywhere.example" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+});
+
+describe("Origin allow-list on /mcp (ALLOWED_ORIGINS)", () => {
   it("refuses a browser Origin not in ALLOWED_ORIGINS, and serves an allowed one", async () => {
     const guarded = await startTestServer({ ALLOWED_ORIGINS: "https://good.example" }, { database: server.database });
     const minted = await mintAccessToken(guarded.services.prisma, guarded.env.APP_URL);

@@ -43,6 +43,17 @@ describe("configuration (server/env.ts)", () => {
     expect(found.join("\n")).toMatch(/DATABASE_URL: must be a postgresql:\/\/ URL/);
   });
 
+  it("accepts ALLOWED_ORIGINS as origins or *, and names a URL with a path or a bare host as bad", () => {
+    expect(parseEnv({ ALLOWED_ORIGINS: "https://a.example, http://localhost:6274" }).ALLOWED_ORIGINS).toEqual([
+      "https://a.example",
+      "http://localhost:6274",
+    ]);
+    expect(parseEnv({ ALLOWED_ORIGINS: "*" }).ALLOWED_ORIGINS).toEqual(["*"]);
+    for (const bad of ["https://a.example/", "a.example", "https://a.example/app"]) {
+      expect(problems({ ALLOWED_ORIGINS: bad }), bad).toEqual([expect.stringMatching(/^ALLOWED_ORIGINS: must be a comma-separated list of origins/)]);
+    }
+  });
+
   it("refuses production without AUTH_SECRET, or with a short one", () => {
     expect(problems({ NODE_ENV: "production" })).toEqual([expect.stringMatching(/^AUTH_SECRET: is required when NODE_ENV=production/)]);
     expect(problems({ NODE_ENV: "production", AUTH_SECRET: "short" })).toEqual([
