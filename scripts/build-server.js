@@ -66,5 +66,5 @@ export function serverBundleStale() {
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const started = performance.now();
   await buildServer();
-  console.log(`${serverBundle} built in ${Math.round(performance.now() - started)} ms`);
+  console.error(`${serverBundle} built in ${Math.round(performance.now() - started)} ms`);
 }

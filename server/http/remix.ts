@@ -32,6 +32,8 @@ export function mountRemix(build: ServerBuild, mode: string): RemixApp {
   const handler = createRequestHandler(build, mode);
   const routes = toRouteObjects(build);
   const cache = new Map<string, string>();
+  // Remix answers its lazy route discovery here (not a route; it needs its query: `version`, `p`).
+  const manifestPath = `${build.basename ?? "/"}/__manifest`.replace(/\/+/g, "/");
   // Routes with a component are pages: Remix checks the Origin of their actions. Resource routes it does not.
   const pages = new Set(
     Object.values(build.routes).flatMap((r) => (r && typeof r.module.default === "function" ? [r.id] : [])),
@@ -55,6 +57,7 @@ export function mountRemix(build: ServerBuild, mode: string): RemixApp {
       return handler(request, context);
     },
     routePattern(pathname) {
+      if (pathname === manifestPath) return "/__manifest";
       const cached = cache.get(pathname);
       if (cached) return cached;
       const matches = matchRoutes(routes, pathname);

@@ -4,7 +4,9 @@
  * request id, access line and route names either way; static files are named, not `unmatched`.
  */
 import { readdirSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
+import { remixBuildPath } from "../../server/http/remix.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { captureLog, mcpPost, seedAccessToken, type CapturedLog } from "../observability/support.ts";
 
@@ -82,5 +84,13 @@ describe("host edge: fast path and Express path answer alike (OWASP Secure Heade
     expect(icon.status).toBe(200);
     await icon.arrayBuffer();
     expect(await lineFor(icon.headers.get("x-request-id")!)).toMatchObject({ route: "static", status: 200 });
+  });
+
+  it("serves Remix's route discovery (/__manifest) with its query (unknown paths reach Remix without theirs), named `/__manifest`", async () => {
+    const { version } = ((await import(pathToFileURL(remixBuildPath).href)) as { assets: { version: string } }).assets;
+    const found = await fetch(`${server.url}/__manifest?version=${version}&p=%2Faccount`);
+    expect(found.status).toBe(200); // a version mismatch (query dropped) would be 204 + X-Remix-Reload-Document
+    expect(Object.keys((await found.json()) as object)).toContain("routes/account");
+    expect(await lineFor(found.headers.get("x-request-id")!)).toMatchObject({ route: "/__manifest", status: 200 });
   });
 });
