@@ -22,7 +22,7 @@ import { consentCovers, rememberConsent } from "./consents.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { OAuthError } from "./errors.ts";
 import { checkCodeChallenge } from "./pkce.ts";
-import { findRedirectUri } from "./redirect-uris.ts";
+import { checkRedirectUri, findRedirectUri } from "./redirect-uris.ts";
 import { queryParams, type Params } from "./request-params.ts";
 import { resolveResource } from "./resources.ts";
 import { newId, query } from "./sql.ts";
@@ -129,7 +129,7 @@ export class AuthorizationEndpoint {
         this.deps.events.authorize(origin, "approved");
         return this.issueCode(validated, user, scopes);
       }
-      if (!validated.prompt.has("consent") && (await consentCovers(this.deps.prisma, key, scopes))) {
+      if (!validated.prompt.has("consent") && identityAssured(validated) && (await consentCovers(this.deps.prisma, key, scopes))) {
         this.deps.events.authorize(origin, "consent_remembered");
         return this.issueCode(validated, user, scopes);
       }
@@ -349,4 +349,17 @@ class PendingRedirectError extends Error {
   ) {
     super(cause.message);
   }
+}
+
+/**
+ * Whether a remembered consent may stand in for the person (RFC 8252 §8.6: not unless the identity of the client
+ * can be assured). A metadata-document client's `client_id` is a public URL, so any program can present it; with a
+ * loopback or private-use redirect URI nothing ties the code's receiver to that document's owner, so the person is
+ * asked every time. Registered clients hold an unguessable client_id of their own, and an https redirect URI
+ * belongs to its host.
+ */
+function identityAssured(request: ValidatedAuthorization): boolean {
+  if (request.client.kind !== "METADATA_DOCUMENT") return true;
+  const check = checkRedirectUri(request.redirectUri);
+  return check.ok && check.kind === "https";
 }

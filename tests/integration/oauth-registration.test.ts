@@ -259,6 +259,34 @@ describe("Client ID Metadata Documents, draft-ietf-oauth-client-id-metadata-docu
     expect(row.clientSecretHash).toBeNull();
   });
 
+  it("asks every time when the redirect URI is loopback: anyone can present a public client_id (RFC 8252 §8.6)", async () => {
+    server.services.oauth.metadataDocuments.useNetwork(internet({ [documentUrl]: document }));
+    const jar = await signIn(server.url, "cimd-again@example.com");
+    const ask = () =>
+      authorizeThroughConsent(
+        jar,
+        authorizeUrl(server.url, { response_type: "code", client_id: documentUrl, redirect_uri: "http://127.0.0.1:51234/callback", code_challenge: pkce().challenge, code_challenge_method: "S256" }),
+      );
+    expect((await ask()).consentShown).toBe(true);
+    const again = await ask();
+    expect(again.consentShown).toBe(true);
+    expect(again.location.searchParams.get("code")).toBeTruthy();
+  });
+
+  it("remembers the consent of a metadata-document client whose redirect URI is https (its host is its identity)", async () => {
+    const webUrl = "https://client.example/mcp/web.json";
+    const web = { ...document, client_id: webUrl, redirect_uris: ["https://client.example/callback"] };
+    server.services.oauth.metadataDocuments.useNetwork(internet({ [webUrl]: web }));
+    const jar = await signIn(server.url, "cimd-web@example.com");
+    const ask = () =>
+      authorizeThroughConsent(
+        jar,
+        authorizeUrl(server.url, { response_type: "code", client_id: webUrl, redirect_uri: "https://client.example/callback", code_challenge: pkce().challenge, code_challenge_method: "S256" }),
+      );
+    expect((await ask()).consentShown).toBe(true);
+    expect((await ask()).consentShown).toBe(false);
+  });
+
   it("refuses a document whose client_id is not its URL (local error page, no redirect)", async () => {
     const url = "https://other.example/client.json";
     server.services.oauth.metadataDocuments.useNetwork(internet({ [url]: { ...document, client_id: "https://client.example/mcp/client.json" } }));
