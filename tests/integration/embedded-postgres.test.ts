@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { startServer } from "../../server/http/server.ts";
 import { loadRemixBuild } from "../../server/http/remix.ts";
@@ -37,4 +39,42 @@ describe("embedded PostgreSQL (DATABASE_URL unset)", () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it("npm run db:migrate on it exits 0; a process that exits without stopping it takes the server down with it", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "mcp-oauth-embedded-"));
+    chmodSync(dataDir, 0o711); // root runs PostgreSQL as `postgres`, which must reach DATA_DIR
+    const env = { ...process.env, DATABASE_URL: "", DATA_DIR: dataDir, LOG_LEVEL: "silent" };
+    try {
+      const migrated = await run("npx", ["tsx", "scripts/migrate.ts"], { env });
+      expect(migrated.stdout).toMatch(/Applied: |Database is up to date/);
+      expect(migrated.stderr).not.toMatch(/TypeError|done is not a function/);
+
+      // Started, never stopped, then process.exit(): the exit safety net sends the postmaster a fast shutdown.
+      const script = `
+        import { readFileSync } from "node:fs";
+        import { startEmbeddedPostgres } from "./server/db/embedded.ts";
+        import { createLogger } from "./server/logger.ts";
+        await startEmbeddedPostgres(${JSON.stringify(dataDir)}, createLogger("silent"));
+        console.log(readFileSync(${JSON.stringify(path.join(dataDir, "postgres/postmaster.pid"))}, "utf8").split("\\n")[0]);
+        process.exit(0);`;
+      const abandoned = await run("npx", ["tsx", "--input-type=module", "-e", script], { env });
+      const pid = Number(abandoned.stdout.trim().split("\n").at(-1));
+      expect(pid).toBeGreaterThan(0);
+      expect(abandoned.stderr).not.toMatch(/TypeError/);
+      await expect.poll(() => alive(pid), { timeout: 10_000, interval: 100 }).toBe(false);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
+
+const run = promisify(execFile);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -44,7 +44,8 @@ describe("database migrations", () => {
     const fromMigrations = await createTestDatabase();
     created.push(fromMigrations);
     const server = inject("testDatabaseServer");
-    const name = `mcp_oauth_test_fromschema_${Date.now()}`;
+    // The run's pid in the name (as createTestDatabase does), so a concurrent run's global setup leaves it alone.
+    const name = `mcp_oauth_test_${inject("testRunPid")}_fromschema_${Date.now()}`;
     await adminQuery(server, `CREATE DATABASE "${name}"`);
     created.push({ name, url: withDatabase(server, name), drop: () => adminQuery(server, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).then(() => {}) });
     const sql = execFileSync("npx", ["prisma", "migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"], {
