@@ -127,7 +127,7 @@ describe.skipIf(skipReason)(`MCP conformance runner 0.2.0-alpha.12 (Node 22)${sk
     const details = grant![0].details as { authorizationResponseUrl: string; body: { token_type: string; scope: string } };
     expect(new URL(details.authorizationResponseUrl).searchParams.get("iss")).toBe(server.env.APP_URL);
     expect(details.body.token_type).toBe("Bearer");
-    expect(sandbox.consentEvents().map((e) => e.event)).toEqual(["open", "signed-in", "consent", "callback"]);
+    expect((await sandbox.personFinished()).map((e) => e.event)).toEqual(["open", "signed-in", "consent", "callback"]);
   });
 
   describe("server: the 2025-11-25 suite through a bearer-adding proxy", () => {

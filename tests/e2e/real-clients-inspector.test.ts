@@ -53,7 +53,7 @@ describe.skipIf(skipReason)(`MCP Inspector 2.12 CLI with only the URL (MCP 2025-
     const tools = (listed.output.result.tools as Array<{ name: string }>).map((t) => t.name);
     expect(tools, listed.why).toEqual(expect.arrayContaining(["whoami", "list_connected_apps", "revoke_connected_app"]));
 
-    const events = sandbox.consentEvents();
+    const events = await sandbox.personFinished();
     expect(events.map((e) => e.event), listed.why).toEqual(["open", "signed-in", "consent", "callback"]);
     const opened = new URL(events[0].url!);
     expect(opened.origin + opened.pathname).toBe(`${server.env.APP_URL}/oauth/authorize`);

@@ -61,7 +61,7 @@ describe.skipIf(skipReason)(`mcp-remote 0.15.1 with only the URL (MCP 2025-11-25
     expect(result.stderr, why).toMatch(/"name": "whoami"/);
     expect(result.stderr, why).toMatch(/"name": "list_connected_apps"/);
 
-    const events = sandbox.consentEvents();
+    const events = await sandbox.personFinished();
     expect(events.map((e) => e.event), why).toEqual(["open", "signed-in", "consent", "callback"]);
     const opened = new URL(events[0].url!);
     expect(opened.origin + opened.pathname).toBe(`${server.env.APP_URL}/oauth/authorize`);
@@ -97,7 +97,7 @@ describe.skipIf(skipReason)(`mcp-remote 0.15.1 with only the URL (MCP 2025-11-25
     } finally {
       await first.client.close();
     }
-    const events = sandbox.consentEvents();
+    const events = await sandbox.personFinished();
     expect(events.map((e) => e.event)).toEqual(["open", "signed-in", "consent", "callback"]);
     expect(events[2].heading).toBe("Allow MCP CLI Proxy to use your account?");
 

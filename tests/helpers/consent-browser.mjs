@@ -87,8 +87,9 @@ async function main() {
         await allow.click();
       }
     }
-    await page.waitForURL((u) => u.origin !== start.origin, { timeout: remaining(), waitUntil: "load" });
-    const body = (await page.textContent("body").catch(() => "")) ?? "";
+    // "commit": the browser has the callback's response; the client may shut its listener before the page "loads".
+    await page.waitForURL((u) => u.origin !== start.origin, { timeout: remaining(), waitUntil: "commit" });
+    const body = (await page.textContent("body", { timeout: 2_000 }).catch(() => "")) ?? "";
     log("callback", { url: redact(page.url()), body: body.trim().slice(0, 300) });
   } finally {
     await browser.close().catch(() => {});

@@ -50,6 +50,11 @@ export interface ClientSandbox {
   env: Record<string, string | undefined>;
   /** What the stand-in person did, one entry per step. */
   consentEvents(): ConsentEvent[];
+  /**
+   * The same, once the person is done (last step `callback` or `error`), waiting up to `timeoutMs`: the client may
+   * finish with the code before the browser driver has written its last line.
+   */
+  personFinished(timeoutMs?: number): Promise<ConsentEvent[]>;
 }
 
 const sandboxes: string[] = [];
@@ -90,15 +95,25 @@ export function clientSandbox(name: string, email: string): ClientSandbox {
     CHROMIUM_PATH,
     NO_COLOR: "1",
   });
+  const consentEvents = (): ConsentEvent[] =>
+    existsSync(consentLog)
+      ? readFileSync(consentLog, "utf8")
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as ConsentEvent)
+      : [];
   return {
     dir,
     env,
-    consentEvents() {
-      if (!existsSync(consentLog)) return [];
-      return readFileSync(consentLog, "utf8")
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as ConsentEvent);
+    consentEvents,
+    async personFinished(timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const events = consentEvents();
+        const last = events.at(-1)?.event;
+        if (last === "callback" || last === "error" || Date.now() > deadline) return events;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     },
   };
 }
