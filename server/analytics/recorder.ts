@@ -56,7 +56,7 @@ export interface RecorderOptions {
   log: Logger;
   /** Write at least this often (ms). */
   flushIntervalMs?: number;
-  /** Write as soon as this many rows are waiting. */
+  /** Write as soon as this many rows are waiting (default: one statement's worth, MAX_ROWS_PER_STATEMENT). */
   batchSize?: number;
   /** Rows kept in memory at most (both tables together); beyond it rows are dropped. */
   capacity?: number;
@@ -80,7 +80,7 @@ export class AnalyticsRecorder {
   private readonly maxAttempts: number;
 
   constructor(private readonly options: RecorderOptions) {
-    this.batchSize = options.batchSize ?? 500;
+    this.batchSize = options.batchSize ?? MAX_ROWS_PER_STATEMENT;
     this.capacity = options.capacity ?? 20_000;
     this.maxAttempts = options.maxAttempts ?? 3;
     this.timer = setInterval(() => void this.flushOnce(), options.flushIntervalMs ?? 1_000).unref();
