@@ -11,11 +11,10 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
-import pino from "pino";
 import { migrate } from "../server/db/migrate.ts";
 import { parseEnv } from "../server/env.ts";
 import { startServer, type RunningServer } from "../server/http/server.ts";
-import { createLogger } from "../server/logger.ts";
+import { createLogger, stdoutDestination } from "../server/logger.ts";
 
 export const run = promisify(execFile);
 
@@ -76,8 +75,8 @@ export function startBenchServer(databaseUrl: string, settings: Record<string, s
     APP_URL: "http://127.0.0.1:1",
     ...settings,
   });
-  // Real logging (one JSON line per request), written to /dev/null.
-  const log = createLogger(logLevel, { destination: pino.destination({ dest: "/dev/null", sync: false }) });
+  // Real logging (one JSON line per request, the production stdout batching), written to /dev/null.
+  const log = createLogger(logLevel, { destination: stdoutDestination("/dev/null") });
   return startServer(env, { log, port: 0, host: "127.0.0.1", migrate: false });
 }
 

@@ -15,33 +15,24 @@
  * postgresql://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (else TEST_REDIS_URL, redis://127.0.0.1:6379; set
  * to "off" to skip the Redis row).
  */
-import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { promisify } from "node:util";
-import pg from "pg";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
-import { migrate } from "../server/db/migrate.ts";
-import { parseEnv } from "../server/env.ts";
 import { readBody, toFetchHeaders } from "../server/http/fetch-adapter.ts";
 import { sendMcpResponse } from "../server/http/mcp-routes.ts";
-import { startServer, type RunningServer } from "../server/http/server.ts";
-import { createLogger, stdoutDestination } from "../server/logger.ts";
+import type { RunningServer } from "../server/http/server.ts";
 import { SERVER_INFO } from "../server/mcp/server.ts";
 import { whoami } from "../server/mcp/tools/whoami.ts";
 import { mintAccessToken } from "../tests/helpers/tokens.ts";
+import { benchEnvOverrides, run, startBenchServer, UNLIMITED, withBenchDatabase } from "./lib.ts";
 
-const run = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const DB_SERVER =
-  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 const CALL = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "whoami", arguments: {} } });
@@ -63,16 +54,6 @@ interface Row {
   rpsRatio?: number;
   /** Median over rounds of the bare server's CPU per request over this row's in the same round. */
   cpuRatio?: number;
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: DB_SERVER });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 /** The bare SDK server: same tool output, same tuning, nothing else. */
@@ -122,22 +103,10 @@ export async function startBare(): Promise<{ url: string; close(): Promise<void>
   };
 }
 
-async function startOurs(databaseUrl: string, extra: Record<string, string>): Promise<RunningServer> {
-  const env = parseEnv({
-    NODE_ENV: "production",
-    AUTH_SECRET: randomBytes(32).toString("hex"),
-    DATABASE_URL: databaseUrl,
-    APP_URL: "http://127.0.0.1:1",
-    // Limits far above the load, so the limiter runs on every request without refusing any.
-    RATE_LIMIT_MCP_PER_IP: "1000000000",
-    RATE_LIMIT_MCP_PER_CLIENT: "1000000000",
-    ...extra,
-    // Extra settings for experiments, e.g. BENCH_ENV='{"ANALYTICS_ENABLED":"false"}'.
-    ...(JSON.parse(process.env.BENCH_ENV ?? "{}") as Record<string, string>),
-  });
-  // Real logging (one JSON line per request), written to /dev/null.
-  const log = createLogger(process.env.BENCH_LOG_LEVEL ?? "info", { destination: stdoutDestination("/dev/null") });
-  return startServer(env, { log, port: 0, host: "127.0.0.1", migrate: false });
+/** Our server with limits far above the load (the limiter runs on every request without refusing any). */
+function startOurs(databaseUrl: string, extra: Record<string, string>): Promise<RunningServer> {
+  const settings = { RATE_LIMIT_MCP_PER_IP: UNLIMITED, RATE_LIMIT_MCP_PER_CLIENT: UNLIMITED, ...extra, ...benchEnvOverrides() };
+  return startBenchServer(databaseUrl, settings, process.env.BENCH_LOG_LEVEL ?? "info");
 }
 
 async function autocannon(url: string, headers: Record<string, string>, seconds: number): Promise<Omit<Row, "name">> {
@@ -269,32 +238,25 @@ async function bearerCost(server: RunningServer, token: string): Promise<{ cache
 }
 
 async function main(): Promise<void> {
-  const dbName = `mcp_bench_${randomBytes(4).toString("hex")}`;
-  await adminQuery(`CREATE DATABASE "${dbName}"`);
-  const url = new URL(DB_SERVER);
-  url.pathname = `/${dbName}`;
-  const databaseUrl = url.toString();
-  const cleanups: Array<() => Promise<void>> = [() => adminQuery(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)];
-  try {
-    await migrate(databaseUrl);
+  await withBenchDatabase("mcp_bench", async (databaseUrl, onCleanup) => {
     console.error(
       `MCP tools/call benchmark: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s per row, ${(await import("node:os")).cpus().length} CPUs`,
     );
     const targets: Target[] = [];
 
     const bare = await startBare();
-    cleanups.unshift(bare.close);
+    onCleanup(bare.close);
     targets.push({ name: "bare MCP SDK server (no auth)", url: bare.url, headers: HEADERS });
 
     const ours = await startOurs(databaseUrl, {});
-    cleanups.unshift(() => ours.close(2_000));
+    onCleanup(() => ours.close(2_000));
     const minted = await mintAccessToken(ours.services.prisma, ours.services.env.APP_URL, { name: "Bench" });
     const auth = { ...HEADERS, authorization: `Bearer ${minted.token}` };
     targets.push({ name: "ours: bearer + rate limit (memory)", url: `${ours.url}/mcp/mcp`, headers: auth });
 
     if (REDIS_URL !== "off") {
-      const withRedis = await startOurs(databaseUrl, { REDIS_URL, REDIS_KEY_PREFIX: `bench:${dbName}:` });
-      cleanups.unshift(() => withRedis.close(2_000));
+      const withRedis = await startOurs(databaseUrl, { REDIS_URL, REDIS_KEY_PREFIX: `bench:${new URL(databaseUrl).pathname.slice(1)}:` });
+      onCleanup(() => withRedis.close(2_000));
       if (await withRedis.services.redis?.waitUntilReady()) {
         targets.push({ name: "ours: bearer + rate limit (Redis)", url: `${withRedis.url}/mcp/mcp`, headers: auth });
       }
@@ -325,9 +287,7 @@ async function main(): Promise<void> {
       `authenticated tools/call: ${rows[1]!.rpsRatio!.toFixed(2)}x bare by requests/s, ` +
         `${rows[1]!.cpuRatio!.toFixed(2)}x by server CPU per request (target >= 0.80; medians of per-round ratios)`,
     );
-  } finally {
-    for (const cleanup of cleanups) await cleanup().catch(() => {});
-  }
+  });
 }
 
 // Run when executed (not when a profiling script imports startBare).
