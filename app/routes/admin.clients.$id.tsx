@@ -1,9 +1,10 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Link, useLoaderData, useNavigate, useRevalidator } from "@remix-run/react";
+import { useLoaderData, useNavigate, useRevalidator } from "@remix-run/react";
 import { useMutation } from "@tanstack/react-query";
 import { Card } from "@tremor/react";
 import { useState, type ReactNode } from "react";
 import { ClientKindBadge, StatusBadge } from "../components/admin/badges";
+import { Breadcrumb } from "../components/admin/breadcrumb";
 import { ClientForm, SecretModal } from "../components/admin/client-form";
 import { GrantsTable } from "../components/admin/grants-table";
 import { PageHeader } from "../components/admin/shell";
@@ -73,11 +74,7 @@ export default function ClientPage() {
   const editable = client.kind !== "METADATA_DOCUMENT";
   return (
     <>
-      <nav aria-label="Breadcrumb" className="mb-2 text-sm">
-        <Link to="/admin/clients" className="text-blue-700 hover:underline">
-          ← Clients
-        </Link>
-      </nav>
+      <Breadcrumb to="/admin/clients" label="Clients" />
       <PageHeader
         title={client.name}
         description={

@@ -1,6 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { RoleBadge } from "../components/admin/badges";
+import { Breadcrumb } from "../components/admin/breadcrumb";
 import { RoleChangeButton } from "../components/admin/role-button";
 import { PageHeader } from "../components/admin/shell";
 import { ConfirmButton } from "../components/ui/confirm-dialog";
@@ -29,11 +30,7 @@ export default function UserPage() {
   });
   return (
     <>
-      <nav aria-label="Breadcrumb" className="mb-2 text-sm">
-        <Link to="/admin/users" className="text-blue-700 hover:underline">
-          ← Users
-        </Link>
-      </nav>
+      <Breadcrumb to="/admin/users" label="Users" />
       <PageHeader
         title={user.email}
         description={
