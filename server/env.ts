@@ -170,15 +170,22 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   for (const [key, value] of Object.entries(source)) {
     if (value !== undefined && value.trim() !== "") input[key] = value.trim();
   }
-  // SESSION_SECRET is the original's name for AUTH_SECRET.
-  if (!input.AUTH_SECRET && input.SESSION_SECRET) input.AUTH_SECRET = input.SESSION_SECRET;
+  // The original's names: SESSION_SECRET for AUTH_SECRET, NEXTAUTH_URL for APP_URL.
+  const aliases = { AUTH_SECRET: "SESSION_SECRET", APP_URL: "NEXTAUTH_URL" } as const;
+  const aliased = new Map<string, string>();
+  for (const [name, alias] of Object.entries(aliases)) {
+    if (!input[name] && input[alias]) {
+      input[name] = input[alias];
+      aliased.set(name, alias);
+    }
+  }
 
   const result = envSchema.safeParse(input);
   if (result.success) return result.data;
   throw new EnvError(
     result.error.issues.map((issue) => {
       const name = issue.path.join(".") || "(environment)";
-      const alias = name === "AUTH_SECRET" && !source.AUTH_SECRET && source.SESSION_SECRET ? " (from SESSION_SECRET)" : "";
+      const alias = aliased.has(name) ? ` (from ${aliased.get(name)})` : "";
       return `${name}${alias}: ${issue.message}`;
     }),
   );

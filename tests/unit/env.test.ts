@@ -61,6 +61,12 @@ describe("configuration (server/env.ts)", () => {
     ]);
   });
 
+  it("accepts NEXTAUTH_URL as the original's name for APP_URL; APP_URL wins; a bad one is named as such", () => {
+    expect(parseEnv({ NEXTAUTH_URL: "https://auth.example.com/" }).APP_URL).toBe("https://auth.example.com");
+    expect(parseEnv({ NEXTAUTH_URL: "https://old.example.com", APP_URL: "https://new.example.com" }).APP_URL).toBe("https://new.example.com");
+    expect(problems({ NEXTAUTH_URL: "ftp://x" })).toEqual([expect.stringMatching(/^APP_URL \(from NEXTAUTH_URL\): must be an http\(s\) URL/)]);
+  });
+
   it("accepts SESSION_SECRET as the original's name for AUTH_SECRET", () => {
     const secret = "s".repeat(40);
     expect(parseEnv({ NODE_ENV: "production", SESSION_SECRET: secret }).AUTH_SECRET).toBe(secret);
