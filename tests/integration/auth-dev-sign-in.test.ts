@@ -103,6 +103,21 @@ describe("development sign-in over HTML forms", () => {
     expect(await server.services.prisma.session.count()).toBe(6);
   });
 
+  it("/api/auth/signin (the original's address) sends the browser to /login; its callbackUrl becomes a same-origin returnTo", async () => {
+    const server = await startTestServer();
+    const location = async (query: string) => {
+      const res = await fetch(`${server.url}/api/auth/signin${query}`, { redirect: "manual" });
+      expect(res.status).toBe(302);
+      return res.headers.get("location");
+    };
+    expect(await location("")).toBe("/login");
+    expect(await location("?callbackUrl=%2Fadmin%3Fx%3D1")).toBe("/login?returnTo=%2Fadmin%3Fx%3D1");
+    expect(await location(`?callbackUrl=${encodeURIComponent(`${server.env.APP_URL}/account`)}`)).toBe("/login?returnTo=%2Faccount");
+    for (const open of ["https://evil.example/", "//evil.example/x", `${server.env.APP_URL}.evil.example/x`]) {
+      expect(await location(`?callbackUrl=${encodeURIComponent(open)}`), open).toBe("/login");
+    }
+  });
+
   it("refuses an invalid email address", async () => {
     const server = await startTestServer();
     const browser = new HttpSession(server.url);
