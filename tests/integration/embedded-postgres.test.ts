@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { isRunning } from "../../server/db/embedded.ts";
 import { startServer } from "../../server/http/server.ts";
 import { loadRemixBuild } from "../../server/http/remix.ts";
 import { createLogger } from "../../server/logger.ts";
@@ -61,7 +62,7 @@ describe("embedded PostgreSQL (DATABASE_URL unset)", () => {
       const pid = Number(abandoned.stdout.trim().split("\n").at(-1));
       expect(pid).toBeGreaterThan(0);
       expect(abandoned.stderr).not.toMatch(/TypeError/);
-      await expect.poll(() => alive(pid), { timeout: 10_000, interval: 100 }).toBe(false);
+      await expect.poll(() => isRunning(pid), { timeout: 10_000, interval: 100 }).toBe(false);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
@@ -69,12 +70,3 @@ describe("embedded PostgreSQL (DATABASE_URL unset)", () => {
 });
 
 const run = promisify(execFile);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -259,14 +259,17 @@ describe("Client ID Metadata Documents, draft-ietf-oauth-client-id-metadata-docu
     expect(row.clientSecretHash).toBeNull();
   });
 
+  /** One authorization request through sign-in and consent (Allow) for the metadata-document client `clientId`. */
+  const authorizeAs = (jar: CookieJar, clientId: string, redirectUri: string) =>
+    authorizeThroughConsent(
+      jar,
+      authorizeUrl(server.url, { response_type: "code", client_id: clientId, redirect_uri: redirectUri, code_challenge: pkce().challenge, code_challenge_method: "S256" }),
+    );
+
   it("asks every time when the redirect URI is loopback: anyone can present a public client_id (RFC 8252 §8.6)", async () => {
     server.services.oauth.metadataDocuments.useNetwork(internet({ [documentUrl]: document }));
     const jar = await signIn(server.url, "cimd-again@example.com");
-    const ask = () =>
-      authorizeThroughConsent(
-        jar,
-        authorizeUrl(server.url, { response_type: "code", client_id: documentUrl, redirect_uri: "http://127.0.0.1:51234/callback", code_challenge: pkce().challenge, code_challenge_method: "S256" }),
-      );
+    const ask = () => authorizeAs(jar, documentUrl, "http://127.0.0.1:51234/callback");
     expect((await ask()).consentShown).toBe(true);
     const again = await ask();
     expect(again.consentShown).toBe(true);
@@ -278,11 +281,7 @@ describe("Client ID Metadata Documents, draft-ietf-oauth-client-id-metadata-docu
     const web = { ...document, client_id: webUrl, redirect_uris: ["https://client.example/callback"] };
     server.services.oauth.metadataDocuments.useNetwork(internet({ [webUrl]: web }));
     const jar = await signIn(server.url, "cimd-web@example.com");
-    const ask = () =>
-      authorizeThroughConsent(
-        jar,
-        authorizeUrl(server.url, { response_type: "code", client_id: webUrl, redirect_uri: "https://client.example/callback", code_challenge: pkce().challenge, code_challenge_method: "S256" }),
-      );
+    const ask = () => authorizeAs(jar, webUrl, "https://client.example/callback");
     expect((await ask()).consentShown).toBe(true);
     expect((await ask()).consentShown).toBe(false);
   });
