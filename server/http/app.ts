@@ -11,16 +11,13 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Services } from "../services.ts";
 import { createEdge, type Edge } from "./edge.ts";
-import { BodyTooLargeError, sendFetchResponse, toFetchRequest } from "./fetch-adapter.ts";
+import { BODY_LIMIT_BYTES, BodyTooLargeError, FETCH_FORBIDDEN_METHODS, sendFetchResponse, toFetchRequest } from "./fetch-adapter.ts";
 import { healthHandler } from "./health.ts";
 import { mcpHandlers, mountMcp, type McpHandlers } from "./mcp-routes.ts";
 import { rateLimitByClient } from "./rate-limit-middleware.ts";
 import { requestMeta } from "./request-context.ts";
 import { sendJson } from "./send-json.ts";
 import type { RemixApp } from "./remix.ts";
-
-export const BODY_LIMIT_BYTES = 1024 * 1024;
-const FETCH_FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
 export function createHttpApp(services: Services, remix: RemixApp): RequestListener {
   const edge = createEdge(services, (path) => remix.routePattern(path));
@@ -75,7 +72,6 @@ function expressApp(services: Services, remix: RemixApp, edge: Edge, mcp: McpHan
   app.use(express.static("public", { maxAge: "1h", index: false, setHeaders: (res) => nameRoute(res, "static") }));
 
   app.all("*", async (req, res, next) => {
-    // The Fetch API cannot even represent these methods (`new Request` throws): answer before trying.
     if (FETCH_FORBIDDEN_METHODS.has(req.method)) return methodNotAllowed(["GET", "HEAD", "POST"])(req, res);
     try {
       const meta = requestMeta(res);

@@ -8,6 +8,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 
+/** Request bodies the host reads, for Remix and the MCP endpoints alike: 1 MB, beyond it 413. */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+/** Methods the Fetch API cannot even represent (`new Request` throws): the host answers them before trying. */
+export const FETCH_FORBIDDEN_METHODS: ReadonlySet<string> = new Set(["CONNECT", "TRACE", "TRACK"]);
+
 export class BodyTooLargeError extends Error {
   constructor(readonly limit: number) {
     super(`Request body larger than ${limit} bytes`);

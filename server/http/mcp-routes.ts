@@ -12,14 +12,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Express, NextFunction, Request, Response } from "express";
 import type { Services } from "../services.ts";
 import type { HostReply } from "../mcp/sse.ts";
-import { readBody, sendFetchResponse, toFetchHeaders } from "./fetch-adapter.ts";
+import { BODY_LIMIT_BYTES, FETCH_FORBIDDEN_METHODS, readBody, sendFetchResponse, toFetchHeaders } from "./fetch-adapter.ts";
 import { requestMeta } from "./request-context.ts";
 import { sendJson } from "./send-json.ts";
-
-/** MCP messages get the host's body limit (app.ts BODY_LIMIT_BYTES). */
-const BODY_LIMIT_BYTES = 1024 * 1024;
-/** Methods a Fetch `Request` cannot carry (`new Request` throws). */
-const FETCH_FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
 export interface McpHandlers {
   /** `/mcp/mcp`, any method. */
