@@ -39,6 +39,14 @@ export interface McpCaller {
   expiresAt: Date;
 }
 
+/**
+ * One client acting for one person: the key of the per-client MCP rate limit, which both transports must count
+ * under the same name, and of the SSE stream bound.
+ */
+export function callerKey(caller: McpCaller): string {
+  return caller.clientDbId + ":" + caller.userId;
+}
+
 /** An HTTP answer to a failed bearer check, independent of Express or Fetch. */
 export interface BearerFailure {
   status: 400 | 401 | 403;

@@ -18,7 +18,7 @@ import type { RateLimits, RateLimitRejection } from "../http/rate-limit.ts";
 import type { RequestMeta } from "../http/request-context.ts";
 import type { Logger } from "../logger.ts";
 import type { RedisService } from "../redis.ts";
-import { toAuthInfo, type BearerAuth, type BearerFailure, type McpCaller } from "./bearer.ts";
+import { callerKey, toAuthInfo, type BearerAuth, type BearerFailure, type McpCaller } from "./bearer.ts";
 import { McpScope } from "./resources.ts";
 import { buildMcpServer, type McpServerPool, type RequestFacts } from "./server.ts";
 import { originOf } from "./streamable-http.ts";
@@ -84,7 +84,7 @@ export class SseEndpoint {
   async open(req: IncomingMessage, res: ServerResponse, meta: RequestMeta): Promise<HostReply | null> {
     const caller = await this.authenticate(req, meta, "stream");
     if (!isCaller(caller)) return caller;
-    const ownerKey = `${caller.clientDbId}:${caller.userId}`;
+    const ownerKey = callerKey(caller);
     const open = this.streamsPerOwner.get(ownerKey) ?? 0;
     if (open >= MAX_STREAMS_PER_OWNER) {
       // Each stream holds a server in memory: one client acting for one person gets a bounded number at once.
@@ -214,7 +214,7 @@ export class SseEndpoint {
     const { caller } = auth;
     meta.clientId = caller.clientDbId;
     meta.userId = caller.userId;
-    const limited = await this.deps.rateLimits.consume("mcp", "client", `${caller.clientDbId}:${caller.userId}`, originOf(meta));
+    const limited = await this.deps.rateLimits.consume("mcp", "client", callerKey(caller), originOf(meta));
     if (limited) return this.rateLimited(meta, label, limited);
     return caller;
   }

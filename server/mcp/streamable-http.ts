@@ -15,7 +15,7 @@ import type { Env } from "../env.ts";
 import type { RateLimits } from "../http/rate-limit.ts";
 import { rejectionResponse } from "../http/rate-limit.ts";
 import type { RequestMeta } from "../http/request-context.ts";
-import { failureResponse, toAuthInfo, type BearerAuth, type McpCaller } from "./bearer.ts";
+import { callerKey, failureResponse, toAuthInfo, type BearerAuth, type McpCaller } from "./bearer.ts";
 import { McpScope } from "./resources.ts";
 import type { McpServerPool, RequestFacts } from "./server.ts";
 import { SessionStore } from "./sessions.ts";
@@ -76,7 +76,7 @@ export class StreamableHttpEndpoint {
     meta.userId = caller.userId;
     // From here on every event names the verified client and user.
     const origin = originOf(meta);
-    const limited = await this.deps.rateLimits.consume("mcp", "client", caller.clientDbId + ":" + caller.userId, origin);
+    const limited = await this.deps.rateLimits.consume("mcp", "client", callerKey(caller), origin);
     if (limited) {
       meta.oauthError = "rate_limit_exceeded";
       return this.respond(meta, label, rejectionResponse(limited));
