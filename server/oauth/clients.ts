@@ -103,17 +103,6 @@ export class ClientRegistry {
     return client;
   }
 
-  /** Marks a client as having obtained a token (exempts it from the unused-registration sweep). */
-  async markUsed(clientDbId: string, now = new Date()): Promise<void> {
-    // Throttled: at most one write a minute per client keeps the hot token path free of row-lock contention.
-    await query(
-      this.deps.pool,
-      `UPDATE "Client" SET "lastUsedAt" = $2::timestamp, "firstTokenAt" = COALESCE("firstTokenAt", $2::timestamp)
-        WHERE id = $1 AND ("lastUsedAt" IS NULL OR "lastUsedAt" < $2::timestamp - interval '60 seconds')`,
-      [clientDbId, now],
-    );
-  }
-
   /**
    * Notes that a person is in the middle of authorizing the client (consent page shown), so the sweep leaves it
    * alone. At most one write a minute per client.
