@@ -12,7 +12,7 @@ import { OAuthError } from "./errors.ts";
 import { RevocationReason, revokeGrantsWhere } from "./grants.ts";
 import { CODE_VERIFIER, verifyCodeVerifier } from "./pkce.ts";
 import { audienceCovers, resolveResource } from "./resources.ts";
-import { SCOPES, formatScope, isSupportedScope, parseScope } from "./scopes.ts";
+import { formatScope, grantableScopes, parseScope } from "./scopes.ts";
 import { prepareTokens, type TokenResponse } from "./tokens.ts";
 import { newId, query } from "./sql.ts";
 import type { GrantHandler } from "./token-endpoint.ts";
@@ -73,7 +73,7 @@ export const redeemAuthorizationCode: GrantHandler = async (deps, { params, clie
 
   // checkScope (RFC 6749 §3.3): mcp:admin only while the person is an administrator. A code approved before a
   // demotion must not mint a fresh admin grant after it (the demotion revoked the grants that existed then).
-  const scopes = parseScope(row.scope).filter((s) => isSupportedScope(s) && (row.userRole === "ADMIN" || !SCOPES[s].adminOnly));
+  const scopes = grantableScopes(parseScope(row.scope), row.userRole === "ADMIN");
   if (scopes.length === 0) {
     throw new OAuthError("invalid_grant", "the person may no longer be granted the scope of this code", { reason: "scope_no_longer_grantable" });
   }

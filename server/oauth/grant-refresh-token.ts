@@ -14,7 +14,7 @@ import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import { OAuthError } from "./errors.ts";
 import { RevocationReason, revokeGrantsWhere } from "./grants.ts";
 import { audienceCovers, resolveResource } from "./resources.ts";
-import { SCOPES, formatScope, isSupportedScope, parseScope, scopesCover } from "./scopes.ts";
+import { formatScope, grantableScopes, parseScope, scopesCover } from "./scopes.ts";
 import { openSuccessor, sealSuccessor } from "./successor-box.ts";
 import { prepareTokens, type TokenResponse } from "./tokens.ts";
 import { query } from "./sql.ts";
@@ -57,9 +57,7 @@ export const rotateRefreshToken: GrantHandler = async (deps, context) => {
   if (requested.length > 0 && !scopesCover(grantScopes, requested)) {
     throw new OAuthError("invalid_scope", "scope exceeds what the refresh token was granted");
   }
-  const accessScopes = (requested.length > 0 ? requested : grantScopes).filter(
-    (s) => isSupportedScope(s) && (row.userRole === "ADMIN" || !SCOPES[s].adminOnly),
-  );
+  const accessScopes = grantableScopes(requested.length > 0 ? requested : grantScopes, row.userRole === "ADMIN");
   if (accessScopes.length === 0) throw new OAuthError("invalid_scope", "no grantable scope is left for this user");
 
   // checkResource (RFC 8707 §2.2)

@@ -74,6 +74,11 @@ export interface ScopeDecision {
   ignored: string[];
 }
 
+/** The supported scopes among `scopes` that the person may hold: the admin-only ones only for an administrator. */
+export function grantableScopes(scopes: readonly string[], isAdmin: boolean): Scope[] {
+  return scopes.filter((s): s is Scope => isSupportedScope(s) && (isAdmin || !SCOPES[s].adminOnly));
+}
+
 /**
  * Decides the scopes of an authorization request (RFC 6749 §3.3). `clientScope` is the client's registered scope
  * string; `isAdmin` whether the signed-in person has role ADMIN.
@@ -89,7 +94,7 @@ export function decideScopes(input: { requested: string | null | undefined; clie
   if (notAllowed.length > 0) {
     throw new OAuthError("invalid_scope", `the client is not registered for scope ${notAllowed.join(" ")}`);
   }
-  const granted = wanted.filter((s) => input.isAdmin || !SCOPES[s].adminOnly);
+  const granted = grantableScopes(wanted, input.isAdmin);
   ignored.push(...wanted.filter((s) => !granted.includes(s)));
   if (granted.length === 0) throw new OAuthError("invalid_scope", "mcp:admin may only be granted to administrators");
   return { scopes: SUPPORTED_SCOPES.filter((s) => granted.includes(s)), ignored };
