@@ -132,7 +132,8 @@ FROM "AuthorizationCode" a JOIN "User" u ON u.id = a."userId" WHERE a."codeHash"
  * The atomic claim (RFC 6749 §4.1.2: single use). `UPDATE … WHERE "consumedAt" IS NULL` lets exactly one of N
  * concurrent statements take the row (the others re-check the condition on the committed row and match nothing);
  * the grant, the code's link to it, the tokens and the client's first/last use are written by the same statement,
- * so a claimed code always has its grant and tokens. Foreign keys are checked at the end of the statement.
+ * so a claimed code always has its grant and tokens. Foreign keys are checked at the end of the statement; the
+ * other CTEs run whether or not the final SELECT reads them (PostgreSQL runs data-modifying WITH parts exactly once).
  * $1 code id, $2 now, $3 grant id, $4 client id, $5-$8 access token (id, digest, audience, expiry),
  * $9-$11 refresh token (id, digest, expiry; null = none), $12 the scope granted (the code's, less what the person
  * may no longer have).
@@ -160,8 +161,7 @@ WITH claimed AS (
     AND ("firstTokenAt" IS NULL OR "lastUsedAt" IS NULL OR "lastUsedAt" < $2::timestamp - interval '60 seconds')
   RETURNING id
 )
-SELECT (SELECT count(*)::int FROM claimed) AS claimed, (SELECT count(*)::int FROM g) AS grants,
-  (SELECT count(*)::int FROM a) AS access, (SELECT count(*)::int FROM r) AS refresh, (SELECT count(*)::int FROM c) AS client`;
+SELECT count(*)::int AS claimed FROM claimed`;
 
 /** A redeemed code presented again: revoke what it produced (RFC 6749 §4.1.2) and say invalid_grant. */
 async function codeReuse(deps: Parameters<GrantHandler>[0], codeId: string, grantId: string | null): Promise<OAuthError> {

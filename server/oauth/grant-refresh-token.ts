@@ -160,8 +160,7 @@ WITH g AS (
   WHERE id = $4 AND EXISTS (SELECT 1 FROM claimed) AND ("lastUsedAt" IS NULL OR "lastUsedAt" < $3::timestamp - interval '60 seconds')
   RETURNING id
 )
-SELECT (SELECT count(*)::int FROM g) AS live, (SELECT count(*)::int FROM claimed) AS claimed,
-  (SELECT count(*)::int FROM a) AS access, (SELECT count(*)::int FROM r) AS refresh, (SELECT count(*)::int FROM u) AS grants`;
+SELECT (SELECT count(*)::int FROM g) AS live, (SELECT count(*)::int FROM claimed) AS claimed`;
 
 /** A rotated token presented again: the grace-window retry, or reuse (revoke the family). */
 async function rotatedAgain(deps: OAuthDeps, context: TokenRequestContext, presented: string, row: RefreshRow): Promise<TokenResponse> {
