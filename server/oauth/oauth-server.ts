@@ -130,23 +130,20 @@ export class OAuthServer {
 
   /**
    * GET/POST /oauth/authorize. The route signs the person in when the outcome is `login`, renders `consent` and
-   * `error-page`, and follows `redirect`. `user` is the signed-in person, or a function that finds them (called
-   * only for a valid request). An unreachable database is a local 503 page (the redirect URI cannot be validated
-   * without it).
+   * `error-page`, and follows `redirect`. `user` finds the signed-in person (called only for a valid request). An
+   * unreachable database is a local 503 page (the redirect URI cannot be validated without it).
    */
   async authorize(
     request: Request,
     meta: OAuthRequestMeta,
-    options: { user: SessionUser | null | (() => Promise<SessionUser | null>); decision?: "allow" | "deny" },
+    options: { user: () => Promise<SessionUser | null>; decision?: "allow" | "deny" },
   ): Promise<AuthorizeOutcome> {
     if (!atPublishedPath(request, OAUTH_PATHS.authorization)) {
       return { kind: "error-page", status: 404, error: "invalid_request", description: "There is no authorization endpoint at this address." };
     }
     const origin = originOf(meta);
-    const { user } = options;
-    const currentUser = typeof user === "function" ? user : async () => user;
     try {
-      const outcome = await this.authorization.handle(new URL(request.url), origin, currentUser, options.decision);
+      const outcome = await this.authorization.handle(new URL(request.url), origin, options.user, options.decision);
       if (outcome.kind === "error-page" || (outcome.kind === "redirect" && outcome.error)) {
         meta.oauthError = outcome.error;
       }
