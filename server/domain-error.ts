@@ -1,7 +1,6 @@
 /**
  * The error domain functions throw when a request cannot be done (no such user, a configured admin cannot be
- * demoted, …). Its `kind` is what the tRPC error middleware (server/trpc/init.ts `toTRPCError`) maps to a code; any
- * error with a `kind` of this type is mapped the same way (server/oauth/client-admin.ts `ClientAdminError`).
+ * demoted, …). Its `kind` is what the tRPC error middleware (server/trpc/init.ts `toTRPCError`) maps to a code;
  * `message` is safe to show to the person.
  */
 export type DomainErrorKind = "invalid" | "not_found" | "conflict" | "forbidden" | "precondition";

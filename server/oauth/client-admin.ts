@@ -19,20 +19,11 @@ import { revokeGrantsForClient, RevocationReason, type RevocationCounts } from "
 import { validateRedirectUris } from "./redirect-uris.ts";
 import { formatScope, isSupportedScope, SUPPORTED_SCOPES } from "./scopes.ts";
 import { pageArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
+import { DomainError } from "../domain-error.ts";
 
 type Deps = Pick<Services, "prisma" | "events">;
 
 /** A request the console cannot carry out; `kind` is mapped to a tRPC code (server/trpc/init.ts). */
-export class ClientAdminError extends Error {
-  constructor(
-    readonly kind: "not_found" | "precondition" | "invalid",
-    message: string,
-  ) {
-    super(message);
-    this.name = "ClientAdminError";
-  }
-}
-
 export type ClientType = "confidential" | "public";
 
 export interface ClientRow {
@@ -140,7 +131,7 @@ export interface ClientDetails {
 
 export async function getClient(deps: Pick<Services, "prisma">, id: string, now = new Date()): Promise<ClientDetails> {
   const client = await deps.prisma.client.findUnique({ where: { id } });
-  if (!client) throw new ClientAdminError("not_found", "No such client.");
+  if (!client) throw new DomainError("not_found", "No such client.");
   const { prisma } = deps;
   const [activeGrants, revokedGrants, users, activeAccessTokens, activeRefreshTokens, consents, createdBy] = await Promise.all([
     prisma.grant.count({ where: { clientId: id, revokedAt: null } }),
@@ -251,9 +242,9 @@ export interface UpdateClientInput {
  */
 export async function updateClient(deps: Pick<Services, "prisma">, id: string, input: UpdateClientInput): Promise<ClientDetails> {
   const client = await deps.prisma.client.findUnique({ where: { id }, select: { kind: true, metadata: true } });
-  if (!client) throw new ClientAdminError("not_found", "No such client.");
+  if (!client) throw new DomainError("not_found", "No such client.");
   if (client.kind === "METADATA_DOCUMENT") {
-    throw new ClientAdminError("precondition", "This client is described by its metadata document; change the document instead.");
+    throw new DomainError("precondition", "This client is described by its metadata document; change the document instead.");
   }
   const data: Prisma.ClientUpdateInput = {};
   const metadata: Record<string, unknown> = { ...((client.metadata as Record<string, unknown> | null) ?? {}) };
@@ -276,9 +267,9 @@ export async function updateClient(deps: Pick<Services, "prisma">, id: string, i
  */
 export async function rotateClientSecret(deps: Pick<Services, "prisma">, id: string, now = new Date()): Promise<{ clientSecret: string }> {
   const client = await deps.prisma.client.findUnique({ where: { id }, select: { tokenEndpointAuthMethod: true } });
-  if (!client) throw new ClientAdminError("not_found", "No such client.");
+  if (!client) throw new DomainError("not_found", "No such client.");
   if (!isConfidentialMethod(client.tokenEndpointAuthMethod)) {
-    throw new ClientAdminError("precondition", "This is a public client: it has no secret to rotate.");
+    throw new DomainError("precondition", "This is a public client: it has no secret to rotate.");
   }
   const secret = generateClientSecret();
   await deps.prisma.client.update({ where: { id }, data: { clientSecretHash: secret.hash, secretRotatedAt: now } });
@@ -292,7 +283,7 @@ export async function rotateClientSecret(deps: Pick<Services, "prisma">, id: str
  */
 export async function setClientDisabled(deps: Deps, id: string, disabled: boolean): Promise<{ disabled: boolean }> {
   const client = await deps.prisma.client.findUnique({ where: { id }, select: { clientId: true } });
-  if (!client) throw new ClientAdminError("not_found", "No such client.");
+  if (!client) throw new DomainError("not_found", "No such client.");
   await deps.prisma.client.update({ where: { id }, data: { disabled } });
   // Caches holding this client's verified tokens must drop them now, not when their entries expire.
   if (disabled) new OAuthEvents(deps.events).revoked({ clientId: id }, "client", 0, { clientIds: [id, client.clientId] });
@@ -302,7 +293,7 @@ export async function setClientDisabled(deps: Deps, id: string, disabled: boolea
 /** Deletes a client: first revokes every grant (tokens and caches), then removes the row and what hangs off it. */
 export async function deleteClient(deps: Deps, id: string): Promise<RevocationCounts> {
   const client = await deps.prisma.client.findUnique({ where: { id }, select: { clientId: true } });
-  if (!client) throw new ClientAdminError("not_found", "No such client.");
+  if (!client) throw new DomainError("not_found", "No such client.");
   const counts = await revokeGrantsForClient(deps, id, RevocationReason.clientDeleted);
   await deps.prisma.client.delete({ where: { id } });
   new OAuthEvents(deps.events).revoked({ clientId: id }, "client", 0, { clientIds: [id, client.clientId] });

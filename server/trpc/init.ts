@@ -22,7 +22,7 @@ import type { SessionUser } from "../auth/people.ts";
 import { Prisma } from "../db/client.ts";
 import type { RequestMeta } from "../http/request-context.ts";
 import { OAuthError } from "../oauth/errors.ts";
-import type { DomainErrorKind } from "../domain-error.ts";
+import { DomainError, type DomainErrorKind } from "../domain-error.ts";
 import type { Services } from "../services.ts";
 
 export interface TrpcContext {
@@ -60,10 +60,7 @@ const t = initTRPC.context<TrpcContext>().create({
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-/**
- * Errors the domain throws to say "your request cannot be done" carry a `kind` (server/domain-error.ts
- * `DomainError`, server/oauth/client-admin.ts `ClientAdminError`). This is the whole contract: no import needed.
- */
+/** The domain says "your request cannot be done" with a DomainError (server/domain-error.ts); its `kind` picks the code. */
 const KIND_TO_CODE: Record<DomainErrorKind, TRPC_ERROR_CODE_KEY> = {
   invalid: "BAD_REQUEST",
   not_found: "NOT_FOUND",
@@ -80,11 +77,8 @@ export function toTRPCError(error: unknown): TRPCError | null {
     if (error.code === "P2002") return new TRPCError({ code: "CONFLICT", message: "Already exists", cause: error });
     return null;
   }
-  if (error instanceof Error) {
-    const kind = (error as { kind?: unknown }).kind;
-    if (typeof kind === "string" && kind in KIND_TO_CODE) {
-      return new TRPCError({ code: KIND_TO_CODE[kind as DomainErrorKind], message: error.message, cause: error });
-    }
+  if (error instanceof DomainError) {
+    return new TRPCError({ code: KIND_TO_CODE[error.kind], message: error.message, cause: error });
   }
   // The authorization server's validation (redirect URIs, client metadata, scopes; RFC 7591 §3.2.2) reused by the
   // console: a 400 OAuthError is bad input, and its `description` is the text meant for the person.
