@@ -7,7 +7,8 @@ import { redirect, type LoaderFunctionArgs } from "@remix-run/node";
  */
 export function loader({ request, context }: LoaderFunctionArgs) {
   const { auth, env } = context.services;
+  const appOrigin = new URL(env.APP_URL).origin;
   let callback = new URL(request.url).searchParams.get("callbackUrl") ?? undefined;
-  if (callback?.startsWith(new URL(env.APP_URL).origin + "/")) callback = callback.slice(new URL(env.APP_URL).origin.length);
+  if (callback?.startsWith(appOrigin + "/")) callback = callback.slice(appOrigin.length);
   return redirect(auth.loginUrl(auth.safeReturnTo(callback)), { headers: { "Cache-Control": "no-store" } });
 }
