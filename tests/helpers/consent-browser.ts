@@ -23,7 +23,7 @@ export function packageBin(pkg: string, bin: string, root = "."): string {
 
 /** Why a real-client test cannot run here, or undefined. Only what is truly absent counts. */
 export function missingForRealClients(extra: Array<{ file: string; hint: string; executable?: boolean }> = []): string | undefined {
-  const needs = [{ file: CHROMIUM_PATH, hint: "apt-get install chromium (.ci/run does it)", executable: true }, ...extra];
+  const needs = [{ file: CHROMIUM_PATH, hint: "apt-get install chromium (npm test does it)", executable: true }, ...extra];
   for (const need of needs) {
     try {
       accessSync(need.file, need.executable === false ? constants.R_OK : constants.X_OK);
