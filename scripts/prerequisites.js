@@ -56,7 +56,10 @@ function run(argv, options = {}) {
   return spawnSync(argv[0], argv.slice(1), { encoding: "utf8", ...options });
 }
 
-/** Checks, installs what it can, and returns the process exit code (0 = everything is there). */
+/**
+ * Checks, installs what it can, and returns the process exit code (0 = everything is there).
+ * @param {{ env?: Record<string, string | undefined>, isRoot?: boolean, log?: (line: string) => void, fail?: (line: string) => void }} [options]
+ */
 export function ensurePrerequisites({
   env = process.env,
   isRoot = process.getuid?.() === 0,
