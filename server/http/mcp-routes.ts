@@ -12,7 +12,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Express, NextFunction, Request, Response } from "express";
 import type { Services } from "../services.ts";
 import type { HostReply } from "../mcp/sse.ts";
-import { BODY_LIMIT_BYTES, FETCH_FORBIDDEN_METHODS, readBody, sendFetchResponse, toFetchHeaders } from "./fetch-adapter.ts";
+import type { McpReply } from "../mcp/streamable-http.ts";
+import { BODY_LIMIT_BYTES, FETCH_FORBIDDEN_METHODS, readBody, sendFetchResponse } from "./fetch-adapter.ts";
 import { requestMeta } from "./request-context.ts";
 import { sendJson } from "./send-json.ts";
 
@@ -32,23 +33,22 @@ export function mcpHandlers(services: Services): McpHandlers {
       const meta = requestMeta(res);
       const method = req.method ?? "GET";
       if (FETCH_FORBIDDEN_METHODS.has(method)) {
-        sendJson(res, 405, { error: "invalid_request", error_description: "Method not allowed" }, { Allow: "GET, POST, DELETE" });
+        sendJson(res, 405, { error: "invalid_request", error_description: "Method not allowed" }, { Allow: "POST" });
         return;
       }
-      let parsedBody: unknown;
+      let body: unknown;
       if (method === "POST") {
-        const body = await readBody(req, BODY_LIMIT_BYTES);
+        const raw = await readBody(req, BODY_LIMIT_BYTES);
         try {
-          parsedBody = JSON.parse(body.toString("utf8"));
+          body = JSON.parse(raw.toString("utf8"));
         } catch {
-          // Left undefined: the endpoint reads the (empty) body itself and answers the JSON-RPC parse error.
+          // Left undefined: the endpoint answers the JSON-RPC parse error.
         }
       }
-      // The body was consumed above; the transport gets it parsed (no second copy, no second parse). No abort
-      // signal: with JSON responses nothing streams, and a signal costs an AbortSignal per request.
-      const request = new Request(env.APP_URL + (req.url ?? "/"), { method, headers: toFetchHeaders(req.headers) });
-      const response = await mcp.streamable.handle(request, meta, parsedBody);
-      await sendMcpResponse(res, response);
+      // No Fetch Request here: the hot path works on the parsed body and the Node headers (the SDK's entry builds
+      // one when it is needed). No abort signal: nothing streams on the hot path.
+      const reply = await mcp.streamable.handle({ method, url: env.APP_URL + (req.url ?? "/"), headers: req.headers, body }, meta);
+      await sendMcpReply(res, reply);
     },
     async message(req, res) {
       const body = await readBody(req, BODY_LIMIT_BYTES);
@@ -88,19 +88,18 @@ export function mountMcp(app: Express, handlers: McpHandlers): void {
 }
 
 /**
- * Sends a Fetch Response from the MCP transport: JSON bodies in one write (cheaper than piping a web stream),
- * event streams through the host's streaming adapter.
+ * Sends the endpoint's answer: a JSON reply in one write, or the SDK entry's Response (event streams through the
+ * host's streaming adapter).
  */
-export async function sendMcpResponse(res: ServerResponse, response: globalThis.Response): Promise<void> {
-  if (!response.body || /event-stream/i.test(response.headers.get("content-type") ?? "")) {
-    await sendFetchResponse(res, response);
+export async function sendMcpReply(res: ServerResponse, reply: McpReply): Promise<void> {
+  if (reply instanceof globalThis.Response) {
+    await sendFetchResponse(res, reply);
     return;
   }
-  const body = Buffer.from(await response.arrayBuffer());
-  res.statusCode = response.status;
-  for (const [key, value] of response.headers) res.setHeader(key, value);
-  res.setHeader("Content-Length", body.length);
-  res.end(body);
+  res.statusCode = reply.status;
+  for (const [key, value] of Object.entries(reply.headers)) res.setHeader(key, value);
+  res.setHeader("Content-Length", Buffer.byteLength(reply.body));
+  res.end(reply.body);
 }
 
 /** Sends a reply of the SSE endpoint; text bodies are UTF-8 and say so (as Express's `res.send` did). */

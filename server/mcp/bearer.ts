@@ -7,18 +7,20 @@
  *   unrevoked grant, of an enabled client, and issued for a resource that covers the endpoint (RFC 8707 audience).
  * - Failures map to RFC 6750 §3: no credentials -> 401 with `resource_metadata` (RFC 9728 §5.1) and no error code;
  *   bad token -> 401 `error="invalid_token"` plus an INVALID_TOKEN security event; missing scope -> 403
- *   `error="insufficient_scope"` with the `scope` needed (RFC 6750 §3.1, MCP step-up authorization).
+ *   `error="insufficient_scope"` with the `scope` needed (RFC 6750 §3.1, MCP step-up authorization). 401s name the
+ *   endpoint's `scope` too, so a client knows what to ask for (MCP 2026-07-28 Authorization §"Scope Selection").
  *
  * Verified tokens are cached briefly (token-cache.ts); `oauth.revocation` events drop them at once, on every node
  * when Redis is configured (revocation-sync.ts).
  */
 import crypto from "node:crypto";
-import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import type { AuthInfo } from "@modelcontextprotocol/server";
 import { SecretPrefix, sha256Hex } from "../crypto.ts";
+import { missingScopes } from "../oauth/scopes.ts";
 import type { Role } from "../db/client.ts";
 import type { EventOrigin } from "../events.ts";
 import type { Services } from "../services.ts";
-import { audienceCovers, protectedResourceMetadataUrl, resourceIdentifiers, resourceOf, type McpEndpoint, type ResourceIdentifiers } from "./resources.ts";
+import { audienceCovers, McpScope, protectedResourceMetadataUrl, resourceIdentifiers, resourceOf, type McpEndpoint, type ResourceIdentifiers } from "./resources.ts";
 import { TokenCache, type RevocationIds } from "./token-cache.ts";
 
 /** Who is calling: the verified token, its user and its client. Never holds the token itself. */
@@ -131,9 +133,7 @@ export class BearerAuth {
     if (!audienceCovers(caller.resource, this.resources, endpoint)) {
       return this.invalid(origin, endpoint, "audience", caller);
     }
-    for (const scope of request.requiredScopes) {
-      if (!caller.scopes.includes(scope)) return this.insufficientScope(endpoint, request.requiredScopes);
-    }
+    if (missingScopes(caller.scopes, request.requiredScopes).length > 0) return this.insufficientScope(endpoint, request.requiredScopes);
     return { ok: true, caller };
   }
 
@@ -215,7 +215,9 @@ export class BearerAuth {
     const metadata = protectedResourceMetadataUrl(resourceOf(this.services.env.APP_URL, endpoint));
     const params: string[] = [];
     if (error) params.push(`error="${error}"`, `error_description="${description}"`);
-    for (const [key, value] of Object.entries(extra)) params.push(`${key}="${value}"`);
+    // A 401 names what the endpoint needs, so the client asks for it (MCP 2026-07-28 Authorization).
+    const scoped = status === 401 && !("scope" in extra) ? { scope: McpScope.tools, ...extra } : extra;
+    for (const [key, value] of Object.entries(scoped)) params.push(`${key}="${value}"`);
     params.push(`resource_metadata="${metadata}"`);
     return {
       ok: false,

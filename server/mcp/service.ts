@@ -1,6 +1,7 @@
 /**
  * The MCP resource server as one service (`services.mcp`): the bearer check with its token cache, revocation sync
- * across nodes, the pool of MCP servers, Streamable HTTP sessions, and both transports' endpoints.
+ * across nodes, the MCP servers (long-lived connections and the SDK's entry), 2025-era Streamable HTTP sessions,
+ * and both transports' endpoints.
  */
 import type { Env } from "../env.ts";
 import type { DomainEventBus } from "../events.ts";
@@ -10,11 +11,10 @@ import type { RedisService } from "../redis.ts";
 import type { PrismaClient } from "../db/client.ts";
 import { BearerAuth } from "./bearer.ts";
 import { syncRevocations, type RevocationSync } from "./revocation-sync.ts";
-import { McpServerPool } from "./server.ts";
+import { McpServers } from "./server.ts";
 import { SessionStore } from "./sessions.ts";
 import { SseEndpoint } from "./sse.ts";
 import { StreamableHttpEndpoint } from "./streamable-http.ts";
-import { tools } from "./tools/index.ts";
 
 export interface McpServiceDeps {
   env: Env;
@@ -29,7 +29,7 @@ export interface McpServiceDeps {
 
 export class McpService {
   readonly bearer: BearerAuth;
-  readonly pool: McpServerPool;
+  readonly servers: McpServers;
   readonly sessions: SessionStore;
   readonly streamable: StreamableHttpEndpoint;
   readonly sse: SseEndpoint;
@@ -40,20 +40,10 @@ export class McpService {
   constructor(deps: McpServiceDeps) {
     const { env, log, prisma, events, redis, rateLimits, shutdown } = deps;
     this.bearer = new BearerAuth({ env, prisma, events, log });
-    this.pool = new McpServerPool({ env, prisma, events, log });
+    this.servers = new McpServers({ env, prisma, events, log });
     this.sessions = new SessionStore({ redis, log }, env.MCP_SESSION_IDLE_SECONDS);
-    const adminToolNames = new Set(tools.filter((t) => t.admin).map((t) => t.name));
-    this.streamable = new StreamableHttpEndpoint({
-      env,
-      log,
-      events,
-      bearer: this.bearer,
-      rateLimits,
-      pool: this.pool,
-      sessions: this.sessions,
-      adminToolNames,
-    });
-    this.sse = new SseEndpoint({ env, log, events, redis, bearer: this.bearer, rateLimits, pool: this.pool, adminToolNames, shutdown });
+    this.streamable = new StreamableHttpEndpoint({ env, log, events, bearer: this.bearer, rateLimits, servers: this.servers, sessions: this.sessions });
+    this.sse = new SseEndpoint({ env, log, events, redis, bearer: this.bearer, rateLimits, servers: this.servers, shutdown });
     this.revocations = syncRevocations(
       { events, redis, log },
       { invalidate: (ids) => this.bearer.invalidate(ids), clearAll: () => this.bearer.cache.clear() },
@@ -63,6 +53,6 @@ export class McpService {
 
   async close(): Promise<void> {
     this.sse.closeAll();
-    await this.revocations.stop();
+    await Promise.all([this.revocations.stop(), this.servers.close()]);
   }
 }

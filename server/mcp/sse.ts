@@ -9,9 +9,8 @@
  * carry the verified caller, never the token. Streams end on graceful shutdown (`services.shutdown`).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
-import { JSONRPCMessageSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { parseJSONRPCMessage, type JSONRPCMessage, type McpServer } from "@modelcontextprotocol/server";
+import { SSEServerTransport } from "@modelcontextprotocol/server-legacy/sse";
 import type { DomainEventBus } from "../events.ts";
 import type { Env } from "../env.ts";
 import type { RateLimits, RateLimitRejection } from "../http/rate-limit.ts";
@@ -20,9 +19,10 @@ import type { Logger } from "../logger.ts";
 import type { RedisService } from "../redis.ts";
 import { callerKey, toAuthInfo, type BearerAuth, type BearerFailure, type McpCaller } from "./bearer.ts";
 import { McpScope } from "./resources.ts";
-import { buildMcpServer, type McpServerPool, type RequestFacts } from "./server.ts";
+import { buildMcpServer, type McpServers, type RequestFacts } from "./server.ts";
 import { originOf } from "./streamable-http.ts";
 import { callerIsAdmin } from "./tools/admin-guard.ts";
+import { missingToolScopes } from "./tool-scopes.ts";
 
 /** An HTTP answer for the Node host to send. */
 export interface HostReply {
@@ -38,8 +38,7 @@ export interface SseDeps {
   redis: RedisService | null;
   bearer: BearerAuth;
   rateLimits: RateLimits;
-  pool: McpServerPool;
-  adminToolNames: ReadonlySet<string>;
+  servers: McpServers;
   shutdown: AbortSignal;
 }
 
@@ -92,7 +91,7 @@ export class SseEndpoint {
     }
     this.streamsPerOwner.set(ownerKey, open + 1);
     const admin = callerIsAdmin(caller);
-    const server = buildMcpServer(this.deps.pool.deps, admin ? "admin" : "user");
+    const server = buildMcpServer(this.deps.servers.deps, admin ? "admin" : "user");
     const endpoint = `${new URL(this.deps.env.APP_URL).pathname.replace(/\/$/, "")}/mcp/message`;
     const transport = new SSEServerTransport(endpoint, res);
     const sessionId = transport.sessionId;
@@ -160,15 +159,16 @@ export class SseEndpoint {
     }
     let message: JSONRPCMessage;
     try {
-      message = JSONRPCMessageSchema.parse(JSON.parse(body.toString("utf8")));
+      message = parseJSONRPCMessage(JSON.parse(body.toString("utf8")));
     } catch {
       return this.reply(meta, "none", 400, "Invalid JSON-RPC message");
     }
     const label = "method" in message && typeof message.method === "string" ? message.method.slice(0, 100) : "none";
     if (!SESSION_ID.test(sessionId)) return this.reply(meta, label, 400, "sessionId query parameter missing or malformed");
 
-    if (!callerIsAdmin(caller) && caller.role === "ADMIN" && this.callsAdminTool(message)) {
-      const stepUp = this.deps.bearer.insufficientScope("sse", [McpScope.tools, McpScope.admin]);
+    const missing = missingToolScopes(caller, [message]);
+    if (missing) {
+      const stepUp = this.deps.bearer.insufficientScope("sse", missing);
       if (!stepUp.ok) return this.failure(meta, label, stepUp.failure);
     }
     const facts: RequestFacts = { origin: originOf(meta), requestId: meta.requestId };
@@ -231,7 +231,7 @@ export class SseEndpoint {
     try {
       forwarded = JSON.parse(raw) as RemoteMessage;
       forwarded.caller.expiresAt = new Date(forwarded.caller.expiresAt);
-      forwarded.message = JSONRPCMessageSchema.parse(forwarded.message);
+      forwarded.message = parseJSONRPCMessage(forwarded.message);
     } catch {
       return;
     }
@@ -240,11 +240,6 @@ export class SseEndpoint {
     void this.deliver(session, forwarded.message, forwarded.caller, forwarded.facts).catch((error: unknown) =>
       this.deps.log.warn({ err: error, sessionId }, "forwarded SSE message not delivered"),
     );
-  }
-
-  private callsAdminTool(message: JSONRPCMessage): boolean {
-    const m = message as { method?: unknown; params?: { name?: unknown } };
-    return m.method === "tools/call" && typeof m.params?.name === "string" && this.deps.adminToolNames.has(m.params.name);
   }
 
   private notFound(meta: RequestMeta, label: string, caller?: McpCaller): HostReply {

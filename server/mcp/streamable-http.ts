@@ -1,25 +1,31 @@
 /**
- * `POST|GET|DELETE /mcp/mcp`: MCP Streamable HTTP (MCP 2025-11-25 Transports) behind the bearer check.
+ * `POST|GET|DELETE /mcp/mcp`: MCP Streamable HTTP at both protocol generations on one URL (MCP 2026-07-28 and
+ * 2025-11-25 Transports), behind the bearer check.
  *
- * Pipeline: bearer check (RFC 6750; scope `mcp:tools`) -> per-client rate limit -> session check (MCP_SESSIONS)
- * -> step-up for admin tools (403 `insufficient_scope`) -> a pooled McpServer on a fresh stateless SDK transport
- * with JSON responses. Any node can answer any request: no MCP state outlives the request (ADR: MCP transports).
+ * Pipeline: bearer check (RFC 6750; scope `mcp:tools`) -> per-client rate limit -> GET/DELETE (405, or ending a
+ * 2025-era session) -> parse -> lane (wire.ts: a long-lived connection, or the SDK's entry) -> 2025-era session check
+ * (MCP_SESSIONS) -> scope check of the tools called (403 `insufficient_scope` naming every scope needed, MCP
+ * 2026-07-28 Authorization §Scope Challenge Handling) -> serve. Any node can answer any request: no MCP state outlives
+ * the request (ADR 0010, ADR 0013).
  *
- * GET answers 405: this server never sends unsolicited messages, and the specification lets a server without a
- * standalone stream say so (Transports §"Listening for Messages from the Server").
+ * GET and DELETE answer 405 (2026-07-28 Streamable HTTP has neither; a 2025-era server without a standalone stream
+ * may say so, Transports §"Listening for Messages from the Server"), except DELETE of a 2025-era session when
+ * MCP_SESSIONS is on.
  */
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import type { DomainEventBus, EventOrigin } from "../events.ts";
-import type { Logger } from "../logger.ts";
+import type { IncomingHttpHeaders } from "node:http";
+import type { EventOrigin } from "../events.ts";
 import type { Env } from "../env.ts";
+import type { DomainEventBus } from "../events.ts";
+import type { Logger } from "../logger.ts";
 import type { RateLimits } from "../http/rate-limit.ts";
 import { rejectionResponse } from "../http/rate-limit.ts";
 import type { RequestMeta } from "../http/request-context.ts";
 import { callerKey, failureResponse, toAuthInfo, type BearerAuth, type McpCaller } from "./bearer.ts";
 import { McpScope } from "./resources.ts";
-import type { McpServerPool, RequestFacts } from "./server.ts";
+import { kindOf, type Era, type McpServers, type RequestFacts } from "./server.ts";
 import { SessionStore } from "./sessions.ts";
-import { callerIsAdmin } from "./tools/admin-guard.ts";
+import { missingToolScopes } from "./tool-scopes.ts";
+import { chooseLane } from "./wire.ts";
 
 export interface StreamableHttpDeps {
   env: Env;
@@ -27,20 +33,29 @@ export interface StreamableHttpDeps {
   events: DomainEventBus;
   bearer: BearerAuth;
   rateLimits: RateLimits;
-  pool: McpServerPool;
+  servers: McpServers;
   sessions: SessionStore;
-  adminToolNames: ReadonlySet<string>;
 }
+
+/** One HTTP request to the endpoint, as the host read it (no Fetch objects on the hot path). */
+export interface McpHttpRequest {
+  method: string;
+  /** Absolute URL. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The POST body parsed as JSON; `undefined` when there was none or it did not parse. */
+  body?: unknown;
+}
+
+/** A JSON answer (`body` already serialised), or the SDK entry's own Response. */
+export type McpReply = { status: number; headers: Record<string, string>; body: string } | Response;
 
 const JSON_HEADERS = { "Content-Type": "application/json", "Cache-Control": "no-store" };
 const TOOLS_SCOPE = [McpScope.tools] as const;
 
 /** A JSON-RPC error answered at the HTTP level (the SDK's shape: `id: null`). */
-export function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }), {
-    status,
-    headers: { ...JSON_HEADERS, ...headers },
-  });
+export function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): McpReply {
+  return { status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }) };
 }
 
 export function originOf(meta: RequestMeta): EventOrigin {
@@ -50,15 +65,13 @@ export function originOf(meta: RequestMeta): EventOrigin {
 export class StreamableHttpEndpoint {
   constructor(private readonly deps: StreamableHttpDeps) {}
 
-  /** Handles one request; `parsedBody` skips reading the body when the host already parsed it. */
-  async handle(request: Request, meta: RequestMeta, parsedBody?: unknown): Promise<Response> {
-    const method = request.method;
+  async handle(request: McpHttpRequest, meta: RequestMeta): Promise<McpReply> {
+    const { method, headers } = request;
     if (method !== "POST" && method !== "GET" && method !== "DELETE") {
-      return this.respond(meta, "none", jsonRpcError(405, -32000, "Method not allowed", { Allow: "GET, POST, DELETE" }));
+      return this.respond(meta, "none", jsonRpcError(405, -32000, "Method not allowed", { Allow: this.allowed }));
     }
-    const { headers } = request;
     const checked = this.deps.bearer.authenticate({
-      authorization: headers.get("authorization"),
+      authorization: headers.authorization,
       url: request.url,
       endpoint: "mcp",
       requiredScopes: TOOLS_SCOPE,
@@ -82,51 +95,70 @@ export class StreamableHttpEndpoint {
       return this.respond(meta, label, rejectionResponse(limited));
     }
 
-    const sessionId = headers.get("mcp-session-id");
-    if (method === "GET") {
-      return this.respond(meta, label, jsonRpcError(405, -32000, "This server offers no standalone SSE stream", { Allow: "POST, DELETE" }));
-    }
+    const sessionId = header(headers, "mcp-session-id");
+    if (method === "GET") return this.respond(meta, label, jsonRpcError(405, -32000, "This server offers no standalone SSE stream", { Allow: this.allowed }));
     if (method === "DELETE") return this.respond(meta, label, await this.endSession(sessionId, caller, origin));
 
-    let body = parsedBody;
-    if (body === undefined) {
-      try {
-        body = JSON.parse(await request.text());
-      } catch {
-        return this.respond(meta, label, jsonRpcError(400, -32700, "Parse error: Invalid JSON"));
-      }
-    }
-    const batch = Array.isArray(body);
-    const bodyLabel = batch ? "batch" : methodOf(body) ?? "none";
-    // The transport validates the message itself; a method check is enough here (a zod parse per request is not).
-    const initializing = batch ? (body as unknown[]).some(isInitialize) : isInitialize(body);
+    const { body } = request;
+    if (body === undefined) return this.respond(meta, label, jsonRpcError(400, -32700, "Parse error: Invalid JSON"));
+    const messages: unknown[] = Array.isArray(body) ? body : [body];
+    const bodyLabel = Array.isArray(body) ? "batch" : (methodOf(body) ?? "none");
+    const lane = chooseLane(headers, body);
+    const initializing = messages.some(isInitialize);
 
-    let sessionHeader: string | null = null;
-    if (this.deps.env.MCP_SESSIONS && sessionId && !initializing) {
+    // 2025-era sessions only: MCP 2026-07-28 has none, and a modern request's Mcp-Session-Id is ignored.
+    let sessionHeader: string | undefined;
+    if (this.deps.env.MCP_SESSIONS && sessionId && !initializing && lane.era !== "modern") {
       if (!(await this.sessionBelongsTo(sessionId, caller, origin))) return this.respond(meta, bodyLabel, sessionNotFound());
       sessionHeader = sessionId;
     }
 
-    const admin = callerIsAdmin(caller);
-    if (!admin && caller.role === "ADMIN" && this.callsAdminTool(body)) {
-      // An administrator whose token lacks mcp:admin: tell the client which scope to ask for (step-up).
-      const stepUp = this.deps.bearer.insufficientScope("mcp", [McpScope.tools, McpScope.admin]);
-      if (!stepUp.ok) {
-        meta.oauthError = "insufficient_scope";
-        return this.respond(meta, bodyLabel, failureResponse(stepUp.failure));
-      }
+    const missing = missingToolScopes(caller, messages);
+    if (missing) {
+      meta.oauthError = "insufficient_scope";
+      const stepUp = this.deps.bearer.insufficientScope("mcp", missing);
+      if (!stepUp.ok) return this.respond(meta, bodyLabel, failureResponse(stepUp.failure));
     }
 
-    const response = await this.serve(request, body, caller, admin, { origin, requestId: meta.requestId }, initializing);
-    if (initializing && this.deps.env.MCP_SESSIONS && response.status === 200) {
-      sessionHeader = await this.openSession(caller);
+    const facts: RequestFacts = { origin, requestId: meta.requestId };
+    const authInfo = toAuthInfo(caller, facts);
+    let reply: McpReply;
+    if (lane.lane === "connection") {
+      const connection = await this.deps.servers.connection(kindOf(authInfo), lane.era);
+      const answer = await connection.dispatch(lane.request, authInfo);
+      reply = { status: answer.status, headers: JSON_HEADERS, body: JSON.stringify(answer.message) };
+    } else {
+      reply = await this.viaSdk(request, lane.era, authInfo);
     }
-    if (sessionHeader) response.headers.set("Mcp-Session-Id", sessionHeader);
-    return this.respond(meta, bodyLabel, response);
+    if (initializing && this.deps.env.MCP_SESSIONS && reply.status === 200) sessionHeader = await this.openSession(caller);
+    if (sessionHeader) reply = withHeader(reply, "Mcp-Session-Id", sessionHeader);
+    return this.respond(meta, bodyLabel, reply);
+  }
+
+  /** The SDK answers what the hot path does not take; it gets the body already parsed. */
+  private async viaSdk(request: McpHttpRequest, era: Era, authInfo: ReturnType<typeof toAuthInfo>): Promise<McpReply> {
+    const fetchHeaders = new Headers();
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value === undefined) continue;
+      for (const item of Array.isArray(value) ? value : [value]) fetchHeaders.append(name, item);
+    }
+    const fetchRequest = new Request(request.url, { method: request.method, headers: fetchHeaders });
+    try {
+      const { servers } = this.deps;
+      if (era === "legacy") return await servers.legacy(fetchRequest, request.body, authInfo);
+      return await servers.modern.fetch(fetchRequest, { parsedBody: request.body, authInfo });
+    } catch (error) {
+      this.deps.log.error({ err: error }, "MCP request failed");
+      return jsonRpcError(500, -32603, "Internal error");
+    }
+  }
+
+  private get allowed(): string {
+    return this.deps.env.MCP_SESSIONS ? "POST, DELETE" : "POST";
   }
 
   /** Every answer is counted (`mcp.request`) under the JSON-RPC method it was for. */
-  private respond(meta: RequestMeta, method: string, response: Response): Response {
+  private respond(meta: RequestMeta, method: string, reply: McpReply): McpReply {
     this.deps.events.emit("mcp.request", {
       ip: meta.ip,
       userAgent: meta.userAgent,
@@ -134,62 +166,21 @@ export class StreamableHttpEndpoint {
       userId: meta.userId ?? null,
       transport: "streamable-http",
       method,
-      status: response.status,
+      status: reply.status,
     });
-    return response;
-  }
-
-  private async serve(
-    request: Request,
-    body: unknown,
-    caller: McpCaller,
-    admin: boolean,
-    facts: RequestFacts,
-    initializing: boolean,
-  ): Promise<Response> {
-    const kind = admin ? "admin" : "user";
-    const { pool } = this.deps;
-    const server = pool.acquire(kind);
-    const transport = new WebStandardStreamableHTTPServerTransport({ enableJsonResponse: true });
-    // A server that handled `initialize` remembers that client's capabilities: never hand it to someone else.
-    let reusable = !initializing;
-    const authInfo = toAuthInfo(caller, facts);
-    try {
-      await server.connect(transport);
-      return await transport.handleRequest(request, { parsedBody: body, authInfo });
-    } catch (error) {
-      reusable = false;
-      this.deps.log.error({ err: error, requestId: facts.requestId }, "MCP request failed");
-      return jsonRpcError(500, -32603, "Internal error");
-    } finally {
-      // close() detaches the transport synchronously; the server can serve the next request at once.
-      server.close().catch(() => {});
-      pool.release(kind, server, reusable && !server.isConnected());
-    }
-  }
-
-  private callsAdminTool(body: unknown): boolean {
-    const messages = Array.isArray(body) ? body : [body];
-    return messages.some((m) => {
-      const message = m as { method?: unknown; params?: { name?: unknown } } | null;
-      return message?.method === "tools/call" && typeof message.params?.name === "string" && this.deps.adminToolNames.has(message.params.name);
-    });
+    return reply;
   }
 
   private async openSession(caller: McpCaller): Promise<string> {
     const id = SessionStore.newId();
-    await this.sessions.create(id, { userId: caller.userId, clientDbId: caller.clientDbId, createdAt: Date.now() });
+    await this.deps.sessions.create(id, { userId: caller.userId, clientDbId: caller.clientDbId, createdAt: Date.now() });
     return id;
-  }
-
-  private get sessions(): SessionStore {
-    return this.deps.sessions;
   }
 
   /** A session is usable only by the user and client that opened it. */
   private async sessionBelongsTo(sessionId: string, caller: McpCaller, origin: EventOrigin): Promise<boolean> {
     if (sessionId.length > 128) return false;
-    const record = await this.sessions.get(sessionId);
+    const record = await this.deps.sessions.get(sessionId);
     if (!record) return false;
     if (record.userId === caller.userId && record.clientDbId === caller.clientDbId) return true;
     this.deps.events.security({
@@ -201,17 +192,30 @@ export class StreamableHttpEndpoint {
     return false;
   }
 
-  private async endSession(sessionId: string | null, caller: McpCaller, origin: EventOrigin): Promise<Response> {
+  private async endSession(sessionId: string | undefined, caller: McpCaller, origin: EventOrigin): Promise<McpReply> {
     if (!this.deps.env.MCP_SESSIONS) return jsonRpcError(405, -32000, "This server runs without sessions", { Allow: "POST" });
     if (!sessionId) return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
     if (!(await this.sessionBelongsTo(sessionId, caller, origin))) return sessionNotFound();
-    await this.sessions.delete(sessionId);
-    return new Response(null, { status: 200 });
+    await this.deps.sessions.delete(sessionId);
+    return { status: 200, headers: { "Cache-Control": "no-store" }, body: "" };
   }
 }
 
+function withHeader(reply: McpReply, name: string, value: string): McpReply {
+  if (reply instanceof Response) {
+    reply.headers.set(name, value);
+    return reply;
+  }
+  return { ...reply, headers: { ...reply.headers, [name]: value } };
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return typeof value === "string" ? value : undefined;
+}
+
 /** MCP Transports: an unknown or ended session is a 404, after which the client starts a new one. */
-function sessionNotFound(): Response {
+function sessionNotFound(): McpReply {
   return jsonRpcError(404, -32001, "Session not found");
 }
 

@@ -100,7 +100,21 @@ export function decideScopes(input: { requested: string | null | undefined; clie
   return { scopes: SUPPORTED_SCOPES.filter((s) => granted.includes(s)), ignored };
 }
 
-/** Whether `granted` includes every scope in `requested` (remembered consent, refresh down-scoping). */
+/**
+ * Scope hierarchy (MCP 2026-07-28 Authorization §"Step-Up Authorization Flow": a broader scope implies narrower
+ * ones): a scope covers itself and every scope that extends it by `:`-separated segments, so `mcp:tools` covers
+ * `mcp:tools:read`, and `mcp` would cover both. `mcp:admin` and `mcp:tools` are siblings: neither covers the other.
+ */
+export function scopeCovers(held: string, needed: string): boolean {
+  return needed === held || (needed.length > held.length && needed.startsWith(held) && needed[held.length] === ":");
+}
+
+/** The scopes in `needed` that nothing in `held` covers (empty: `held` is enough). */
+export function missingScopes(held: readonly string[], needed: readonly string[]): string[] {
+  return needed.filter((scope) => !held.some((h) => scopeCovers(h, scope)));
+}
+
+/** Whether `granted` covers every scope in `requested` (remembered consent, refresh down-scoping, resource checks). */
 export function scopesCover(granted: readonly string[], requested: readonly string[]): boolean {
-  return requested.every((s) => granted.includes(s));
+  return missingScopes(granted, requested).length === 0;
 }

@@ -36,7 +36,8 @@ describe("No credentials: 401 with resource_metadata (RFC 6750 Â§3.1, RFC 9728 Â
   it("points /mcp/mcp at its path-inserted Protected Resource Metadata, without an error code", async () => {
     const res = await rawMcpPost(server.url, INITIALIZE);
     expect(res.status).toBe(401);
-    expect(challenge(res)).toEqual({ resource_metadata: prm.mcp });
+    // MCP 2026-07-28 Authorization: the 401 also names the scope the endpoint needs.
+    expect(challenge(res)).toEqual({ resource_metadata: prm.mcp, scope: "mcp:tools" });
     expect(res.headers.get("cache-control")).toBe("no-store");
     const get = await fetch(`${server.url}/mcp/mcp`, { headers: { Accept: "text/event-stream" } });
     expect(get.status).toBe(401);
@@ -47,7 +48,7 @@ describe("No credentials: 401 with resource_metadata (RFC 6750 Â§3.1, RFC 9728 Â
   it("points /mcp/sse and /mcp/message at the SSE endpoint's metadata", async () => {
     const sse = await fetch(`${server.url}/mcp/sse`, { headers: { Accept: "text/event-stream" } });
     expect(sse.status).toBe(401);
-    expect(challenge(sse)).toEqual({ resource_metadata: prm.sse });
+    expect(challenge(sse)).toEqual({ resource_metadata: prm.sse, scope: "mcp:tools" });
     const message = await rawMcpPost(server.url, toolsCall("whoami"), {}, "/mcp/message?sessionId=00000000-0000-0000-0000-000000000000");
     expect(message.status).toBe(401);
     expect(challenge(message).resource_metadata).toBe(prm.sse);
@@ -180,13 +181,19 @@ describe("Insufficient scope: 403 insufficient_scope with the scope needed (RFC 
     expect(challenge(res)).toMatchObject({ error: "insufficient_scope", scope: "mcp:tools mcp:admin" });
   });
 
-  it("does not reveal admin tools to a USER: a plain 'not found' tool error", async () => {
+  it("does not reveal admin tools to a USER: the same 'not found' as any unknown tool (MCP Â§Tools: -32602)", async () => {
     const minted = await mintAccessToken(server.services.prisma, server.env.APP_URL, { role: "USER", scope: "mcp:tools" });
-    const res = await rawMcpPost(server.url, toolsCall("admin_list_clients"), { Authorization: `Bearer ${minted.token}` });
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { result: { isError: boolean; content: Array<{ text: string }> } };
-    expect(body.result.isError).toBe(true);
-    expect(body.result.content[0].text).toMatch(/not found/);
+    const auth = { Authorization: `Bearer ${minted.token}` };
+    const bodies = [];
+    for (const name of ["admin_list_clients", "no_such_tool"]) {
+      const res = await rawMcpPost(server.url, toolsCall(name), auth);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { error: { code: number; message: string } };
+      expect(body.error.code).toBe(-32602);
+      bodies.push(body.error.message.replace(name, "<name>"));
+    }
+    expect(bodies[0]).toMatch(/not found/);
+    expect(bodies[0]).toBe(bodies[1]);
   });
 });
 

@@ -75,10 +75,9 @@ describe("Admin tools need the mcp:admin scope AND the ADMIN role", () => {
       const { tools } = await client.listTools();
       expect(tools.map((t) => t.name).sort()).toEqual(USER_TOOLS);
     }
+    // An unknown tool is a JSON-RPC error (-32602), which the client throws (MCP §Tools, Error Handling).
     const client = await connectStreamable(server.url, userWithScope.token);
-    const result = await client.callTool({ name: "admin_list_clients", arguments: {} });
-    expect(result.isError).toBe(true);
-    expect(toolText(result)).toMatch(/not found/i);
+    await expect(client.callTool({ name: "admin_list_clients", arguments: {} })).rejects.toThrow(/not found/i);
   });
 
   it("refuses an admin tool once the caller is demoted, even with a cached token", async () => {

@@ -3,19 +3,24 @@
  * fresh from the database at each admin call (the token cache may hold a role up to MCP_TOKEN_CACHE_SECONDS old),
  * so a demoted admin loses the tools at once.
  */
+import { missingScopes } from "../../oauth/scopes.ts";
 import { McpScope } from "../resources.ts";
 import type { McpCaller } from "../bearer.ts";
 import { ToolError, type ToolContext } from "./types.ts";
 
 /** Whether the caller sees admin tools (from the verified token; the call itself re-checks the role). */
 export function callerIsAdmin(caller: McpCaller): boolean {
-  return caller.role === "ADMIN" && caller.scopes.includes(McpScope.admin);
+  return caller.role === "ADMIN" && holdsAdminScope(caller);
 }
 
 export async function requireAdmin({ services, caller }: ToolContext): Promise<void> {
-  if (!caller.scopes.includes(McpScope.admin)) {
+  if (!holdsAdminScope(caller)) {
     throw new ToolError(`This tool needs the ${McpScope.admin} scope`, "denied");
   }
   const user = await services.prisma.user.findUnique({ where: { id: caller.userId }, select: { role: true } });
   if (user?.role !== "ADMIN") throw new ToolError("This tool is for administrators", "denied");
+}
+
+function holdsAdminScope(caller: McpCaller): boolean {
+  return missingScopes(caller.scopes, [McpScope.admin]).length === 0;
 }

@@ -1,9 +1,10 @@
 /**
  * What a tool is: a name, a zod input schema (the SDK publishes it as JSON Schema and validates arguments with it,
- * answering bad arguments with an `isError` result naming the field), annotations (MCP 2025-11-25 §Tools), and a
- * handler that gets the verified caller. Tools read and write through domain functions (server/oauth, …).
+ * answering bad arguments with an `isError` result naming the field), annotations (MCP 2026-07-28 §Tools), the scopes
+ * a call needs, and a handler that gets the verified caller. Tools read and write through domain functions
+ * (server/oauth, …).
  */
-import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { ToolAnnotations } from "@modelcontextprotocol/server";
 import type { ZodRawShape, z } from "zod";
 import type { EventOrigin } from "../../events.ts";
 import type { Services } from "../../services.ts";
