@@ -50,6 +50,12 @@ export function ConsentPage({ view, csrf, action }: { view: ConsentView; csrf: s
             <p className="mt-2 text-xs text-gray-500">Not granted: {view.ignoredScopes.join(", ")}</p>
           ) : null}
         </div>
+        {view.loopbackOnly ? (
+          <p className="rounded-md border border-amber-300 bg-amber-50 p-3 text-xs text-amber-900" role="note" data-testid="loopback-warning">
+            This application sends you back only to this computer (a localhost address), so any program running here could
+            use its name. Allow only if you just started this sign-in from an app on this computer.
+          </p>
+        ) : null}
         {view.nameUnverified ? (
           <p className="text-xs text-gray-500">
             The application chose its own name; this server has not verified it. Allow only if you started this sign-in

@@ -22,7 +22,7 @@ import { consentCovers, rememberConsent } from "./consents.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { OAuthError } from "./errors.ts";
 import { checkCodeChallenge } from "./pkce.ts";
-import { checkRedirectUri, findRedirectUri } from "./redirect-uris.ts";
+import { checkRedirectUri, findRedirectUri, redirectUriKind } from "./redirect-uris.ts";
 import { queryParams, type Params } from "./request-params.ts";
 import { resolveResource } from "./resources.ts";
 import { newId, query } from "./sql.ts";
@@ -48,6 +48,11 @@ export interface ConsentView {
   /** For metadata document clients: the host that publishes the document. */
   clientIdHost: string | null;
   redirectHost: string;
+  /**
+   * Every redirect URI the client registered is a loopback address: any program on the person's computer can claim
+   * such a client (MCP 2026-07-28 Authorization, Security Considerations §"Localhost Redirect URI Risks": warn).
+   */
+  loopbackOnly: boolean;
   scopes: Array<{ name: Scope; description: string }>;
   /** Requested scopes that will not be granted. */
   ignoredScopes: string[];
@@ -303,6 +308,7 @@ export class AuthorizationEndpoint {
       nameUnverified: client.kind !== "MANUAL",
       clientIdHost: client.kind === "METADATA_DOCUMENT" ? new URL(client.clientId).host : null,
       redirectHost,
+      loopbackOnly: client.redirectUris.every((uri) => redirectUriKind(uri) === "loopback"),
       scopes: scopes.map((name) => ({ name, description: SCOPES[name].description })),
       ignoredScopes: ignored.slice(0, 10).map((s) => s.slice(0, 60)),
       resource: request.resource,

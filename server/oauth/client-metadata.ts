@@ -6,7 +6,7 @@
  * Reused for Client ID Metadata Documents and by the admin console (`validateClientName`, `validateGrantTypes`).
  */
 import { OAuthError } from "./errors.ts";
-import { validateRedirectUris } from "./redirect-uris.ts";
+import { redirectUriKind, validateRedirectUris } from "./redirect-uris.ts";
 import { clientScopeFromMetadata } from "./scopes.ts";
 import { TOKEN_ENDPOINT_AUTH_METHODS, type TokenEndpointAuthMethod } from "./client-secrets.ts";
 
@@ -81,9 +81,20 @@ function validateAuthMethod(value: unknown, fallback: TokenEndpointAuthMethod): 
   return value as TokenEndpointAuthMethod;
 }
 
-function validateApplicationType(value: unknown): "web" | "native" {
-  if (value === undefined || value === null) return "web";
+/**
+ * `application_type` (OpenID Connect Dynamic Client Registration 1.0 §2; MCP 2026-07-28 Client Registration
+ * §"Application Type and Redirect URI Constraints": clients send `native` for loopback and custom-scheme redirects).
+ * Absent, it is inferred: `native` when every redirect URI is a loopback or private-use one (RFC 8252), else `web`.
+ * A `web` client cannot receive a private-use scheme redirect (only an app on the device can), so that pair is
+ * refused; a loopback redirect stays allowed for `web` (locally hosted web apps).
+ */
+function validateApplicationType(value: unknown, redirectUris: readonly string[]): "web" | "native" {
+  const nativeOnly = redirectUris.every((uri) => redirectUriKind(uri) !== "https");
+  if (value === undefined || value === null) return nativeOnly ? "native" : "web";
   if (value !== "web" && value !== "native") throw invalid('application_type must be "web" or "native"');
+  if (value === "web" && redirectUris.some((uri) => redirectUriKind(uri) === "private-use")) {
+    throw new OAuthError("invalid_redirect_uri", 'a private-use scheme redirect URI needs application_type "native"');
+  }
   return value;
 }
 
@@ -115,6 +126,7 @@ export function validateClientMetadata(body: unknown, options: { defaultAuthMeth
     const redirectUris = validateRedirectUris(input.redirectUris);
     const name = validateClientName(input.name);
     const scope = clientScopeFromMetadata(undefined);
+    const applicationType = validateApplicationType(undefined, redirectUris);
     return {
       name,
       redirectUris,
@@ -122,7 +134,7 @@ export function validateClientMetadata(body: unknown, options: { defaultAuthMeth
       responseTypes: ["code"],
       scope,
       tokenEndpointAuthMethod: "none",
-      applicationType: "web",
+      applicationType,
       clientUri: null,
       logoUri: null,
       metadata: {
@@ -131,7 +143,7 @@ export function validateClientMetadata(body: unknown, options: { defaultAuthMeth
         grant_types: ["authorization_code", "refresh_token"],
         response_types: ["code"],
         token_endpoint_auth_method: "none",
-        application_type: "web",
+        application_type: applicationType,
         scope,
       },
       legacy: true,
@@ -143,7 +155,7 @@ export function validateClientMetadata(body: unknown, options: { defaultAuthMeth
   const responseTypes = validateResponseTypes(input.response_types);
   // RFC 7591 §2: the default token_endpoint_auth_method is client_secret_basic.
   const tokenEndpointAuthMethod = validateAuthMethod(input.token_endpoint_auth_method, options.defaultAuthMethod ?? "client_secret_basic");
-  const applicationType = validateApplicationType(input.application_type);
+  const applicationType = validateApplicationType(input.application_type, redirectUris);
   const scope = clientScopeFromMetadata(input.scope);
   const clientUri = optionalHttpsUri(input.client_uri, "client_uri");
   const logoUri = optionalHttpsUri(input.logo_uri, "logo_uri");

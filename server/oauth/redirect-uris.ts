@@ -78,6 +78,12 @@ export function checkRedirectUri(value: unknown): RedirectUriCheck {
   return { ok: true, kind: "private-use" };
 }
 
+/** The kind of an already registered (valid) redirect URI. */
+export function redirectUriKind(uri: string): RedirectUriKind | undefined {
+  const check = checkRedirectUri(uri);
+  return check.ok ? check.kind : undefined;
+}
+
 /**
  * Validates a registration's `redirect_uris` (RFC 7591 §2): a non-empty array of acceptable, distinct URIs.
  * Throws `invalid_redirect_uri` (RFC 7591 §3.2.2) naming the position of the first bad one.

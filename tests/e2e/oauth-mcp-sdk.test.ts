@@ -1,8 +1,9 @@
 /**
- * End to end with the MCP TypeScript SDK's own client (1.32.x), configured with nothing but the server URL
+ * End to end with the MCP TypeScript SDK's v1 client (1.32.x, protocol 2025-11-25), configured with nothing but the server URL
  * (`APP_URL/mcp/mcp`): `auth()` discovers (RFC 9728 → RFC 8414), registers (RFC 7591), sends the person through
  * sign-in and consent in Chromium, exchanges the code, and later refreshes; then the SDK's Streamable HTTP client
- * lists the tools with the token it got.
+ * initializes, lists the tools and calls one with the token it got. The v2 client's 2026-07-28 flow on the same URL
+ * is oauth-mcp-sdk-v2.test.ts.
  */
 import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -61,8 +62,11 @@ describe("MCP SDK client auth() against APP_URL/mcp/mcp (MCP 2025-11-25 Authoriz
     // The SDK's MCP client uses the token it got.
     const client = new Client({ name: "e2e", version: "1.0.0" });
     await client.connect(new StreamableHTTPClientTransport(new URL(serverUrl.replace(server.env.APP_URL, server.url)), { authProvider: provider }));
+    expect(client.getServerVersion()?.name).toBe("mcp-oauth-server");
     const tools = await client.listTools();
     expect(tools.tools.length).toBeGreaterThan(0);
+    const whoami = await client.callTool({ name: "whoami", arguments: {} });
+    expect((whoami.structuredContent as { user: { email: string } }).user.email).toBe("sdk-person@example.com");
     await client.close();
 
     // With a refresh token on file, auth() refreshes without the browser.

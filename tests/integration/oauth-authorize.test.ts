@@ -287,6 +287,28 @@ describe("Authorization response, RFC 6749 §4.1.2 and RFC 9207 §2 (code, state
   });
 });
 
+describe("Consent page: where the answer goes (MCP 2026-07-28 Authorization, Security Considerations)", () => {
+  const page = async (redirectUris: string[]) => {
+    const registered = await register(server.url, publicClient({ client_name: "Where To", redirect_uris: redirectUris }));
+    const res = await browse(jar, url({ client_id: registered.client_id, redirect_uri: redirectUris[0] }));
+    expect(res.status).toBe(200);
+    return res.text();
+  };
+
+  it("names the redirect host, and warns when every redirect URI is a loopback address (§Localhost Redirect URI Risks)", async () => {
+    const html = await page(["http://127.0.0.1:7777/cb", "http://localhost:7777/cb"]);
+    expect(html).toContain("127.0.0.1:7777");
+    expect(html).toContain('data-testid="loopback-warning"');
+    expect(html).toContain("only to this computer");
+  });
+
+  it("does not warn when the client can also be reached at an https address", async () => {
+    const html = await page(["https://app.example/cb", "http://127.0.0.1:7777/cb"]);
+    expect(html).toContain("app.example");
+    expect(html).not.toContain('data-testid="loopback-warning"');
+  });
+});
+
 describe("Authorization codes, RFC 6749 §4.1.2 / RFC 9700 §4.5 (random, ≤ 60 s, bound, hashed at rest)", () => {
   it("stores only the digest, bound to client, user, redirect URI, challenge, resource and scope, for 60 s", async () => {
     const { location } = await authorizeThroughConsent(jar, url({ resource: `${app}/mcp/mcp`, redirect_uri: "http://127.0.0.1:5555/callback" }));

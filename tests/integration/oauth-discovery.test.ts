@@ -38,6 +38,8 @@ describe("Authorization Server Metadata, RFC 8414 §2-§3", () => {
       client_id_metadata_document_supported: true,
     });
     expect(metadata.code_challenge_methods_supported).not.toContain("plain");
+    // MCP 2026-07-28 Authorization §"Refresh Tokens": offline_access is not a resource requirement, not advertised.
+    expect(metadata.scopes_supported).not.toContain("offline_access");
   });
 
   it("the OpenID alias serves the same document", async () => {

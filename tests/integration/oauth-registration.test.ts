@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../server/crypto.ts";
-import type { Resolver, Transport } from "../../server/oauth/ssrf-guard.ts";
+import { internet } from "../helpers/internet.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import {
   authorizeThroughConsent,
@@ -207,27 +207,6 @@ describe("Client ID Metadata Documents, draft-ietf-oauth-client-id-metadata-docu
     response_types: ["code"],
     token_endpoint_auth_method: "none",
   };
-
-  /** The internet as seen from the server: client.example answers with `documents[url]`. */
-  function internet(documents: Record<string, unknown>) {
-    const resolver: Resolver = async (host) => {
-      if (host === "client.example" || host === "other.example") return [{ address: "93.184.215.14", family: 4 }];
-      if (host === "internal.example") return [{ address: "10.0.0.8", family: 4 }];
-      throw new Error("NXDOMAIN");
-    };
-    const transport: Transport = async ({ url }) => {
-      const body = documents[url.href];
-      return {
-        status: body === undefined ? 404 : 200,
-        headers: { "content-type": "application/json" },
-        body: (async function* () {
-          yield new TextEncoder().encode(body === undefined ? "" : JSON.stringify(body));
-        })(),
-        close() {},
-      };
-    };
-    return { resolver, transport };
-  }
 
   it("authorizes a client named by its metadata URL; loopback redirect on any port (RFC 8252 §7.3); tokens follow", async () => {
     server.services.oauth.metadataDocuments.useNetwork(internet({ [documentUrl]: document }));

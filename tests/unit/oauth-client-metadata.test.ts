@@ -93,6 +93,16 @@ describe("Client metadata, RFC 7591 §2", () => {
     expect(errorOf(() => validateClientMetadata(body)).error).toBe(code);
   });
 
+  it("application_type: native inferred for loopback and private-use redirects; web refused with a private-use one (OIDC Registration §2, MCP 2026-07-28)", () => {
+    expect(validateClientMetadata({ redirect_uris: ["http://127.0.0.1:3000/cb"] }).applicationType).toBe("native");
+    expect(validateClientMetadata({ redirect_uris: ["cursor://anysphere.cursor-mcp/cb", "http://localhost/cb"] }).applicationType).toBe("native");
+    expect(validateClientMetadata({ redirect_uris: ["https://app.example.com/cb", "http://localhost/cb"] }).applicationType).toBe("web");
+    expect(validateClientMetadata({ redirect_uris: ["http://127.0.0.1/cb"], application_type: "web" }).applicationType).toBe("web");
+    expect(validateClientMetadata({ redirect_uris: ["https://app.example.com/cb"], application_type: "native" }).applicationType).toBe("native");
+    expect(validateClientMetadata({ redirect_uris: ["http://127.0.0.1/cb"] }).metadata.application_type).toBe("native");
+    expect(errorOf(() => validateClientMetadata({ redirect_uris: ["com.example.app:/cb"], application_type: "web" })).error).toBe("invalid_redirect_uri");
+  });
+
   it("trims names and keeps unicode", () => {
     expect(validateClientName("  Claude Desktop  ")).toBe("Claude Desktop");
     expect(validateClientName("Café ☕")).toBe("Café ☕");

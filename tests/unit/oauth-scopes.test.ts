@@ -6,7 +6,9 @@ import {
   clientScopeFromMetadata,
   decideScopes,
   formatScope,
+  missingScopes,
   parseScope,
+  scopeCovers,
   scopesCover,
 } from "../../server/oauth/scopes.ts";
 
@@ -89,5 +91,16 @@ describe("Scope decision at authorization, RFC 6749 §3.3 (default, ignore unkno
     expect(scopesCover(["mcp:tools", "mcp:admin"], ["mcp:tools"])).toBe(true);
     expect(scopesCover(["mcp:tools"], ["mcp:tools", "mcp:admin"])).toBe(false);
     expect(scopesCover([], [])).toBe(true);
+  });
+
+  it("scope hierarchy: a broader scope covers narrower ones (MCP 2026-07-28 Authorization, step-up)", () => {
+    expect(scopeCovers("mcp:tools", "mcp:tools")).toBe(true);
+    expect(scopeCovers("mcp:tools", "mcp:tools:read")).toBe(true);
+    expect(scopeCovers("mcp", "mcp:admin")).toBe(true);
+    expect(scopeCovers("mcp:tools", "mcp:toolsmith")).toBe(false);
+    expect(scopeCovers("mcp:tools", "mcp:admin")).toBe(false);
+    expect(scopeCovers("mcp:tools:read", "mcp:tools")).toBe(false);
+    expect(missingScopes(["mcp:tools"], ["mcp:tools:write", "mcp:admin"])).toEqual(["mcp:admin"]);
+    expect(scopesCover(["mcp:tools"], ["mcp:tools:read"])).toBe(true);
   });
 });
