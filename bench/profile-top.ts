@@ -1,10 +1,12 @@
 /**
  * Summarises a V8 CPU profile (`node --cpu-prof`): the top frames by self time and by inclusive time, as a table.
  *
- *   npx tsx bench/profile-top.ts <file.cpuprofile> [count=25] [filter]
+ *   npx tsx bench/profile-top.ts <file.cpuprofile> [count=25] [filter] [lastSeconds]
  *
  * Self time is where the CPU was when sampled; inclusive time adds everything a frame called (a frame counted once
- * per sample even when it recurses). `filter` keeps frames whose URL contains it (e.g. `server/`).
+ * per sample even when it recurses). Percentages are of the busy samples (idle left out). `filter` keeps frames whose
+ * URL contains it (e.g. `server/`); `lastSeconds` counts only the end of the profile (the measured load, not the
+ * start-up and warm-up before it).
  */
 import { readFileSync } from "node:fs";
 
@@ -19,7 +21,7 @@ interface Profile {
   timeDeltas: number[];
 }
 
-export function summarise(profile: Profile, count = 25, filter = ""): string {
+export function summarise(profile: Profile, count = 25, filter = "", lastSeconds = Infinity): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
@@ -31,14 +33,18 @@ export function summarise(profile: Profile, count = 25, filter = ""): string {
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
   let total = 0;
+  const span = profile.timeDeltas.reduce((sum, dt) => sum + dt, 0);
+  let at = 0;
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0;
-    total += dt;
+    at += dt;
     const node = byId.get(id)!;
+    if (span - at > lastSeconds * 1e6 || node.callFrame.functionName === "(idle)") return;
+    total += dt;
     self.set(label(node), (self.get(label(node)) ?? 0) + dt);
     const seen = new Set<string>();
-    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const name = label(byId.get(at)!);
+    for (let frame: number | undefined = id; frame !== undefined; frame = parent.get(frame)) {
+      const name = label(byId.get(frame)!);
       if (seen.has(name)) continue;
       seen.add(name);
       inclusive.set(name, (inclusive.get(name) ?? 0) + dt);
@@ -51,7 +57,7 @@ export function summarise(profile: Profile, count = 25, filter = ""): string {
       .slice(0, count)
       .map(([name, t]) => `| ${((100 * t) / total).toFixed(1)}% | ${name} |`);
   return [
-    `total sampled: ${(total / 1000).toFixed(0)} ms`,
+    `busy samples: ${(total / 1000).toFixed(0)} ms`,
     "",
     "| self | frame |",
     "|---:|---|",
@@ -63,5 +69,5 @@ export function summarise(profile: Profile, count = 25, filter = ""): string {
   ].join("\n");
 }
 
-const [file, count, filter] = process.argv.slice(2);
-if (file) console.log(summarise(JSON.parse(readFileSync(file, "utf8")) as Profile, Number(count ?? 25), filter ?? ""));
+const [file, count, filter, last] = process.argv.slice(2);
+if (file) console.log(summarise(JSON.parse(readFileSync(file, "utf8")) as Profile, Number(count ?? 25), filter ?? "", last ? Number(last) : Infinity));
