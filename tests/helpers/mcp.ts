@@ -107,3 +107,37 @@ export const INITIALIZE = {
 export function toolsCall(name: string, args: Record<string, unknown> = {}, id = 2) {
   return { jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } };
 }
+
+/** The per-request `_meta` envelope of MCP 2026-07-28 (§Request Metadata). */
+export const ENVELOPE = {
+  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+  "io.modelcontextprotocol/clientInfo": { name: "raw", version: "1" },
+  "io.modelcontextprotocol/clientCapabilities": {},
+};
+
+/**
+ * One raw 2026-07-28 request to /mcp/mcp: the envelope in `params._meta` and the standard headers
+ * (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name` for tools/call) derived from the body unless `headers` says otherwise.
+ */
+export async function modernMcpPost(
+  baseUrl: string,
+  method: string,
+  params: Record<string, unknown> = {},
+  headers: Record<string, string | undefined> = {},
+  id: number | string = 1,
+): Promise<Response> {
+  const standard: Record<string, string | undefined> = {
+    "Content-Type": "application/json",
+    Accept: MCP_ACCEPT,
+    "MCP-Protocol-Version": "2026-07-28",
+    "Mcp-Method": method,
+    ...(typeof params.name === "string" ? { "Mcp-Name": params.name } : {}),
+    ...headers,
+  };
+  const sent = Object.fromEntries(Object.entries(standard).filter(([, value]) => value !== undefined)) as Record<string, string>;
+  return fetch(new URL("/mcp/mcp", baseUrl), {
+    method: "POST",
+    headers: sent,
+    body: JSON.stringify({ jsonrpc: "2.0", id, method, params: { ...params, _meta: ENVELOPE } }),
+  });
+}
