@@ -4,7 +4,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["build/", "public/build/", "server/db/generated/", "node_modules/", ".data/", "artifacts/", "test-results/"] },
+  { ignores: ["build/", "public/build/", "server/db/generated/", "node_modules/", ".data/", "artifacts/", "test-results/", ".scratch/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

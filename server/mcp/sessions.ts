@@ -3,7 +3,7 @@
  *
  * A session is only a record — who opened it (user and client) — kept in Redis when REDIS_URL is set (so the next
  * request may land on any node) and in memory otherwise. No MCP state lives in a session: every request is served
- * by a pooled server and a fresh stateless SDK transport (see docs/decisions, MCP transports ADR). A session id is a
+ * like any other request (ADR 0010, ADR 0013). A session id is a
  * 256-bit random value; it is bound to the user and client that created it, so another token cannot ride on it.
  * Sessions idle for MCP_SESSION_IDLE_SECONDS are forgotten; DELETE ends one on every node at once.
  */
