@@ -4,7 +4,7 @@
  * URL called), the authorization server's metadata (RFC 8414 §3: `issuer` must equal the issuer URL; MCP
  * Authorization: PKCE S256, RFC 9207 `iss`, how clients register), and CORS for browser-based clients.
  */
-import { call, challengeParams, describe, Unreachable, type Answer } from "./http.ts";
+import { call, challengeParams, describe, type Unreachable, type Answer } from "./http.ts";
 import { MODERN_HEADERS, modernMessage } from "./mcp-wire.ts";
 import type { Report } from "./report.ts";
 
