@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { bodyProblem } from "./input-guard.ts";
 
 /** Request bodies the host reads, for Remix and the MCP endpoints alike: 1 MB, beyond it 413. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -19,6 +20,11 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/**
+ * Reads a request body up to `limit` bytes (beyond it BodyTooLargeError) and puts it through the input guard
+ * (input-guard.ts: NUL, invalid UTF-8, lone surrogates, over-long values; BadInputError). Every body the host reads
+ * comes through here.
+ */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError(limit);
@@ -32,7 +38,10 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     }
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  const body = Buffer.concat(chunks);
+  const problem = bodyProblem(body, req.headers["content-type"]);
+  if (problem) throw problem;
+  return body;
 }
 
 export function toFetchHeaders(raw: IncomingMessage["headers"]): Headers {

@@ -8,7 +8,7 @@ import type http from "node:http";
 import net from "node:net";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { TestServer } from "../helpers/server.ts";
-import { authorizeUrl, browse, hiddenField, pkce, REDIRECT, startOAuthFixture, type CookieJar, type RegisteredClient } from "../integration/oauth-support.ts";
+import { authorizeUrl, browse, CookieJar, hiddenField, pkce, REDIRECT, startOAuthFixture, type RegisteredClient } from "../integration/oauth-support.ts";
 
 let server: TestServer;
 let client: RegisteredClient;
@@ -45,7 +45,7 @@ function raw(method: string, target: string, headers: Record<string, string> | A
 
 /** Collects a raw HTTP/1.1 answer (Connection: close, so the body runs to the end; chunked bodies are unwrapped). */
 class HttpAnswer {
-  private data = Buffer.alloc(0);
+  private data: Buffer = Buffer.alloc(0);
   push(chunk: Buffer) {
     this.data = Buffer.concat([this.data, chunk]);
   }
@@ -137,10 +137,11 @@ describe("NUL bytes that reached Postgres as 500s (issue 13, measured)", () => {
   });
 
   it("the sign-in form: NUL in the email address", async () => {
-    const page = await browse(jar, `${server.url}/login`);
+    const visitor = new CookieJar();
+    const page = await browse(visitor, `${server.url}/login`);
     const csrf = hiddenField(await page.text(), "csrf");
     const body = form({ csrf, email: "nul\u0000@example.com", returnTo: "/" });
-    expectPage(await raw("POST", "/login", { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header() }, body));
+    expectPage(await raw("POST", "/login", { "Content-Type": "application/x-www-form-urlencoded", Cookie: visitor.header() }, body));
   });
 
   it("a tRPC mutation: NUL in its input", async () => {
@@ -173,10 +174,11 @@ describe("other hostile text: 400 in the surface's own form", () => {
   });
 
   it("an over-long value: a 10 000-character email at sign-in", async () => {
-    const page = await browse(jar, `${server.url}/login`);
+    const visitor = new CookieJar();
+    const page = await browse(visitor, `${server.url}/login`);
     const csrf = hiddenField(await page.text(), "csrf");
     const body = form({ csrf, email: `${"a".repeat(10_000)}@example.com`, returnTo: "/" });
-    expectPage(await raw("POST", "/login", { "Content-Type": "application/x-www-form-urlencoded", Cookie: jar.header() }, body));
+    expectPage(await raw("POST", "/login", { "Content-Type": "application/x-www-form-urlencoded", Cookie: visitor.header() }, body));
   });
 
   it("MCP: NUL, a lone surrogate or invalid UTF-8 in the JSON-RPC body is a JSON-RPC error, with or without a token", async () => {
