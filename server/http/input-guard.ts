@@ -76,7 +76,10 @@ export function targetProblem(target: string): BadInputError | null {
 const SINGLE = new Set(["host", "authorization", "content-type", "origin", "mcp-session-id", "mcp-protocol-version"]);
 const SINGLE_LENGTHS = new Set([...SINGLE].map((name) => name.length));
 
-/** A repeated single-valued header in the raw list (name, value, name, value, …), or null. */
+/**
+ * A repeated single-valued header in the raw list (name, value, name, value, …), or a Host that is not a host
+ * (RFC 9112 §3.2: "a Host header field with an invalid field value" is a 400), or null.
+ */
 export function headerProblem(raw: readonly string[]): BadInputError | null {
   let seen: string[] | undefined;
   for (let i = 0; i < raw.length; i += 2) {
@@ -86,8 +89,14 @@ export function headerProblem(raw: readonly string[]): BadInputError | null {
     if (!SINGLE.has(lower)) continue;
     if (seen?.includes(lower)) return bad("header", `Repeated ${canonical(lower)} header`);
     (seen ??= []).push(lower);
+    if (lower === "host" && !isHost(raw[i + 1]!)) return bad("header", "The Host header is not a host name or address");
   }
   return null;
+}
+
+/** `uri-host [ ":" port ]` (RFC 9110 §7.2) as this server can use it: a DNS name, IPv4 or [IPv6], and a port. */
+function isHost(value: string): boolean {
+  return /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*)|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(value) && URL.canParse(`http://${value}/`);
 }
 
 function canonical(name: string): string {

@@ -377,7 +377,24 @@ type Placement =
   | { where: "param"; name: string; repeat: boolean }
   | { where: "path" }
   | { where: "header"; name: string }
-  | { where: "extra-param"; name: Hostile };
+  | { where: "extra-param"; name: Hostile }
+  | { where: "target-form"; form: TargetForm };
+
+/** Request targets other than a plain path (RFC 9112 §3.2); the hostile value stays in the first parameter. */
+type TargetForm = "absolute-foreign" | "absolute-own" | "protocol-relative" | "asterisk";
+
+function reshapeTarget(target: string, form: TargetForm): string {
+  switch (form) {
+    case "absolute-foreign":
+      return `http://evil.example${target}`;
+    case "absolute-own":
+      return `${server.url}${target}`;
+    case "protocol-relative":
+      return `/${target}`;
+    case "asterisk":
+      return "*";
+  }
+}
 
 interface Shot {
   route: RouteCase;
@@ -455,7 +472,7 @@ function buildRequest(shot: Shot): Built {
     else headers[name] = text;
   }
 
-  const param = placement.where === "param" ? placement : null;
+  const param = placement.where === "param" ? placement : placement.where === "target-form" ? { name: parameterNames(route)[0] ?? "q", repeat: false } : null;
   const extra = placement.where === "extra-param" ? placement.name : null;
   // Form and query pairs (tRPC queries carry their input as JSON in `input`).
   const pairsOf = (source: Record<string, unknown>, hostileName: string | null): Array<[Hostile, Hostile]> => {
@@ -482,6 +499,7 @@ function buildRequest(shot: Shot): Built {
     queryPairs = pairsOf(query, inQuery ? param!.name : null);
   }
   if (queryPairs.length) target = `${path}?${encodeForm(queryPairs)}`;
+  if (placement.where === "target-form") target = reshapeTarget(target, placement.form);
   if (route.method === "GET") return { method: "GET", target, headers };
 
   let body: Buffer;
@@ -599,6 +617,13 @@ describe("Hostile input at every route and parameter (issue 13)", () => {
             { weight: 1, arbitrary: fc.constant({ where: "path" as const }) },
             { weight: 2, arbitrary: fc.record({ where: fc.constant("header" as const), name: fc.constantFrom(...HEADERS) }) },
             { weight: 1, arbitrary: fc.record({ where: fc.constant("extra-param" as const), name: hostile }) },
+            {
+              weight: 1,
+              arbitrary: fc.record({
+                where: fc.constant("target-form" as const),
+                form: fc.constantFrom<TargetForm>("absolute-foreign", "absolute-own", "protocol-relative", "asterisk"),
+              }),
+            },
           ),
           value: hostile,
         });

@@ -91,6 +91,11 @@ describe("repeated single-valued headers (RFC 9110 §5.3)", () => {
     }
   });
 
+  it("refuses a Host that is not a host (RFC 9112 §3.2), accepts names, addresses and ports", () => {
+    for (const host of ["[]", "a b", "evil.example<script>", "", "[::1", "x:port", "-"]) expect(headerProblem(["Host", host])?.description, host).toContain("Host");
+    for (const host of ["localhost", "127.0.0.1:3000", "[::1]:8080", "auth.example.com", "xn--bcher-kva.example"]) expect(headerProblem(["Host", host]), host).toBeNull();
+  });
+
   it("lets list headers repeat", () => {
     expect(headerProblem(["Host", "a", "Accept", "x", "Accept", "y", "Cookie", "a=1", "Cookie", "b=2", "X-Forwarded-For", "1", "X-Forwarded-For", "2"])).toBeNull();
   });
