@@ -12,7 +12,14 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { Services } from "../services.ts";
 import { sendBadRequest } from "./bad-request.ts";
 import { createEdge, type Edge } from "./edge.ts";
-import { BODY_LIMIT_BYTES, BodyTooLargeError, FETCH_FORBIDDEN_METHODS, sendFetchResponse, toFetchRequest } from "./fetch-adapter.ts";
+import {
+  BODY_LIMIT_BYTES,
+  BodyTooLargeError,
+  ClientGoneError,
+  FETCH_FORBIDDEN_METHODS,
+  sendFetchResponse,
+  toFetchRequest,
+} from "./fetch-adapter.ts";
 import { healthHandler } from "./health.ts";
 import { BadInputError, toOriginForm } from "./input-guard.ts";
 import { mcpHandlers, mountMcp, type McpHandlers } from "./mcp-routes.ts";
@@ -123,11 +130,17 @@ function originOf(req: Request): string {
 }
 
 /**
- * The one error answer: 413 for oversize bodies, 400 for hostile or malformed input (in the surface's own form,
- * bad-request.ts), otherwise a logged 500 without details.
+ * The one error answer: nothing for a client that went away, 413 for oversize bodies, 400 for hostile or malformed
+ * input (in the surface's own form, bad-request.ts), otherwise a logged 500 without details.
  */
 function sendError(services: Services, error: unknown, req: IncomingMessage, res: ServerResponse): void {
   const meta = requestMeta(res);
+  if (error instanceof ClientGoneError) {
+    // Not an error of ours: the access log records the request as cut off (499).
+    services.log.debug({ requestId: meta?.requestId, path: (req.url ?? "/").split("?")[0] }, "client went away mid-request");
+    res.destroy();
+    return;
+  }
   if (res.headersSent) {
     res.destroy();
     return;

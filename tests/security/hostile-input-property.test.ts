@@ -14,15 +14,14 @@
  * then HOSTILE_RUNS random runs (default 500) for at most HOSTILE_SECONDS (default 45), on loopback only. A failure prints the seed and the shrunk request; re-run it with HOSTILE_SEED=<seed>.
  */
 import http from "node:http";
-import { Writable } from "node:stream";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { ServerBuild } from "@remix-run/node";
 import { loadRemixBuild } from "../../server/http/remix.ts";
-import { createLogger } from "../../server/logger.ts";
 import { appRouter } from "../../server/trpc/root.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { mintAccessToken } from "../helpers/tokens.ts";
+import { captureLog } from "../observability/support.ts";
 import { browse, CookieJar, hiddenField, pkce, publicClient, REDIRECT, register, signIn, type RegisteredClient } from "../integration/oauth-support.ts";
 
 const RUNS = Number(process.env.HOSTILE_RUNS ?? 500);
@@ -136,7 +135,7 @@ const MARK = "\u0001hostile\u0001";
 
 let server: TestServer;
 let client: RegisteredClient;
-const errorLines: string[] = [];
+let errorLines: string[] = [];
 const jars: Record<Exclude<Session, "none" | "hostile">, CookieJar> = { user: new CookieJar(), admin: new CookieJar() };
 const anon = new CookieJar();
 const csrf: Record<"none" | "user" | "admin", string> = { none: "", user: "", admin: "" };
@@ -345,14 +344,10 @@ beforeAll(async () => {
   // Remix warns on the console for every unknown path ("No routes matched location …"); thousands of them here.
   vi.spyOn(console, "warn").mockImplementation(() => {});
   build = await loadRemixBuild();
-  // Error-level lines of the server's log (logger.ts writes the level as its label): the property fails on any.
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString("utf8").split("\n")) if (/"level":"(error|fatal)"/.test(line)) errorLines.push(line.slice(0, 2000));
-      done();
-    },
-  });
-  const log = createLogger("error", { destination: sink });
+  // The server logs at error level only, into memory: the property fails on any line.
+  const captured = captureLog("error");
+  errorLines = captured.lines;
+  const log = captured.log;
   server = await startTestServer({ RATE_LIMIT_ENABLED: "false", ADMIN_EMAILS: "fuzz-admin@example.com", METRICS_TOKEN: "0123456789abcdef" }, { log });
   client = await register(server.url, publicClient());
   await signIn(server.url, "fuzz-user@example.com", jars.user);
