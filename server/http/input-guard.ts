@@ -94,9 +94,17 @@ export function headerProblem(raw: readonly string[]): BadInputError | null {
   return null;
 }
 
+/** Answers for the Host values seen (a server is called by few names); bounded against a scan of made-up ones. */
+const knownHosts = new Map<string, boolean>();
+
 /** `uri-host [ ":" port ]` (RFC 9110 §7.2) as this server can use it: a DNS name, IPv4 or [IPv6], and a port. */
 function isHost(value: string): boolean {
-  return /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*)|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(value) && URL.canParse(`http://${value}/`);
+  const known = knownHosts.get(value);
+  if (known !== undefined) return known;
+  const valid = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*)|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(value) && URL.canParse(`http://${value}/`);
+  if (knownHosts.size >= 1000) knownHosts.clear();
+  knownHosts.set(value, valid);
+  return valid;
 }
 
 function canonical(name: string): string {
