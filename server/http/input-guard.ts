@@ -194,9 +194,10 @@ function isHex(byte: number | undefined): boolean {
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
- * What is wrong with a string (key or value) of a JSON text, as the end of a sentence, or null. Raw NUL and invalid UTF-8 were refused before; only `\u` escapes can
- * make NUL or a lone surrogate, and no string can be longer than the text, so short text without escapes is clean
- * without parsing (the MCP hot path). Text that does not parse is left to the handler's own parse error.
+ * What is wrong with a string (key or value) of a JSON text, as the end of a sentence, or null. Raw NUL and invalid
+ * UTF-8 were refused before; only `\u` escapes can make NUL or a lone surrogate, and no string is longer than the
+ * text, so short text without escapes is clean without parsing (the MCP hot path). Text that does not parse is left
+ * to the handler's own parse error.
  */
 function jsonProblem(text: string): string | null {
   if (text.length <= INPUT_LIMITS.valueChars && !text.includes("\\u")) return null;
