@@ -77,6 +77,12 @@ export const envSchema = z
       .default([])
       .refine((ranges) => ranges.every(isCidrOrIp), "must be a comma-separated list of CIDRs or IP addresses"),
     TRUST_PROXY: bool.default(false),
+    /** Open connections one address (IPv6: one /64) may hold at once; 0 = no limit. Not applied with TRUST_PROXY. */
+    MAX_CONNECTIONS_PER_IP: nonNegativeInt.default(100),
+    /** A request's headers must arrive within this many seconds of its first byte (slowloris). */
+    HTTP_HEADERS_TIMEOUT_SECONDS: positiveInt.default(20),
+    /** A whole request, headers and body, must arrive within this many seconds (slow bodies); 408 after. */
+    HTTP_REQUEST_TIMEOUT_SECONDS: positiveInt.default(30),
     /** Prefix of every Redis key and channel (several deployments may share one Redis). */
     REDIS_KEY_PREFIX: z.string().default("mcp-oauth:"),
     RATE_LIMIT_ENABLED: bool.default(true),
@@ -113,6 +119,13 @@ export const envSchema = z
           code: "custom",
           path: ["AUTH_SECRET"],
           message: "is required when NODE_ENV=production (at least 32 characters; e.g. `openssl rand -hex 32`)",
+        });
+      }
+      if (env.HTTP_HEADERS_TIMEOUT_SECONDS > env.HTTP_REQUEST_TIMEOUT_SECONDS) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["HTTP_HEADERS_TIMEOUT_SECONDS"],
+          message: "must not be longer than HTTP_REQUEST_TIMEOUT_SECONDS (the request includes its headers)",
         });
       }
       if (Boolean(env.GOOGLE_CLIENT_ID) !== Boolean(env.GOOGLE_CLIENT_SECRET)) {

@@ -10,12 +10,22 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Services } from "../services.ts";
+import { sendBadRequest } from "./bad-request.ts";
 import { createEdge, type Edge } from "./edge.ts";
-import { BODY_LIMIT_BYTES, BodyTooLargeError, FETCH_FORBIDDEN_METHODS, sendFetchResponse, toFetchRequest } from "./fetch-adapter.ts";
+import {
+  BODY_LIMIT_BYTES,
+  BodyTooLargeError,
+  ClientGoneError,
+  FETCH_FORBIDDEN_METHODS,
+  sendFetchResponse,
+  toFetchRequest,
+} from "./fetch-adapter.ts";
 import { healthHandler } from "./health.ts";
+import { BadInputError, toOriginForm } from "./input-guard.ts";
 import { mcpHandlers, mountMcp, type McpHandlers } from "./mcp-routes.ts";
 import { rateLimitByClient } from "./rate-limit-middleware.ts";
 import { requestMeta } from "./request-context.ts";
+import { originalUrl } from "./request-target.ts";
 import { sendJson } from "./send-json.ts";
 import type { RemixApp } from "./remix.ts";
 
@@ -35,7 +45,9 @@ export function createHttpApp(services: Services, remix: RemixApp): RequestListe
       pattern,
     );
   };
+  const appHost = new URL(services.env.APP_URL).host;
   return (req, res) => {
+    toOriginForm(req, appHost);
     const url = req.url ?? "/";
     if (url === "/mcp/mcp" || url.startsWith("/mcp/mcp?")) serve(req, res, "/mcp/mcp", mcp.streamable);
     else if (req.method === "POST" && url.startsWith("/mcp/message?")) serve(req, res, "/mcp/message", mcp.message);
@@ -117,9 +129,18 @@ function originOf(req: Request): string {
   return `${req.protocol}://${/^[A-Za-z0-9.:[\]-]+$/.test(host) ? host : "localhost"}`;
 }
 
-/** The one error answer: 413 for oversize bodies, 400 for malformed requests, otherwise a logged 500 without details. */
+/**
+ * The one error answer: nothing for a client that went away, 413 for oversize bodies, 400 for hostile or malformed
+ * input (in the surface's own form, bad-request.ts), otherwise a logged 500 without details.
+ */
 function sendError(services: Services, error: unknown, req: IncomingMessage, res: ServerResponse): void {
   const meta = requestMeta(res);
+  if (error instanceof ClientGoneError) {
+    // Not an error of ours: the access log records the request as cut off (499).
+    services.log.debug({ requestId: meta?.requestId, path: (req.url ?? "/").split("?")[0] }, "client went away mid-request");
+    res.destroy();
+    return;
+  }
   if (res.headersSent) {
     res.destroy();
     return;
@@ -128,8 +149,12 @@ function sendError(services: Services, error: unknown, req: IncomingMessage, res
     sendJson(res, 413, { error: "invalid_request", error_description: "Request body is larger than 1 MB" });
     return;
   }
+  if (error instanceof BadInputError) {
+    sendBadRequest(res, originalUrl(req), error);
+    return;
+  }
   if (isClientError(error)) {
-    sendJson(res, 400, { error: "invalid_request", error_description: "Malformed request" });
+    sendBadRequest(res, originalUrl(req), new BadInputError("query", "Malformed request"));
     return;
   }
   services.log.error({ err: error, requestId: meta?.requestId, path: (req.url ?? "/").split("?")[0] }, "unhandled error");

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { bodyProblem } from "./input-guard.ts";
 
 /** Request bodies the host reads, for Remix and the MCP endpoints alike: 1 MB, beyond it 413. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -19,20 +20,45 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/**
+ * The client went away before its body arrived (it disconnected, or Node cut it off at HTTP_REQUEST_TIMEOUT_SECONDS
+ * with a 408): nobody is left to answer, and nothing went wrong here.
+ */
+export class ClientGoneError extends Error {
+  constructor(cause: unknown) {
+    super("The client closed the connection before sending its whole request", { cause });
+    this.name = "ClientGoneError";
+  }
+}
+
+/**
+ * Reads a request body up to `limit` bytes (beyond it BodyTooLargeError) and puts it through the input guard
+ * (input-guard.ts: NUL, invalid UTF-8, lone surrogates, over-long values; BadInputError). Every body the host reads
+ * comes through here.
+ */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit) throw new BodyTooLargeError(limit);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      throw new BodyTooLargeError(limit);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        req.resume();
+        throw new BodyTooLargeError(limit);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (error) {
+    // Node's IncomingMessage fails with "aborted" (ECONNRESET) when the connection closes mid-body.
+    if (!(error instanceof BodyTooLargeError) && (req.destroyed || req.socket.destroyed)) throw new ClientGoneError(error);
+    throw error;
   }
-  return Buffer.concat(chunks);
+  const body = Buffer.concat(chunks);
+  const problem = bodyProblem(body, req.headers["content-type"]);
+  if (problem) throw problem;
+  return body;
 }
 
 export function toFetchHeaders(raw: IncomingMessage["headers"]): Headers {

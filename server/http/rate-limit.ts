@@ -95,7 +95,7 @@ export class RateLimits {
     if (origin.ip && this.isTrusted(origin.ip)) return NOT_LIMITED;
     this.warnIfRedisDown();
     // A plain promise chain rather than an async function: one promise fewer per request on the hot path.
-    return entry.limiter.consume(key === "ip" ? ipKey(id) : clientKey(id)).then(
+    return entry.limiter.consume(key === "ip" ? ipSubscriberKey(id) : clientKey(id)).then(
       () => null,
       (result: unknown) => {
         if (!(result instanceof RateLimiterRes)) {
@@ -164,8 +164,8 @@ function parseIp(ip: string): ipaddr.IPv4 | ipaddr.IPv6 | null {
 
 const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
-/** IPv4 as is; IPv6 by its /64. */
-function ipKey(ip: string): string {
+/** The key an address is counted under: IPv4 as is, IPv6 by its /64 (connections.ts counts the same way). */
+export function ipSubscriberKey(ip: string): string {
   // The host already normalised ::ffff:a.b.c.d to a.b.c.d: plain IPv4 needs no parsing (hot path).
   if (IPV4.test(ip)) return ip;
   const address = parseIp(ip);

@@ -12,6 +12,7 @@ import type { Env } from "../env.ts";
 import { createLogger, type Logger } from "../logger.ts";
 import { createServices, type Services } from "../services.ts";
 import { createHttpApp } from "./app.ts";
+import { manageConnections, type Connections } from "./connections.ts";
 import { loadRemixBuild, mountRemix } from "./remix.ts";
 
 export interface RunningServer {
@@ -50,9 +51,28 @@ export async function startServer(env: Env, options: StartOptions = {}): Promise
     const build = options.build ?? (await loadRemixBuild());
     const remix = mountRemix(build, process.env.REMIX_DEV_ORIGIN ? "development" : "production");
     const app = createHttpApp(services, remix);
-    const httpServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, app);
-    // Headers must arrive promptly (slowloris); request bodies are bounded by size in the fetch adapter.
-    httpServer.headersTimeout = 20_000;
+    // Slow and idle clients: headers must arrive within HTTP_HEADERS_TIMEOUT_SECONDS of the first byte (a connection
+    // that sends nothing counts too) and the whole request within HTTP_REQUEST_TIMEOUT_SECONDS, else 408 and the
+    // connection closes (responses, SSE streams included, are not timed). Node checks both every
+    // `connectionsCheckingInterval` (default 30 s, which would double a 30 s timeout). Bodies are also bounded by
+    // size (fetch-adapter.ts), and connections per address by connections.ts.
+    const httpServer = http.createServer(
+      {
+        keepAliveTimeout: 65_000,
+        headersTimeout: env.HTTP_HEADERS_TIMEOUT_SECONDS * 1000,
+        requestTimeout: env.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+        connectionsCheckingInterval: 1000,
+      },
+      app,
+    );
+    const { rateLimits, events } = services;
+    const connections = manageConnections(httpServer, {
+      maxPerIp: env.MAX_CONNECTIONS_PER_IP,
+      trustProxy: env.TRUST_PROXY,
+      trusted: (ip) => rateLimits.isTrusted(ip),
+      log,
+      events,
+    });
 
     const port = options.port ?? env.PORT;
     const host = options.host ?? env.HOST;
@@ -69,7 +89,7 @@ export async function startServer(env: Env, options: StartOptions = {}): Promise
       services: running,
       httpServer,
       close(graceMs = 10_000) {
-        closing ??= shutdown(httpServer, running, embedded, graceMs);
+        closing ??= shutdown(httpServer, connections, running, embedded, graceMs);
         return closing;
       },
     };
@@ -82,23 +102,22 @@ export async function startServer(env: Env, options: StartOptions = {}): Promise
 
 async function shutdown(
   server: http.Server,
+  connections: Connections,
   services: Services,
   embedded: EmbeddedPostgresHandle | undefined,
   graceMs: number,
 ): Promise<void> {
   const { log } = services;
-  log.info("shutting down: no new connections, finishing in-flight requests");
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  // Keep-alive connections with no request in flight are closed now; busy ones after their response.
-  server.closeIdleConnections();
-  server.on("request", (_req, res: http.ServerResponse) => res.setHeader("Connection", "close"));
-  // Long-lived streams (SSE) end themselves on this signal.
+  log.info({ connections: connections.open }, "shutting down: no new connections, finishing in-flight requests");
+  // Every connection is closed once it has nothing in flight, after answering a request already on its way
+  // (connections.ts); long-lived streams (SSE) end themselves on the shutdown signal.
+  const drained = connections.drain();
   services.beginShutdown();
   const timer = setTimeout(() => {
-    log.warn("shutdown grace period over; closing remaining connections");
+    log.warn({ connections: connections.open }, "shutdown grace period over; closing remaining connections");
     server.closeAllConnections();
   }, graceMs).unref();
-  await closed;
+  await drained;
   clearTimeout(timer);
   await services.close();
   if (embedded) {

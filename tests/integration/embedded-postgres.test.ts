@@ -1,14 +1,17 @@
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { isRunning } from "../../server/db/embedded.ts";
+import pg from "pg";
+import { isRunning, startEmbeddedPostgres } from "../../server/db/embedded.ts";
+import { packagedBinaries } from "../../server/db/postgres-process.ts";
 import { startServer } from "../../server/http/server.ts";
 import { loadRemixBuild } from "../../server/http/remix.ts";
 import { createLogger } from "../../server/logger.ts";
 import { testEnv } from "../helpers/server.ts";
+import { captureLog } from "../observability/support.ts";
 
 describe("embedded PostgreSQL (DATABASE_URL unset)", () => {
   it("initialises a cluster in DATA_DIR, migrates it, and keeps the data across a restart", async () => {
@@ -70,3 +73,62 @@ describe("embedded PostgreSQL (DATABASE_URL unset)", () => {
 });
 
 const run = promisify(execFile);
+
+describe.runIf(process.getuid?.() === 0)("embedded PostgreSQL as root, in a folder the OS user postgres cannot reach (/root/app)", () => {
+  it("runs a reachable copy of the binaries on a data directory it can reach, says where in the log, and reuses both", async () => {
+    // Like /root/app: a root-only (0700) folder holding the app's node_modules (the binaries) and DATA_DIR.
+    const locked = mkdtempSync(path.join(os.tmpdir(), "mcp-oauth-root-app-"));
+    const base = mkdtempSync(path.join(os.tmpdir(), "mcp-oauth-reachable-"));
+    chmodSync(base, 0o755);
+    try {
+      expect(statSync(locked).mode & 0o777).toBe(0o700);
+      const packaged = await packagedBinaries();
+      const lockedHome = path.join(locked, "node_modules", "native");
+      cpSync(packaged.home, lockedHome, { recursive: true, verbatimSymlinks: true });
+      const binaries = { home: lockedHome, version: packaged.version };
+      const dataDir = path.join(locked, ".data");
+      mkdirSync(dataDir);
+
+      const first = captureLog("info");
+      const started = await startEmbeddedPostgres(dataDir, first.log, { reachableBase: base, binaries });
+      let clusterDir: string;
+      try {
+        const text = first.lines.join("\n");
+        expect(text).toContain(`running the copy in ${base}/postgresql-${packaged.version}`);
+        clusterDir = /embedded PostgreSQL data directory: (\S+) \(the OS user postgres, which runs it, cannot reach DATA_DIR/.exec(text)?.[1] ?? "";
+        expect(clusterDir.startsWith(`${base}/data-`)).toBe(true);
+        expect(text).toContain(`${locked} is not traversable`);
+        const owner = statSync(clusterDir);
+        expect(owner.mode & 0o777).toBe(0o700);
+        expect(owner.uid).not.toBe(0);
+        await query(started.url, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('across restarts')");
+      } finally {
+        await started.stop();
+      }
+
+      const second = captureLog("info");
+      const again = await startEmbeddedPostgres(dataDir, second.log, { reachableBase: base, binaries });
+      try {
+        expect(second.lines.join("\n")).not.toContain("initialising embedded PostgreSQL");
+        expect(second.lines.join("\n")).toContain(clusterDir);
+        expect((await query(again.url, "SELECT v FROM kept")).rows).toEqual([{ v: "across restarts" }]);
+        expect((await query(again.url, "SHOW server_encoding")).rows).toEqual([{ server_encoding: "UTF8" }]);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      rmSync(locked, { recursive: true, force: true });
+      rmSync(base, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+async function query(url: string, sql: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
