@@ -14,6 +14,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable, summariseError } from "../db/availability.ts";
 import type { EventOrigin } from "../events.ts";
 import { callerOf } from "./bearer.ts";
 import { tools as allTools } from "./tools/index.ts";
@@ -82,6 +83,11 @@ async function runTool(
       return errorResult(error.message);
     }
     toolCalled(services, origin, tool, "error", started);
+    if (isDatabaseUnavailable(error)) {
+      // MCP: a tool's failure is reported in its result (isError), not as an HTTP or protocol error.
+      services.log.warn({ err: summariseError(error), tool: tool.name, requestId: facts?.requestId }, "MCP tool: database unavailable");
+      return errorResult(DATABASE_UNAVAILABLE_TEXT);
+    }
     services.log.error({ err: error, tool: tool.name, requestId: facts?.requestId }, "MCP tool failed");
     // Never leak internals (SQL, stack traces) to the client.
     return errorResult(`Internal error while running ${tool.name}${facts?.requestId ? ` (request id ${facts.requestId})` : ""}`);
