@@ -63,29 +63,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const names = ports.map((_, i) => `n${i + 1}`);
   const socketPath = path.join(dir, "admin.sock");
 
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "",
-    HOME: process.env.HOME ?? "/tmp",
-    NODE_ENV: "production",
-    AUTH_SECRET: CLUSTER_AUTH_SECRET,
-    AUTH_DEV_LOGIN: "true",
-    DATABASE_URL: options.databaseUrl,
-    REDIS_URL: options.redisUrl,
-    REDIS_KEY_PREFIX: options.redisPrefix,
-    APP_URL: url,
-    HOST: "127.0.0.1",
-    // HAProxy adds X-Forwarded-For: one hop is believed.
-    TRUST_PROXY: "true",
-    LOG_LEVEL: options.logLevel ?? "warn",
-    // Set (empty) so a developer's .env cannot fill them in.
-    GOOGLE_CLIENT_ID: "",
-    GOOGLE_CLIENT_SECRET: "",
-    ADMIN_EMAILS: "",
-    OTEL_EXPORTER_OTLP_ENDPOINT: "",
-    ...options.env,
-  };
+  const env = serverProcessEnv({ ...options, appUrl: url });
 
-  const processes = new Map<string, NodeProcess>();
+  const processes = new Map<string, ServerProcess>();
   const nodes: ClusterNode[] = names.map((name, i) => ({
     name,
     port: ports[i],
@@ -99,7 +79,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   writeFileSync(path.join(dir, "haproxy.cfg"), haproxyConfig(frontPort, socketPath, nodes));
   let haproxy: ChildProcess | undefined;
   try {
-    await Promise.all(nodes.map(async (node) => processes.set(node.name, await startNodeProcess(node, env))));
+    await Promise.all(nodes.map(async (node) => processes.set(node.name, await startServerProcess(node, env))));
     haproxy = spawn("haproxy", ["-f", path.join(dir, "haproxy.cfg"), "-db"], { stdio: ["ignore", "ignore", "pipe"] });
     let haproxyErrors = "";
     haproxy.stderr!.on("data", (chunk: Buffer) => (haproxyErrors += chunk.toString()));
@@ -147,7 +127,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       const exit = await withTimeout(proc.exit, 20_000, `${node.name} to exit after SIGTERM`);
       if (exit.code !== 0) throw new Error(`${node.name} exited with ${exit.code ?? exit.signal}:\n${proc.output()}`);
       const stoppedMs = performance.now() - started;
-      processes.set(node.name, await startNodeProcess(node, env));
+      processes.set(node.name, await startServerProcess(node, env));
       await command(`set server nodes/${node.name} state ready`);
       await waitFor(`${node.name} UP in HAProxy`, 15_000, async () => (await servers()).get(node.name)?.status === "UP");
       return { stoppedMs, startedMs: performance.now() - started - stoppedMs };
@@ -195,13 +175,47 @@ ${nodes.map((node) => `  server ${node.name} 127.0.0.1:${node.port} check`).join
 `;
 }
 
-interface NodeProcess {
+/**
+ * The variables of a server process: production, the given database and Redis, HAProxy's one hop believed, and
+ * nothing from a developer's .env (variables that exist, even empty, are never filled in by dotenv).
+ */
+export function serverProcessEnv(options: {
+  databaseUrl: string;
+  redisUrl?: string;
+  redisPrefix?: string;
+  appUrl: string;
+  env?: Record<string, string>;
+  logLevel?: string;
+}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? "/tmp",
+    NODE_ENV: "production",
+    AUTH_SECRET: CLUSTER_AUTH_SECRET,
+    AUTH_DEV_LOGIN: "true",
+    DATABASE_URL: options.databaseUrl,
+    REDIS_URL: options.redisUrl ?? "",
+    REDIS_KEY_PREFIX: options.redisPrefix ?? "",
+    APP_URL: options.appUrl,
+    HOST: "127.0.0.1",
+    TRUST_PROXY: "true",
+    LOG_LEVEL: options.logLevel ?? "warn",
+    GOOGLE_CLIENT_ID: "",
+    GOOGLE_CLIENT_SECRET: "",
+    ADMIN_EMAILS: "",
+    OTEL_EXPORTER_OTLP_ENDPOINT: "",
+    ...options.env,
+  };
+}
+
+export interface ServerProcess {
   child: ChildProcess;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   output(): string;
 }
 
-async function startNodeProcess(node: ClusterNode, env: Record<string, string>): Promise<NodeProcess> {
+/** `node scripts/start.js` (what `npm start` runs) on `node.port`; resolves once its /api/health is 200. */
+export async function startServerProcess(node: { name: string; port: number; url: string }, env: Record<string, string>): Promise<ServerProcess> {
   const nodeEnv: Record<string, string> = { ...env, PORT: String(node.port) };
   const child = spawn(process.execPath, ["scripts/start.js"], {
     env: nodeEnv as NodeJS.ProcessEnv,
