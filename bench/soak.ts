@@ -196,10 +196,13 @@ async function main(): Promise<void> {
       }
     };
 
-    /** One request of the mix: 6 in 10 MCP calls, 2 refreshes, 2 console pages. */
+    /**
+     * One request of the mix: in each run of 10, one grant's 6 MCP calls, its refresh (2 slots, one used while the
+     * other is in flight), and console pages. The grant's next turn uses the refreshed token: a cache miss.
+     */
     const one = async () => {
       const n = tick++;
-      const grant = grants[n % grants.length];
+      const grant = grants[Math.floor(n / 10) % grants.length];
       const slot = n % 10;
       if (slot < 6) {
         counts.mcp += 1;
