@@ -38,7 +38,10 @@ beforeAll(async () => {
   database = await createTestDatabase();
   const real = new URL(database.url);
   proxy = await startTcpProxy({ host: real.hostname, port: Number(real.port || 5432) });
-  server = await startTestServer({ DATABASE_URL: proxy.urlFor(database.url), RATE_LIMIT_ENABLED: "false" }, { database });
+  server = await startTestServer(
+    { DATABASE_URL: proxy.urlFor(database.url), RATE_LIMIT_ENABLED: "false", ADMIN_EMAILS: "outage@example.com" },
+    { database },
+  );
   client = await register(server.url, publicClient());
   jar = await signIn(server.url, "outage@example.com");
 });
@@ -103,6 +106,9 @@ async function duringOutage(held: Awaited<ReturnType<typeof prepare>>): Promise<
     sseUncached: timed(`${server.url}/mcp/sse`, { headers: { authorization: `Bearer ${String(held.fresh.access_token)}`, accept: "text/event-stream" } }),
     mcpCachedWhoami: timed(`${server.url}/mcp/mcp`, mcp(String(held.cached.access_token), toolsCall("whoami"))),
     mcpCachedDatabaseTool: timed(`${server.url}/mcp/mcp`, mcp(String(held.cached.access_token), toolsCall("list_connected_apps"))),
+    accountPage: timed(`${server.url}/account`, { headers: cookie }),
+    adminPage: timed(`${server.url}/admin/clients`, { headers: cookie }),
+    trpc: timed(`${server.url}/api/trpc/me.profile`, { headers: cookie }),
   };
   const entries = await Promise.all(Object.entries(requests).map(async ([name, p]) => [name, await p] as const));
   return Object.fromEntries(entries);
@@ -117,6 +123,13 @@ function expectCleanOutage(answers: Record<string, Timed>, boundMs: number): voi
   expect(answers.consent.status).toBe(503);
   expect(answers.consent.headers.get("location")).toBeNull();
   expect(answers.consent.text).toContain("temporarily unavailable");
+  // Console pages and their API: 503 (a page saying so; tRPC's SERVICE_UNAVAILABLE), never a 500.
+  for (const name of ["accountPage", "adminPage"]) {
+    expectUnavailable(answers[name], name);
+    expect(answers[name].text, name).toContain("temporarily unavailable");
+  }
+  expectUnavailable(answers.trpc, "trpc");
+  expect(JSON.parse(answers.trpc.text).error.data.code).toBe("SERVICE_UNAVAILABLE");
   // A token verified before the outage keeps working; a tool that needs the database says so in its result.
   expect(answers.mcpCachedWhoami.status).toBe(200);
   expect(JSON.parse(answers.mcpCachedWhoami.text).result.structuredContent.user.email).toBe("outage@example.com");

@@ -36,7 +36,7 @@ export async function eventually<T>(what: string, withinMs: number, check: () =>
 /** The answer given while the database is unreachable: 503, `Retry-After`, no cause on the wire. */
 export function expectUnavailable(res: Timed, what: string): void {
   expect(res.status, `${what}: ${res.text.slice(0, 200)}`).toBe(503);
-  expect(res.headers.get("retry-after"), what).toMatch(/^\d+$/);
+  expect(res.headers.get("retry-after") ?? "missing", what).toMatch(/^\d+$/);
   expect(res.text, what).not.toMatch(/ECONNRE|127\.0\.0\.1|prisma|timeout exceeded|Query read|terminated|at \//i);
 }
 
