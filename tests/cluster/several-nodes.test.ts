@@ -187,5 +187,5 @@ describe("Three nodes behind HAProxy, one database, one Redis", () => {
     expect(failures).toEqual([]);
     expect(counts.requests).toBeGreaterThan(100);
     for (const [name, server] of await cluster.servers()) expect(server.status, name).toBe("UP");
-  }, 180_000);
+  }, 300_000);
 });
