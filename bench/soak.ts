@@ -12,8 +12,8 @@
  * Target: memory flat (the last interval's RSS within 10% of the second's: the first holds the warm-up) and no
  * error. Exits 1 when either is missed.
  *
- *   npm run build && npx tsx bench/soak.ts                       (10 minutes, 60 s intervals, 40 requests/s)
- *   npx tsx bench/soak.ts --seconds 60 --interval 10 --rate 40    (a short run)
+ *   npm run build && npx tsx bench/soak.ts                       (10 minutes, 60 s intervals, 20 requests/s)
+ *   npx tsx bench/soak.ts --seconds 60 --interval 10 --rate 20    (a short run)
  *
  * Environment: BENCH_DATABASE_URL (see bench/lib.ts), BENCH_REDIS_URL (else TEST_REDIS_URL, redis://127.0.0.1:6379;
  * "off" for none).
@@ -28,7 +28,7 @@ const { values: flags } = parseArgs({
   options: {
     seconds: { type: "string", default: "600" },
     interval: { type: "string", default: "60" },
-    rate: { type: "string", default: "40" },
+    rate: { type: "string", default: "20" },
     grants: { type: "string", default: "20" },
   },
 });
