@@ -1,8 +1,10 @@
 /**
  * Whether an error means "the database cannot be reached right now" (refused, reset, partitioned, pool exhausted,
  * server restarting) rather than a bug or a bad request. One home for the rule: the OAuth response mapper
- * (oauth/respond.ts), the MCP bearer check and the MCP tools all turn such an error into a 503 with
- * `Retry-After` (RFC 9110 §15.6.4, §10.2.3), logged as a warning, never a 500.
+ * (oauth/respond.ts), the MCP bearer check and tools (mcp/bearer.ts, mcp/server.ts) and the console's tRPC layer
+ * (trpc/init.ts, trpc/http.ts: pages and /api/trpc) all turn such an error into a 503 with `Retry-After`
+ * (RFC 9110 §15.6.4, §10.2.3), logged as a warning, never a 500. A pool with no free connection within its
+ * connect timeout counts too: under overload the server sheds load with 503s rather than queueing without end.
  */
 
 /** Seconds a client is asked to wait before retrying while the database is unreachable. */
