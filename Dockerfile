@@ -16,7 +16,8 @@ RUN npm run build && npm prune --omit=dev
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
 ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0 DATA_DIR=/app/.data
-RUN groupadd --system app && useradd --system --gid app --home /app app \
+# A fixed numeric user, so Kubernetes can check runAsNonRoot (deploy/kubernetes/ runs it as 10001).
+RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --home /app app \
   && mkdir -p /app/.data && chown app:app /app/.data
 COPY --from=build --chown=app:app /app/node_modules ./node_modules
 COPY --from=build --chown=app:app /app/build ./build

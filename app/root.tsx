@@ -1,7 +1,8 @@
-import type { LinksFunction, MetaFunction } from "@remix-run/node";
+import type { HeadersFunction, LinksFunction, MetaFunction } from "@remix-run/node";
 import { Links, Meta, Outlet, Scripts, ScrollRestoration, isRouteErrorResponse, useRouteError } from "@remix-run/react";
 import { useNonce } from "./components/nonce";
 import { Page } from "./components/page";
+import { errorPageHeaders } from "./lib/error-headers";
 import stylesheet from "./tailwind.css";
 
 export const links: LinksFunction = () => [
@@ -10,6 +11,9 @@ export const links: LinksFunction = () => [
 ];
 
 export const meta: MetaFunction = () => [{ title: "MCP OAuth Server" }];
+
+/** Only when a page failed and this route's ErrorBoundary shows it; pages' own headers come from their routes. */
+export const headers: HeadersFunction = ({ errorHeaders }) => errorPageHeaders(errorHeaders);
 
 export function Layout({ children }: { children: React.ReactNode }) {
   const nonce = useNonce();

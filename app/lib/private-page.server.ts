@@ -3,9 +3,10 @@
  * carrying a CSRF token for their forms (server/auth/csrf.ts) whose cookie, when one is set, is passed on.
  */
 import { data, type HeadersFunction, type LoaderFunctionArgs } from "@remix-run/node";
+import { errorPageHeaders } from "./error-headers";
 
-export const privatePageHeaders: HeadersFunction = ({ loaderHeaders }) => {
-  const headers = new Headers({ "Cache-Control": "private, no-store" });
+export const privatePageHeaders: HeadersFunction = ({ loaderHeaders, errorHeaders }) => {
+  const headers = new Headers({ "Cache-Control": "private, no-store", ...errorPageHeaders(errorHeaders) });
   const cookie = loaderHeaders.get("Set-Cookie");
   if (cookie) headers.set("Set-Cookie", cookie);
   return headers;

@@ -10,12 +10,16 @@
  *   `error="insufficient_scope"` with the `scope` needed (RFC 6750 §3.1, MCP step-up authorization). 401s name the
  *   endpoint's `scope` too, so a client knows what to ask for (MCP 2026-07-28 Authorization §"Scope Selection").
  *
+ * - The database unreachable (db/availability.ts) -> 503 `server_error` with `Retry-After`, as the OAuth endpoints
+ *   answer (RFC 9110 §15.6.4): the client retries later instead of seeing a 500 or a bogus invalid_token.
+ *
  * Verified tokens are cached briefly (token-cache.ts); `oauth.revocation` events drop them at once, on every node
- * when Redis is configured (revocation-sync.ts).
+ * when Redis is configured (revocation-sync.ts). A cached token keeps working through a database outage.
  */
 import crypto from "node:crypto";
 import type { AuthInfo } from "@modelcontextprotocol/server";
 import { SecretPrefix, sha256Hex } from "../crypto.ts";
+import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable, summariseError } from "../db/availability.ts";
 import { missingScopes } from "../oauth/scopes.ts";
 import type { Role } from "../db/client.ts";
 import type { EventOrigin } from "../events.ts";
@@ -51,8 +55,8 @@ export function callerKey(caller: McpCaller): string {
 
 /** An HTTP answer to a failed bearer check, independent of Express or Fetch. */
 export interface BearerFailure {
-  status: 400 | 401 | 403;
-  error?: "invalid_request" | "invalid_token" | "insufficient_scope";
+  status: 400 | 401 | 403 | 503;
+  error?: "invalid_request" | "invalid_token" | "insufficient_scope" | "server_error";
   description: string;
   headers: Record<string, string>;
   body: { error: string; error_description: string };
@@ -120,7 +124,13 @@ export class BearerAuth {
 
   private async lookupAndCheck(request: BearerRequest, digest: string, now: number): Promise<BearerResult> {
     const generation = this.cache.generation;
-    const looked = await this.lookup(digest, now);
+    let looked: McpCaller | InvalidReason;
+    try {
+      looked = await this.lookup(digest, now);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      return this.unavailable(error);
+    }
     if (typeof looked === "string") return this.invalid(request.origin, request.endpoint, looked);
     this.cache.set(digest, looked, generation, now);
     return this.check(request, looked, now);
@@ -178,6 +188,21 @@ export class BearerAuth {
       scopes: row.scope.split(" ").filter(Boolean),
       resource: row.resource,
       expiresAt: row.expiresAt,
+    };
+  }
+
+  /** The token could not be looked up: 503 and `Retry-After`, no `WWW-Authenticate` (nothing is wrong with it). */
+  private unavailable(error: unknown): BearerResult {
+    this.services.log.warn({ err: summariseError(error) }, "database unavailable during an MCP bearer check");
+    return {
+      ok: false,
+      failure: {
+        status: 503,
+        error: "server_error",
+        description: DATABASE_UNAVAILABLE_TEXT,
+        headers: { "Retry-After": String(DATABASE_RETRY_AFTER_SECONDS), "Cache-Control": "no-store", "Content-Type": "application/json" },
+        body: { error: "server_error", error_description: DATABASE_UNAVAILABLE_TEXT },
+      },
     };
   }
 

@@ -27,6 +27,7 @@ import {
 } from "@modelcontextprotocol/server";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
 import { z } from "zod";
+import { DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable, summariseError } from "../db/availability.ts";
 import type { EventOrigin } from "../events.ts";
 import { callerOf } from "./bearer.ts";
 import { McpConnection } from "./connection.ts";
@@ -120,6 +121,11 @@ async function runTool(services: ToolServices, tool: ToolDefinition, args: Recor
       return errorResult(error.message);
     }
     toolCalled(services, origin, tool, "error", started);
+    if (isDatabaseUnavailable(error)) {
+      // MCP: a tool's failure is reported in its result (isError), not as an HTTP or protocol error.
+      services.log.warn({ err: summariseError(error), tool: tool.name, requestId: facts?.requestId }, "MCP tool: database unavailable");
+      return errorResult(DATABASE_UNAVAILABLE_TEXT);
+    }
     services.log.error({ err: error, tool: tool.name, requestId: facts?.requestId }, "MCP tool failed");
     // Never leak internals (SQL, stack traces) to the client.
     return errorResult(`Internal error while running ${tool.name}${facts?.requestId ? ` (request id ${facts.requestId})` : ""}`);

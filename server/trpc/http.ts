@@ -6,6 +6,7 @@
 import { TRPCError } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_TEXT } from "../db/availability.ts";
 import type { RequestMeta } from "../http/request-context.ts";
 import type { Services } from "../services.ts";
 import { createContext } from "./init.ts";
@@ -33,21 +34,28 @@ export function createTrpcService(services: () => Services): TrpcService {
         req: request,
         router: appRouter,
         createContext: () => createContext({ services: services(), request, meta }),
-        responseMeta: () => ({ headers: new Headers({ "Cache-Control": "no-store" }) }),
+        responseMeta: ({ errors }) => {
+          const headers = new Headers({ "Cache-Control": "no-store" });
+          if (errors.some((e) => e.code === "SERVICE_UNAVAILABLE")) headers.set("Retry-After", String(DATABASE_RETRY_AFTER_SECONDS));
+          return { headers };
+        },
       });
     },
     caller: (request, meta) => createCaller(services(), request, meta),
     async load(request, meta, fn) {
-      const caller = await createCaller(services(), request, meta);
       try {
-        return await fn(caller);
+        return await fn(await createCaller(services(), request, meta));
       } catch (error) {
         if (!(error instanceof TRPCError)) throw error;
         if (error.code === "UNAUTHORIZED") await services().auth.requireUser(request);
         const status = getHTTPStatusCodeFromError(error);
-        throw new Response(status >= 500 ? "Something went wrong." : error.message, {
+        const unavailable = error.code === "SERVICE_UNAVAILABLE";
+        throw new Response(unavailable ? DATABASE_UNAVAILABLE_TEXT : status >= 500 ? "Something went wrong." : error.message, {
           status,
-          headers: { "Content-Type": "text/plain; charset=utf-8" },
+          headers: {
+            "Content-Type": "text/plain; charset=utf-8",
+            ...(unavailable ? { "Retry-After": String(DATABASE_RETRY_AFTER_SECONDS) } : {}),
+          },
         });
       }
     },

@@ -17,6 +17,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
+import { DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable } from "../db/availability.ts";
 import { ZodError } from "zod";
 import type { SessionUser } from "../auth/people.ts";
 import { Prisma } from "../db/client.ts";
@@ -41,7 +42,10 @@ export async function createContext(options: {
 }): Promise<TrpcContext> {
   const { services, request } = options;
   const meta = options.meta ?? null;
-  const user = await services.auth.getUser(request);
+  // The session lookup is the first database read of every call: an outage here is a 503 too, not a 500.
+  const user = await services.auth.getUser(request).catch((error: unknown) => {
+    throw toTRPCError(error) ?? error;
+  });
   if (meta && user) meta.userId = user.id;
   const incoming = request.headers.get("x-request-id");
   const requestId = meta?.requestId ?? (incoming && /^[A-Za-z0-9._-]{1,64}$/.test(incoming) ? incoming : randomUUID());
@@ -72,6 +76,8 @@ const KIND_TO_CODE: Record<DomainErrorKind, TRPC_ERROR_CODE_KEY> = {
 /** Maps one thrown value to the TRPCError the caller sees, or null when it is not a known domain error. */
 export function toTRPCError(error: unknown): TRPCError | null {
   if (error instanceof TRPCError) return error;
+  // The database unreachable (server/db/availability.ts): 503, the page or client may retry.
+  if (isDatabaseUnavailable(error)) return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: DATABASE_UNAVAILABLE_TEXT, cause: error });
   if (error instanceof Prisma.PrismaClientKnownRequestError) {
     if (error.code === "P2025") return new TRPCError({ code: "NOT_FOUND", message: "Not found", cause: error });
     if (error.code === "P2002") return new TRPCError({ code: "CONFLICT", message: "Already exists", cause: error });
