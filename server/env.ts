@@ -64,6 +64,11 @@ export const envSchema = z
     REFRESH_TOKEN_REUSE_GRACE_SECONDS: nonNegativeInt.max(300, "must be at most 300").default(0),
     /** Dynamically registered clients that never obtained a token are deleted after this many hours. */
     UNUSED_CLIENT_RETENTION_HOURS: positiveInt.default(24 * 7),
+    /**
+     * Where DPoP proofs must carry a server nonce (RFC 9449 §8-9): `token` (the token endpoint), `all` (the MCP
+     * endpoints too) or `off`.
+     */
+    DPOP_NONCE: z.enum(["token", "all", "off"], { error: "must be token, all or off" }).default("token"),
 
     // Edge protections
     /**
@@ -104,6 +109,8 @@ export const envSchema = z
     MCP_SESSIONS: bool.default(false),
     /** An MCP session unused for this long is forgotten. */
     MCP_SESSION_IDLE_SECONDS: positiveInt.default(3600),
+    /** true: the MCP endpoints accept only DPoP-bound tokens (RFC 9449 §7; `dpop_bound_access_tokens_required`). */
+    MCP_DPOP_REQUIRED: bool.default(false),
 
     // Observability
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),

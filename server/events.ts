@@ -16,6 +16,7 @@ export type SecurityEventType =
   | "PKCE_FAILURE"
   | "REDIRECT_URI_MISMATCH"
   | "INVALID_ORIGIN"
+  | "INVALID_DPOP_PROOF"
   | "ADMIN_ACTION";
 
 /** Who and where, attached to most events. */

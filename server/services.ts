@@ -16,6 +16,8 @@ import { createRedisService, type RedisService } from "./redis.ts";
 import { RateLimits } from "./http/rate-limit.ts";
 import { McpService } from "./mcp/service.ts";
 import { OAuthServer } from "./oauth/oauth-server.ts";
+import { DpopVerifier } from "./oauth/dpop-verifier.ts";
+import { ReplayCache } from "./oauth/replay-cache.ts";
 
 export interface Services {
   env: Env;
@@ -40,6 +42,10 @@ export interface Services {
   mcp: McpService;
   /** The OAuth 2.1 authorization server (server/oauth): discovery, register, authorize, token, revoke, introspect. */
   oauth: OAuthServer;
+  /** Single use of JWT ids across nodes: DPoP proofs, client assertions (server/oauth/replay-cache.ts). */
+  replay: ReplayCache;
+  /** DPoP proofs (RFC 9449) at the token endpoint and the MCP endpoints. */
+  dpop: DpopVerifier;
   /** Aborted when a graceful shutdown begins: long-lived streams (SSE) end themselves on it. */
   shutdown: AbortSignal;
   beginShutdown(): void;
@@ -69,15 +75,22 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
   const redis = env.REDIS_URL ? createRedisService(env.REDIS_URL, { prefix: env.REDIS_KEY_PREFIX, log }) : null;
   if (redis) closers.push(() => redis.close());
   const rateLimits = new RateLimits({ env, log, events, redis });
-  const mcp = new McpService({ env, log, prisma: db.prisma, events, redis, rateLimits, shutdown: shutdown.signal });
+  const replay = new ReplayCache({ redis, pool: db.pool });
+  const dpop = new DpopVerifier({ env, replay });
+  const mcp = new McpService({ env, log, prisma: db.prisma, events, redis, rateLimits, dpop, shutdown: shutdown.signal });
   closers.push(() => mcp.close());
 
   const oauth = new OAuthServer({ env, log, prisma: db.prisma, db, events });
-  jobs.every("oauth.sweep", 15 * 60_000, () => oauth.sweep());
+  jobs.every("oauth.sweep", 15 * 60_000, async () => {
+    await oauth.sweep();
+    await replay.sweep();
+  });
 
   const services: Services = {
     env,
     oauth,
+    replay,
+    dpop,
     analytics,
     redis,
     rateLimits,

@@ -25,8 +25,9 @@ const ALLOWED_HEADERS = [
   "Mcp-Method",
   "Mcp-Name",
   "Last-Event-ID",
+  "DPoP",
 ].join(", ");
-const EXPOSED_HEADERS = ["Mcp-Session-Id", "WWW-Authenticate", "Mcp-Protocol-Version", "Retry-After"].join(", ");
+const EXPOSED_HEADERS = ["Mcp-Session-Id", "WWW-Authenticate", "Mcp-Protocol-Version", "Retry-After", "DPoP-Nonce"].join(", ");
 
 /** Whether `origin` may call `path`; `"*"` when any origin may (the answer then needs no `Vary`-specific echo). */
 type OriginPolicy = (origin: string, path: string) => boolean | "*";

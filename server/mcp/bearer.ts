@@ -10,6 +10,11 @@
  *   `error="insufficient_scope"` with the `scope` needed (RFC 6750 §3.1, MCP step-up authorization). 401s name the
  *   endpoint's `scope` too, so a client knows what to ask for (MCP 2026-07-28 Authorization §"Scope Selection").
  *
+ * - DPoP (RFC 9449 §7): `Authorization: DPoP <token>` with a `DPoP` proof (dpop-verifier.ts: signature by the key the
+ *   token is bound to, `htm`/`htu` of this request, `ath` of this token, a nonce when DPOP_NONCE=all, single use).
+ *   A DPoP-bound token sent as `Bearer` is refused (§7.2), and so is any Bearer token when MCP_DPOP_REQUIRED.
+ *   Refusals answer with a `DPoP` challenge (`algs`, the error, `resource_metadata`) and an INVALID_DPOP_PROOF event.
+ *
  * - The database unreachable (db/availability.ts) -> 503 `server_error` with `Retry-After`, as the OAuth endpoints
  *   answer (RFC 9110 §15.6.4): the client retries later instead of seeing a 500 or a bogus invalid_token.
  *
@@ -20,6 +25,8 @@ import crypto from "node:crypto";
 import type { AuthInfo } from "@modelcontextprotocol/server";
 import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable, summariseError } from "../db/availability.ts";
+import { DPOP_SIGNING_ALGS, DpopError } from "../oauth/dpop.ts";
+import type { DpopVerifier } from "../oauth/dpop-verifier.ts";
 import { missingScopes } from "../oauth/scopes.ts";
 import type { Role } from "../db/client.ts";
 import type { EventOrigin } from "../events.ts";
@@ -43,6 +50,8 @@ export interface McpCaller {
   scopes: string[];
   resource: string;
   expiresAt: Date;
+  /** RFC 9449 `cnf.jkt` of a DPoP-bound token, else null. */
+  dpopJkt: string | null;
 }
 
 /**
@@ -56,7 +65,7 @@ export function callerKey(caller: McpCaller): string {
 /** An HTTP answer to a failed bearer check, independent of Express or Fetch. */
 export interface BearerFailure {
   status: 400 | 401 | 403 | 503;
-  error?: "invalid_request" | "invalid_token" | "insufficient_scope" | "server_error";
+  error?: "invalid_request" | "invalid_token" | "insufficient_scope" | "server_error" | "invalid_dpop_proof" | "use_dpop_nonce";
   description: string;
   headers: Record<string, string>;
   body: { error: string; error_description: string };
@@ -72,19 +81,32 @@ export interface BearerRequest {
   /** Scopes the request needs (all of them). */
   requiredScopes: readonly string[];
   origin: EventOrigin;
+  /** What a DPoP proof must name (RFC 9449 §4.3): the request's `DPoP` headers, method and public URL. */
+  dpop?: { proofs: readonly string[]; method: string; url: string };
 }
 
-/** RFC 6750 §2.1: `Bearer` + b64token. */
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+/** RFC 6750 §2.1 and RFC 9449 §7.1: the scheme (`Bearer` or `DPoP`) and a b64token. */
+const CREDENTIALS = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i;
 const MAX_TOKEN_LENGTH = 512;
+type Scheme = "Bearer" | "DPoP";
 
-type InvalidReason = "malformed" | "unknown" | "expired" | "revoked" | "grant_revoked" | "client_disabled" | "audience";
+type InvalidReason =
+  | "malformed"
+  | "unknown"
+  | "expired"
+  | "revoked"
+  | "grant_revoked"
+  | "client_disabled"
+  | "audience"
+  | "dpop_bound_as_bearer"
+  | "not_dpop_bound"
+  | "bearer_not_accepted";
 
 export class BearerAuth {
   readonly cache: TokenCache<McpCaller>;
   private readonly resources: ResourceIdentifiers;
 
-  constructor(private readonly services: Pick<Services, "env" | "prisma" | "events" | "log">) {
+  constructor(private readonly services: Pick<Services, "env" | "prisma" | "events" | "log"> & { dpop: DpopVerifier }) {
     this.cache = new TokenCache<McpCaller>(services.env.MCP_TOKEN_CACHE_SECONDS * 1000);
     this.resources = resourceIdentifiers(services.env.APP_URL);
   }
@@ -106,23 +128,26 @@ export class BearerAuth {
       return this.fail(endpoint, 400, "invalid_request", "Access tokens are accepted only in the Authorization header");
     }
     const header = request.authorization?.trim();
-    if (!header || !/^bearer(\s|$)/i.test(header)) {
+    const scheme = header ? /^(bearer|dpop)(\s|$)/i.exec(header)?.[1] : undefined;
+    if (!header || !scheme) {
       // RFC 6750 §3.1: a request without authentication information gets no error code.
-      return this.fail(endpoint, 401, undefined, "Authorization required");
+      return this.fail(endpoint, 401, undefined, "Authorization required", {}, this.services.env.MCP_DPOP_REQUIRED ? "DPoP" : "Bearer");
     }
-    const match = BEARER.exec(header);
-    const token = match?.[1];
+    const dpop = scheme.toLowerCase() === "dpop";
+    const match = CREDENTIALS.exec(header);
+    const token = match?.[2];
     if (!token || token.length > MAX_TOKEN_LENGTH || !token.startsWith(SecretPrefix.accessToken)) {
-      return this.invalid(origin, endpoint, "malformed");
+      return this.invalid(origin, endpoint, "malformed", undefined, dpop ? "DPoP" : "Bearer");
     }
+    if (!dpop && this.services.env.MCP_DPOP_REQUIRED) return this.invalid(origin, endpoint, "bearer_not_accepted", undefined, "DPoP");
 
     const digest = tokenDigest(token);
     const now = Date.now();
     const cached = this.cache.get(digest, now);
-    return cached ? this.check(request, cached, now) : this.lookupAndCheck(request, digest, now);
+    return cached ? this.check(request, cached, now, dpop ? token : undefined) : this.lookupAndCheck(request, digest, now, dpop ? token : undefined);
   }
 
-  private async lookupAndCheck(request: BearerRequest, digest: string, now: number): Promise<BearerResult> {
+  private async lookupAndCheck(request: BearerRequest, digest: string, now: number, dpopToken: string | undefined): Promise<BearerResult> {
     const generation = this.cache.generation;
     let looked: McpCaller | InvalidReason;
     try {
@@ -131,27 +156,74 @@ export class BearerAuth {
       if (!isDatabaseUnavailable(error)) throw error;
       return this.unavailable(error);
     }
-    if (typeof looked === "string") return this.invalid(request.origin, request.endpoint, looked);
+    if (typeof looked === "string") return this.invalid(request.origin, request.endpoint, looked, undefined, dpopToken ? "DPoP" : "Bearer");
     this.cache.set(digest, looked, generation, now);
-    return this.check(request, looked, now);
+    return this.check(request, looked, now, dpopToken);
   }
 
-  /** What a verified token must also satisfy at this endpoint: unexpired, the audience, the scopes. */
-  private check(request: BearerRequest, caller: McpCaller, now: number): BearerResult {
+  /**
+   * What a verified token must also satisfy at this endpoint: unexpired, the audience, the proof of possession when
+   * it is DPoP-bound (RFC 9449 §7), the scopes. `dpopToken` is the token when it came with the DPoP scheme.
+   */
+  private check(request: BearerRequest, caller: McpCaller, now: number, dpopToken?: string): BearerResult | Promise<BearerResult> {
     const { endpoint, origin } = request;
-    if (caller.expiresAt.getTime() <= now) return this.invalid(origin, endpoint, "expired", caller);
+    const scheme: Scheme = dpopToken || caller.dpopJkt ? "DPoP" : "Bearer";
+    if (caller.expiresAt.getTime() <= now) return this.invalid(origin, endpoint, "expired", caller, scheme);
     if (!audienceCovers(caller.resource, this.resources, endpoint)) {
-      return this.invalid(origin, endpoint, "audience", caller);
+      return this.invalid(origin, endpoint, "audience", caller, scheme);
     }
-    if (missingScopes(caller.scopes, request.requiredScopes).length > 0) return this.insufficientScope(endpoint, request.requiredScopes);
+    if (caller.dpopJkt && !dpopToken) return this.invalid(origin, endpoint, "dpop_bound_as_bearer", caller, "DPoP");
+    if (!caller.dpopJkt && dpopToken) return this.invalid(origin, endpoint, "not_dpop_bound", caller, "DPoP");
+    if (dpopToken) return this.checkProof(request, caller, dpopToken);
+    return this.scopeCheck(request, caller);
+  }
+
+  private scopeCheck(request: BearerRequest, caller: McpCaller): BearerResult {
+    if (missingScopes(caller.scopes, request.requiredScopes).length > 0) {
+      return this.insufficientScope(request.endpoint, request.requiredScopes, caller.dpopJkt ? "DPoP" : "Bearer");
+    }
     return { ok: true, caller };
   }
 
+  /** RFC 9449 §7.1: the proof is signed by the token's key, for this request and this token, once. */
+  private async checkProof(request: BearerRequest, caller: McpCaller, token: string): Promise<BearerResult> {
+    const { endpoint } = request;
+    try {
+      const proof = await this.services.dpop.verify("resource", {
+        headers: request.dpop?.proofs ?? [],
+        method: request.dpop?.method ?? "POST",
+        url: request.dpop?.url ?? resourceOf(this.services.env.APP_URL, endpoint),
+        accessToken: token,
+      });
+      if (proof.jkt !== caller.dpopJkt) throw new DpopError("invalid_dpop_proof", "the DPoP proof is signed by another key than the token is bound to", "jkt_mismatch");
+    } catch (error) {
+      if (error instanceof DpopError) {
+        this.services.events.security({
+          ...request.origin,
+          clientId: caller.clientDbId,
+          userId: caller.userId,
+          type: "INVALID_DPOP_PROOF",
+          severity: error.reason === "jti_replay" || error.reason === "jkt_mismatch" ? "high" : "low",
+          details: { reason: error.reason, endpoint: `/mcp/${endpoint}` },
+        });
+        return this.fail(endpoint, 401, error.error, error.description, {}, "DPoP");
+      }
+      if (isDatabaseUnavailable(error)) return this.unavailable(error);
+      throw error;
+    }
+    return this.scopeCheck(request, caller);
+  }
+
   /** RFC 6750 §3.1 `insufficient_scope`, naming every scope the request needs. */
-  insufficientScope(endpoint: McpEndpoint, scopes: readonly string[]): BearerResult {
-    return this.fail(endpoint, 403, "insufficient_scope", "The access token does not grant the scope this request needs", {
-      scope: scopes.join(" "),
-    });
+  insufficientScope(endpoint: McpEndpoint, scopes: readonly string[], scheme: Scheme = "Bearer"): BearerResult {
+    return this.fail(
+      endpoint,
+      403,
+      "insufficient_scope",
+      "The access token does not grant the scope this request needs",
+      { scope: scopes.join(" ") },
+      scheme,
+    );
   }
 
   private async lookup(digest: string, now: number): Promise<McpCaller | InvalidReason> {
@@ -165,6 +237,7 @@ export class BearerAuth {
         resource: true,
         expiresAt: true,
         revokedAt: true,
+        dpopJkt: true,
         grant: { select: { revokedAt: true } },
         client: { select: { id: true, clientId: true, name: true, disabled: true } },
         user: { select: { email: true, name: true, role: true } },
@@ -188,6 +261,7 @@ export class BearerAuth {
       scopes: row.scope.split(" ").filter(Boolean),
       resource: row.resource,
       expiresAt: row.expiresAt,
+      dpopJkt: row.dpopJkt,
     };
   }
 
@@ -206,26 +280,37 @@ export class BearerAuth {
     };
   }
 
-  private invalid(origin: EventOrigin, endpoint: McpEndpoint, reason: InvalidReason, caller?: McpCaller): BearerResult {
+  private invalid(origin: EventOrigin, endpoint: McpEndpoint, reason: InvalidReason, caller?: McpCaller, scheme: Scheme = "Bearer"): BearerResult {
     this.recordInvalid(
       caller ? { ...origin, clientId: caller.clientDbId, userId: caller.userId } : origin,
       endpoint,
       reason,
     );
-    const description =
-      reason === "expired"
-        ? "The access token expired"
-        : reason === "audience"
-          ? `The access token was not issued for ${resourceOf(this.services.env.APP_URL, endpoint)}`
-          : "The access token is invalid, revoked or expired";
-    return this.fail(endpoint, 401, "invalid_token", description);
+    return this.fail(endpoint, 401, "invalid_token", this.invalidText(reason, endpoint), {}, scheme);
+  }
+
+  private invalidText(reason: InvalidReason, endpoint: McpEndpoint): string {
+    switch (reason) {
+      case "expired":
+        return "The access token expired";
+      case "audience":
+        return `The access token was not issued for ${resourceOf(this.services.env.APP_URL, endpoint)}`;
+      case "dpop_bound_as_bearer":
+        return "The access token is bound to a DPoP key: send it with the DPoP scheme and a proof";
+      case "not_dpop_bound":
+        return "The access token is not bound to a DPoP key: send it with the Bearer scheme";
+      case "bearer_not_accepted":
+        return "This resource accepts only DPoP-bound access tokens";
+      default:
+        return "The access token is invalid, revoked or expired";
+    }
   }
 
   private recordInvalid(origin: EventOrigin, endpoint: McpEndpoint, reason: InvalidReason | "query_string"): void {
     this.services.events.security({
       ...origin,
       type: "INVALID_TOKEN",
-      severity: reason === "revoked" || reason === "grant_revoked" || reason === "audience" ? "medium" : "low",
+      severity: reason === "revoked" || reason === "grant_revoked" || reason === "audience" || reason === "dpop_bound_as_bearer" ? "medium" : "low",
       details: { reason, endpoint: `/mcp/${endpoint}` },
     });
   }
@@ -236,10 +321,13 @@ export class BearerAuth {
     error: BearerFailure["error"],
     description: string,
     extra: Record<string, string> = {},
+    scheme: Scheme = "Bearer",
   ): { ok: false; failure: BearerFailure } {
     const metadata = protectedResourceMetadataUrl(resourceOf(this.services.env.APP_URL, endpoint));
     const params: string[] = [];
     if (error) params.push(`error="${error}"`, `error_description="${description}"`);
+    // RFC 9449 §7.1: the DPoP challenge names the proof algorithms this server accepts.
+    if (scheme === "DPoP") params.push(`algs="${DPOP_SIGNING_ALGS.join(" ")}"`);
     // A 401 names what the endpoint needs, so the client asks for it (MCP 2026-07-28 Authorization).
     const scoped = status === 401 && !("scope" in extra) ? { scope: McpScope.tools, ...extra } : extra;
     for (const [key, value] of Object.entries(scoped)) params.push(`${key}="${value}"`);
@@ -251,9 +339,11 @@ export class BearerAuth {
         error,
         description,
         headers: {
-          "WWW-Authenticate": `Bearer ${params.join(", ")}`,
+          "WWW-Authenticate": `${scheme} ${params.join(", ")}`,
           "Cache-Control": "no-store",
           "Content-Type": "application/json",
+          // RFC 9449 §9: a fresh nonce with every DPoP challenge where the resource asks for nonces.
+          ...(scheme === "DPoP" ? this.services.dpop.nonceHeader("resource") : {}),
         },
         body: { error: error ?? "unauthorized", error_description: description },
       },

@@ -9,6 +9,7 @@ import type { RateLimits } from "../http/rate-limit.ts";
 import type { Logger } from "../logger.ts";
 import type { RedisService } from "../redis.ts";
 import type { PrismaClient } from "../db/client.ts";
+import type { DpopVerifier } from "../oauth/dpop-verifier.ts";
 import { BearerAuth } from "./bearer.ts";
 import { syncRevocations, type RevocationSync } from "./revocation-sync.ts";
 import { McpServers } from "./server.ts";
@@ -23,6 +24,8 @@ export interface McpServiceDeps {
   events: DomainEventBus;
   redis: RedisService | null;
   rateLimits: RateLimits;
+  /** DPoP proofs at the MCP endpoints (RFC 9449 §7), shared with the token endpoint. */
+  dpop: DpopVerifier;
   /** Aborted when graceful shutdown begins: SSE streams end. */
   shutdown: AbortSignal;
 }
@@ -38,8 +41,8 @@ export class McpService {
   private readonly revocations: RevocationSync;
 
   constructor(deps: McpServiceDeps) {
-    const { env, log, prisma, events, redis, rateLimits, shutdown } = deps;
-    this.bearer = new BearerAuth({ env, prisma, events, log });
+    const { env, log, prisma, events, redis, rateLimits, shutdown, dpop } = deps;
+    this.bearer = new BearerAuth({ env, prisma, events, log, dpop });
     this.servers = new McpServers({ env, prisma, events, log });
     this.sessions = new SessionStore({ redis, log }, env.MCP_SESSION_IDLE_SECONDS);
     this.streamable = new StreamableHttpEndpoint({ env, log, events, bearer: this.bearer, rateLimits, servers: this.servers, sessions: this.sessions });

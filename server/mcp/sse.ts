@@ -20,7 +20,7 @@ import type { RedisService } from "../redis.ts";
 import { callerKey, toAuthInfo, type BearerAuth, type BearerFailure, type McpCaller } from "./bearer.ts";
 import { McpScope } from "./resources.ts";
 import { buildMcpServer, type McpServers, type RequestFacts } from "./server.ts";
-import { originOf } from "./streamable-http.ts";
+import { dpopProofs, originOf } from "./streamable-http.ts";
 import { callerIsAdmin } from "./tools/admin-guard.ts";
 import { missingToolScopes } from "./tool-scopes.ts";
 
@@ -209,6 +209,7 @@ export class SseEndpoint {
       endpoint: "sse",
       requiredScopes: [McpScope.tools],
       origin: originOf(meta),
+      dpop: { proofs: dpopProofs(req.headers), method: req.method ?? "GET", url: this.deps.env.APP_URL + (req.url ?? "/").split("?")[0] },
     });
     if (!auth.ok) return this.failure(meta, label, auth.failure);
     const { caller } = auth;

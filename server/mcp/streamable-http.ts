@@ -76,6 +76,7 @@ export class StreamableHttpEndpoint {
       endpoint: "mcp",
       requiredScopes: TOOLS_SCOPE,
       origin: originOf(meta),
+      dpop: { proofs: dpopProofs(headers), method, url: request.url },
     });
     // A cached token is checked synchronously: no await (and no turn of the microtask queue) on the hot path.
     const auth = checked instanceof Promise ? await checked : checked;
@@ -207,6 +208,13 @@ function withHeader(reply: McpReply, name: string, value: string): McpReply {
     return reply;
   }
   return { ...reply, headers: { ...reply.headers, [name]: value } };
+}
+
+/** The request's `DPoP` headers (Node joins repeated ones with ", "; a compact JWS has no comma). */
+export function dpopProofs(headers: IncomingHttpHeaders): string[] {
+  const value = headers.dpop;
+  if (value === undefined) return [];
+  return (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(",")).map((v) => v.trim());
 }
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -8,6 +8,7 @@
  */
 import { TOKEN_ENDPOINT_AUTH_METHODS } from "./client-secrets.ts";
 import { SUPPORTED_GRANT_TYPES } from "./client-metadata.ts";
+import { DPOP_SIGNING_ALGS } from "./dpop.ts";
 import { RESOURCE_PATHS } from "./resources.ts";
 import { SUPPORTED_SCOPES } from "./scopes.ts";
 
@@ -56,7 +57,7 @@ export type AuthorizationServerMetadata = ReturnType<typeof authorizationServerM
  * The Protected Resource Metadata of the resource whose path (below APP_URL) is `resourcePath` ("" for the root
  * document, "/mcp", "/mcp/mcp", "/mcp/sse"), or null for a path that is not one of this server's resources.
  */
-export function protectedResourceMetadata(appUrl: string, resourcePath: string) {
+export function protectedResourceMetadata(appUrl: string, resourcePath: string, options: { dpopRequired?: boolean } = {}) {
   if (resourcePath !== "" && !(RESOURCE_PATHS as readonly string[]).includes(resourcePath)) return null;
   return {
     resource: appUrl + resourcePath,
@@ -65,6 +66,9 @@ export function protectedResourceMetadata(appUrl: string, resourcePath: string) 
     bearer_methods_supported: ["header"],
     resource_name: "MCP OAuth Server",
     resource_documentation: appUrl + "/",
+    // RFC 9728 §2 (RFC 9449): DPoP proofs this resource verifies, and whether it refuses tokens not bound to a key.
+    dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
+    ...(options.dpopRequired ? { dpop_bound_access_tokens_required: true } : {}),
   };
 }
 

@@ -84,7 +84,7 @@ export class OAuthServer {
 
   /** RFC 9728 metadata of the resource at `resourcePath` ("" = root, "/mcp", "/mcp/mcp", "/mcp/sse"); 404 otherwise. */
   protectedResourceMetadata(resourcePath: string): Response {
-    const document = protectedResourceMetadata(this.deps.env.APP_URL, resourcePath);
+    const document = protectedResourceMetadata(this.deps.env.APP_URL, resourcePath, { dpopRequired: this.deps.env.MCP_DPOP_REQUIRED });
     if (!document) return jsonResponse({ error: "not_found", error_description: "no protected resource at this path" }, { status: 404 });
     return jsonResponse(document, { cache: METADATA_CACHE_CONTROL });
   }

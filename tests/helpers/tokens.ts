@@ -19,6 +19,8 @@ export interface MintOptions {
   scope?: string;
   /** Default: `${appUrl}/mcp`. */
   resource?: string;
+  /** Bind the token to this DPoP key thumbprint (RFC 9449 `cnf.jkt`). */
+  dpopJkt?: string;
   /** Negative for an already expired token. */
   expiresInSeconds?: number;
 }
@@ -66,6 +68,7 @@ export async function mintAccessToken(prisma: PrismaClient, appUrl: string, opti
       scope,
       resource,
       expiresAt: new Date(Date.now() + (options.expiresInSeconds ?? 3600) * 1000),
+      dpopJkt: options.dpopJkt ?? null,
     },
   });
   return {
