@@ -8,7 +8,7 @@ import type { Role, UserModel as User } from "../db/client.ts";
 import { SecretPrefix, randomSecret, sha256Hex } from "../crypto.ts";
 import type { Services } from "../services.ts";
 import { GoogleSignIn } from "./google.ts";
-import { safeReturnTo } from "./return-to.ts";
+import { RETURN_TO_MAX_LENGTH, safeReturnTo } from "./return-to.ts";
 
 export { safeReturnTo };
 
@@ -140,7 +140,7 @@ export class PeopleAuth {
     const user = await this.getUser(request);
     if (user) return user;
     const url = new URL(request.url);
-    throw redirect(`/login?returnTo=${encodeURIComponent(url.pathname + url.search)}`);
+    throw redirect(this.loginUrl(url.pathname + url.search));
   }
 
   /** An admin, or 403 for a signed-in non-admin (anonymous visitors go to sign-in). */
@@ -164,14 +164,24 @@ export class PeopleAuth {
     return safeReturnTo(value, fallback);
   }
 
-  /** `/login`, coming back to `returnTo` afterwards, optionally explaining why the last attempt failed. */
+  /**
+   * `/login`, coming back to `returnTo` afterwards, optionally explaining why the last attempt failed. A return
+   * address too long to keep (or to fit LOGIN_URL_LIMIT) comes back to its path only: a Location header that long
+   * is refused by proxies and clients (Node's parser stops at 16 KB, nginx's default buffers at 8 KB).
+   */
   loginUrl(returnTo = "/", error?: string): string {
-    const params = new URLSearchParams();
-    if (error) params.set("error", error);
-    const target = safeReturnTo(returnTo);
-    if (target !== "/") params.set("returnTo", target);
-    const query = params.toString();
-    return query ? `/login?${query}` : "/login";
+    const build = (target: string) => {
+      const params = new URLSearchParams();
+      if (error) params.set("error", error);
+      if (target !== "/") params.set("returnTo", target);
+      const query = params.toString();
+      return query ? `/login?${query}` : "/login";
+    };
+    for (const candidate of [returnTo, returnTo.split("?")[0]!]) {
+      const url = build(safeReturnTo(candidate));
+      if (candidate.length <= RETURN_TO_MAX_LENGTH && url.length <= LOGIN_URL_LIMIT) return url;
+    }
+    return build("/");
   }
 
   /** Deletes expired sessions; run periodically. */
@@ -180,6 +190,9 @@ export class PeopleAuth {
     return count;
   }
 }
+
+/** The longest `/login?…` URL we redirect to (see loginUrl). */
+const LOGIN_URL_LIMIT = 6000;
 
 /** Prisma's unique-constraint violation (P2002). */
 function isUniqueViolation(error: unknown): boolean {

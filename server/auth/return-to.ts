@@ -10,10 +10,11 @@
  */
 const SAME_ORIGIN = "http://same-origin.invalid";
 
-// Long enough for an authorization request (metadata-document client_id, long state) to come back to consent.
+/** Long enough for an authorization request (metadata-document client_id, long state) to come back to consent. */
+export const RETURN_TO_MAX_LENGTH = 8192;
 
 export function safeReturnTo(value: unknown, fallback = "/"): string {
-  if (typeof value !== "string" || value.length === 0 || value.length > 8192) return fallback;
+  if (typeof value !== "string" || value.length === 0 || value.length > RETURN_TO_MAX_LENGTH) return fallback;
   if (!value.startsWith("/") || value.startsWith("//")) return fallback;
   // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
   if (/[\u0000-\u001f\u007f-\u009f\\]/.test(value)) return fallback;

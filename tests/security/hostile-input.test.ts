@@ -181,6 +181,15 @@ describe("other hostile text: 400 in the surface's own form", () => {
     expectPage(await raw("POST", "/login", { "Content-Type": "application/x-www-form-urlencoded", Cookie: visitor.header() }, body));
   });
 
+  it("a long query on a page that needs sign-in: the redirect to /login stays short enough for proxies and clients", async () => {
+    const query = Array.from({ length: 12 }, (_, i) => `p${i}=${"%C3%A9".repeat(200)}`).join("&");
+    const answer = await raw("GET", `/admin/clients/x?${query}`);
+    expect(answer.status).toBe(302);
+    const location = String(answer.headers.location);
+    expect(location.length).toBeLessThanOrEqual(6000);
+    expect(location).toBe("/login?returnTo=%2Fadmin%2Fclients%2Fx");
+  });
+
   it("MCP: NUL, a lone surrogate or invalid UTF-8 in the JSON-RPC body is a JSON-RPC error, with or without a token", async () => {
     const headers = { "Content-Type": "application/json", Accept: "application/json, text/event-stream" };
     const call = (args: string) => `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{"x":"${args}"}}}`;
