@@ -71,11 +71,14 @@ describe("Three nodes behind HAProxy, one database, one Redis", () => {
         body: new URLSearchParams({ token: minted.token, client_id: minted.clientId }),
       });
       expect(revoked.status).toBe(200);
+      // The delay is when the first refused request was sent, after the revocation answered: a busy machine's
+      // slow round trips do not count against the propagation.
       const started = performance.now();
       const refused = await Promise.all(
         others.map(async (node) => {
-          while (performance.now() - started < 2_000) {
-            if ((await status(mcpCall(node.url, minted.token))) === 401) return performance.now() - started;
+          while (performance.now() - started < 5_000) {
+            const sent = performance.now();
+            if ((await status(mcpCall(node.url, minted.token))) === 401) return sent - started;
           }
           return Infinity;
         }),
@@ -84,7 +87,7 @@ describe("Three nodes behind HAProxy, one database, one Redis", () => {
     }
     const sorted = [...delays].sort((x, y) => x - y);
     console.info(
-      `revocation reached the other nodes in: median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (${delays.length} measurements, each including one MCP round trip)`,
+      `revocation reached the other nodes in: median ${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms (${delays.length} measurements: when the first refused request was sent)`,
     );
     for (const delay of delays) expect(delay).toBeLessThan(1_000);
   });

@@ -204,7 +204,8 @@ describe("PostgreSQL cut (connections reset, new ones refused)", () => {
   it("answers 503 + Retry-After at once, keeps cached tokens working, and recovers without a restart", async () => {
     // A second round: the pool has no connection left and must not wait for one.
     const { held, answered } = await throughOutage(() => proxy.cut(), 2);
-    for (const answers of answered) expectCleanOutage(answers, 3_000);
+    // At once: nothing waits for more than the pool's connect timeout (2 s); the rest is margin for a busy machine.
+    for (const answers of answered) expectCleanOutage(answers, 5_000);
     const ms = await healthy();
     console.info(`PostgreSQL cut: healthy again ${Math.round(ms)} ms after restore`);
     await expectRecovered(held, answered[0], false);

