@@ -15,6 +15,7 @@ import { createAnalytics, type Analytics } from "./analytics/index.ts";
 import { createRedisService, type RedisService } from "./redis.ts";
 import { RateLimits } from "./http/rate-limit.ts";
 import { McpService } from "./mcp/service.ts";
+import { toolsNeeding } from "./mcp/tool-scopes.ts";
 import { OAuthServer } from "./oauth/oauth-server.ts";
 import { DpopVerifier } from "./oauth/dpop-verifier.ts";
 import { ReplayCache } from "./oauth/replay-cache.ts";
@@ -80,7 +81,7 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
   const mcp = new McpService({ env, log, prisma: db.prisma, events, redis, rateLimits, dpop, shutdown: shutdown.signal });
   closers.push(() => mcp.close());
 
-  const oauth = new OAuthServer({ env, log, prisma: db.prisma, db, events });
+  const oauth = new OAuthServer({ env, log, prisma: db.prisma, db, events }, { scopeUsage: toolsNeeding });
   jobs.every("oauth.sweep", 15 * 60_000, async () => {
     await oauth.sweep();
     await replay.sweep();

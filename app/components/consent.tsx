@@ -32,24 +32,40 @@ export function ConsentPage({ view, csrf, action }: { view: ConsentView; csrf: s
             <dd className="break-all font-mono text-gray-900">{view.resource}</dd>
           </div>
         </dl>
-        <div>
-          <h2 className="mb-2 font-medium text-gray-900">It will be able to:</h2>
-          <ul className="space-y-2" data-testid="scopes">
-            {view.scopes.map((scope) => (
-              <li key={scope.name} className="flex gap-2">
-                <span aria-hidden="true" className="text-blue-700">
-                  ✓
-                </span>
-                <span>
-                  {scope.description} <code className="text-xs text-gray-500">{scope.name}</code>
-                </span>
-              </li>
-            ))}
-          </ul>
-          {view.ignoredScopes.length > 0 ? (
-            <p className="mt-2 text-xs text-gray-500">Not granted: {view.ignoredScopes.join(", ")}</p>
-          ) : null}
-        </div>
+        {(() => {
+          const added = view.scopes.filter((scope) => !scope.alreadyAllowed);
+          const kept = view.scopes.filter((scope) => scope.alreadyAllowed);
+          return (
+            <div>
+              <h2 className="mb-2 font-medium text-gray-900">
+                {kept.length > 0 ? "It asks for more. It will also be able to:" : "It will be able to:"}
+              </h2>
+              <ul className="space-y-2" data-testid="scopes">
+                {added.map((scope) => (
+                  <li key={scope.name} className="flex gap-2" data-testid="new-scope">
+                    <span aria-hidden="true" className="text-blue-700">
+                      ✓
+                    </span>
+                    <span>
+                      {scope.description} <code className="text-xs text-gray-500">{scope.name}</code>
+                      {scope.tools.length > 0 ? (
+                        <span className="block text-xs text-gray-500">Needed by: {scope.tools.join(", ")}</span>
+                      ) : null}
+                    </span>
+                  </li>
+                ))}
+              </ul>
+              {kept.length > 0 ? (
+                <p className="mt-2 text-xs text-gray-500" data-testid="kept-scopes">
+                  You already allowed: {kept.map((scope) => scope.name).join(", ")}
+                </p>
+              ) : null}
+              {view.ignoredScopes.length > 0 ? (
+                <p className="mt-2 text-xs text-gray-500">Not granted: {view.ignoredScopes.join(", ")}</p>
+              ) : null}
+            </div>
+          );
+        })()}
         {view.loopbackOnly ? (
           <p className="rounded-md border border-amber-300 bg-amber-50 p-3 text-xs text-amber-900" role="note" data-testid="loopback-warning">
             This application sends you back only to this computer (a localhost address), so any program running here could

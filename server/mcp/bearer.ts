@@ -31,7 +31,7 @@ import { missingScopes } from "../oauth/scopes.ts";
 import type { Role } from "../db/client.ts";
 import type { EventOrigin } from "../events.ts";
 import type { Services } from "../services.ts";
-import { audienceCovers, McpScope, protectedResourceMetadataUrl, resourceIdentifiers, resourceOf, type McpEndpoint, type ResourceIdentifiers } from "./resources.ts";
+import { audienceCovers, ENDPOINT_SCOPES, protectedResourceMetadataUrl, resourceIdentifiers, resourceOf, type McpEndpoint, type ResourceIdentifiers } from "./resources.ts";
 import { TokenCache, type RevocationIds } from "./token-cache.ts";
 
 /** Who is calling: the verified token, its user and its client. Never holds the token itself. */
@@ -329,7 +329,7 @@ export class BearerAuth {
     // RFC 9449 §7.1: the DPoP challenge names the proof algorithms this server accepts.
     if (scheme === "DPoP") params.push(`algs="${DPOP_SIGNING_ALGS.join(" ")}"`);
     // A 401 names what the endpoint needs, so the client asks for it (MCP 2026-07-28 Authorization).
-    const scoped = status === 401 && !("scope" in extra) ? { scope: McpScope.tools, ...extra } : extra;
+    const scoped = status === 401 && !("scope" in extra) ? { scope: ENDPOINT_SCOPES.join(" "), ...extra } : extra;
     for (const [key, value] of Object.entries(scoped)) params.push(`${key}="${value}"`);
     params.push(`resource_metadata="${metadata}"`);
     return {

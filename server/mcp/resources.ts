@@ -10,11 +10,18 @@ export type McpEndpoint = "mcp" | "sse";
 
 /** Scopes this resource server understands. */
 export const McpScope = {
-  /** Call tools (and everything else an MCP session needs). */
+  /** Every ordinary tool (covers the two below). */
   tools: "mcp:tools",
+  /** What every MCP session needs (list the tools) and the tools that only read. */
+  toolsRead: "mcp:tools:read",
+  /** Tools that change something. */
+  toolsWrite: "mcp:tools:write",
   /** Admin tools; the user must also have the ADMIN role. */
   admin: "mcp:admin",
 } as const;
+
+/** What every request to an MCP endpoint needs (listing the tools): the narrowest tools scope. */
+export const ENDPOINT_SCOPES: readonly string[] = [McpScope.toolsRead];
 
 export interface ResourceIdentifiers {
   server: string;

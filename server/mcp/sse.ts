@@ -18,7 +18,7 @@ import type { RequestMeta } from "../http/request-context.ts";
 import type { Logger } from "../logger.ts";
 import type { RedisService } from "../redis.ts";
 import { callerKey, toAuthInfo, type BearerAuth, type BearerFailure, type McpCaller } from "./bearer.ts";
-import { McpScope } from "./resources.ts";
+import { ENDPOINT_SCOPES } from "./resources.ts";
 import { buildMcpServer, type McpServers, type RequestFacts } from "./server.ts";
 import { dpopProofs, originOf } from "./streamable-http.ts";
 import { callerIsAdmin } from "./tools/admin-guard.ts";
@@ -207,7 +207,7 @@ export class SseEndpoint {
       authorization: req.headers.authorization,
       url: req.url ?? "/",
       endpoint: "sse",
-      requiredScopes: [McpScope.tools],
+      requiredScopes: ENDPOINT_SCOPES,
       origin: originOf(meta),
       dpop: { proofs: dpopProofs(req.headers), method: req.method ?? "GET", url: this.deps.env.APP_URL + (req.url ?? "/").split("?")[0] },
     });

@@ -21,7 +21,7 @@ import type { RateLimits } from "../http/rate-limit.ts";
 import { rejectionResponse } from "../http/rate-limit.ts";
 import type { RequestMeta } from "../http/request-context.ts";
 import { callerKey, failureResponse, toAuthInfo, type BearerAuth, type McpCaller } from "./bearer.ts";
-import { McpScope } from "./resources.ts";
+import { ENDPOINT_SCOPES } from "./resources.ts";
 import { kindOf, type Era, type McpServers, type RequestFacts } from "./server.ts";
 import { SessionStore } from "./sessions.ts";
 import { missingToolScopes } from "./tool-scopes.ts";
@@ -51,7 +51,6 @@ export interface McpHttpRequest {
 export type McpReply = { status: number; headers: Record<string, string>; body: string } | Response;
 
 const JSON_HEADERS = { "Content-Type": "application/json", "Cache-Control": "no-store" };
-const TOOLS_SCOPE = [McpScope.tools] as const;
 
 /** A JSON-RPC error answered at the HTTP level (the SDK's shape: `id: null`). */
 export function jsonRpcError(status: number, code: number, message: string, headers: Record<string, string> = {}): McpReply {
@@ -74,7 +73,7 @@ export class StreamableHttpEndpoint {
       authorization: headers.authorization,
       url: request.url,
       endpoint: "mcp",
-      requiredScopes: TOOLS_SCOPE,
+      requiredScopes: ENDPOINT_SCOPES,
       origin: originOf(meta),
       dpop: { proofs: dpopProofs(headers), method, url: request.url },
     });

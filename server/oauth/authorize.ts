@@ -18,7 +18,7 @@ import type { SessionUser } from "../auth/people.ts";
 import { SecretPrefix, randomSecret, sha256Hex } from "../crypto.ts";
 import type { EventOrigin } from "../events.ts";
 import type { ClientRecord } from "./clients.ts";
-import { consentCovers, rememberConsent } from "./consents.ts";
+import { consentCovers, rememberConsent, rememberedScopes } from "./consents.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { OAuthError } from "./errors.ts";
 import { checkCodeChallenge } from "./pkce.ts";
@@ -26,7 +26,7 @@ import { checkRedirectUri, findRedirectUri, redirectUriKind } from "./redirect-u
 import { queryParams, type Params } from "./request-params.ts";
 import { resolveResource } from "./resources.ts";
 import { newId, query } from "./sql.ts";
-import { SCOPES, decideScopes, type Scope } from "./scopes.ts";
+import { SCOPES, decideScopes, scopesCover, type Scope } from "./scopes.ts";
 
 /** A request that passed every check that does not need the person. */
 export interface ValidatedAuthorization {
@@ -53,7 +53,8 @@ export interface ConsentView {
    * such a client (MCP 2026-07-28 Authorization, Security Considerations §"Localhost Redirect URI Risks": warn).
    */
   loopbackOnly: boolean;
-  scopes: Array<{ name: Scope; description: string }>;
+  /** What the client asks for: each scope, whether the person allowed it before (incremental consent), its tools. */
+  scopes: Array<{ name: Scope; description: string; alreadyAllowed: boolean; tools: string[] }>;
   /** Requested scopes that will not be granted. */
   ignoredScopes: string[];
   resource: string;
@@ -87,7 +88,11 @@ class LocalError extends Error {
 }
 
 export class AuthorizationEndpoint {
-  constructor(private readonly deps: OAuthDeps) {}
+  constructor(
+    private readonly deps: OAuthDeps,
+    /** Which tools a scope lets a client call (consent page); none known by default. */
+    private readonly scopeUsage: (scope: string) => string[] = () => [],
+  ) {}
 
   /**
    * Runs the whole endpoint for one request. `currentUser` finds the signed-in person (null: not signed in); it is
@@ -134,14 +139,15 @@ export class AuthorizationEndpoint {
         this.deps.events.authorize(origin, "approved");
         return this.issueCode(validated, user, scopes);
       }
-      if (!validated.prompt.has("consent") && identityAssured(validated) && (await consentCovers(this.deps.prisma, key, scopes))) {
+      const remembered = await rememberedScopes(this.deps.prisma, key);
+      if (!validated.prompt.has("consent") && identityAssured(validated) && consentCovers(remembered, scopes)) {
         this.deps.events.authorize(origin, "consent_remembered");
         return this.issueCode(validated, user, scopes);
       }
       if (validated.prompt.has("none")) throw new OAuthError("access_denied", "consent is required", { reason: "consent_required" });
       await this.deps.clients.touch(validated.client.id);
       this.deps.events.authorize(origin, "consent_shown");
-      return { kind: "consent", view: this.consentView(validated, user, scopes, ignored) };
+      return { kind: "consent", view: this.consentView(validated, user, scopes, ignored, identityAssured(validated) ? remembered : []) };
     } catch (error) {
       const known = user;
       if (error instanceof OAuthError) return this.refuse(validated, error, origin, async () => known);
@@ -299,7 +305,12 @@ export class AuthorizationEndpoint {
     return { kind: "redirect", location: url.href, ...(error ? { error } : {}) };
   }
 
-  private consentView(request: ValidatedAuthorization, user: SessionUser, scopes: Scope[], ignored: string[]): ConsentView {
+  /**
+   * Incremental consent (MCP 2026-07-28 step-up): scopes the person already allowed this client are marked so, and
+   * each new one says which tools need it; remembered consent is not offered where it cannot be trusted (RFC 8252
+   * §8.6, `identityAssured`).
+   */
+  private consentView(request: ValidatedAuthorization, user: SessionUser, scopes: Scope[], ignored: string[], remembered: readonly string[]): ConsentView {
     const { client } = request;
     const redirectHost = displayHost(request.redirectUri);
     return {
@@ -309,7 +320,12 @@ export class AuthorizationEndpoint {
       clientIdHost: client.kind === "METADATA_DOCUMENT" ? new URL(client.clientId).host : null,
       redirectHost,
       loopbackOnly: client.redirectUris.every((uri) => redirectUriKind(uri) === "loopback"),
-      scopes: scopes.map((name) => ({ name, description: SCOPES[name].description })),
+      scopes: scopes.map((name) => ({
+        name,
+        description: SCOPES[name].description,
+        alreadyAllowed: scopesCover(remembered, [name]),
+        tools: this.scopeUsage(name),
+      })),
       ignoredScopes: ignored.slice(0, 10).map((s) => s.slice(0, 60)),
       resource: request.resource,
       userEmail: user.email,

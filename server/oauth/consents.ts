@@ -5,16 +5,17 @@
 import type { PrismaClient } from "../db/client.ts";
 import { formatScope, parseScope, scopesCover } from "./scopes.ts";
 
-export async function consentCovers(
-  prisma: PrismaClient,
-  key: { userId: string; clientDbId: string; resource: string },
-  scopes: readonly string[],
-): Promise<boolean> {
+/** The scopes a user already allowed a client for a resource (none when never asked). */
+export async function rememberedScopes(prisma: PrismaClient, key: { userId: string; clientDbId: string; resource: string }): Promise<string[]> {
   const consent = await prisma.consent.findUnique({
     where: { userId_clientId_resource: { userId: key.userId, clientId: key.clientDbId, resource: key.resource } },
     select: { scope: true },
   });
-  return consent !== null && scopesCover(parseScope(consent.scope), scopes);
+  return consent ? parseScope(consent.scope) : [];
+}
+
+export function consentCovers(remembered: readonly string[], scopes: readonly string[]): boolean {
+  return remembered.length > 0 && scopesCover(remembered, scopes);
 }
 
 /** Records (or widens) a consent. */

@@ -35,6 +35,8 @@ import { audienceCovers, canonicalResource } from "./resources.ts";
 export interface OAuthServerOptions {
   /** Client ID Metadata Document fetching (tests inject the resolver/transport: the outside world). */
   metadataFetch?: GuardedFetchOptions;
+  /** Which tools a scope lets a client call (the consent page says what new scopes are for); from the MCP side. */
+  scopeUsage?: (scope: string) => string[];
 }
 
 export interface SweepResult {
@@ -71,7 +73,7 @@ export class OAuthServer {
       events,
       clients: this.clients,
     };
-    this.authorization = new AuthorizationEndpoint(this.deps);
+    this.authorization = new AuthorizationEndpoint(this.deps, options.scopeUsage);
     this.realm = services.env.APP_URL;
   }
 

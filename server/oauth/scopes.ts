@@ -1,15 +1,21 @@
 /**
- * Scopes (pure). `mcp:tools` (the default) lets a client use the MCP tools as the user; `mcp:admin` lets it use the
- * admin tools and may only be granted to users with role ADMIN.
+ * Scopes (pure). `mcp:tools` (the default) lets a client use every ordinary MCP tool as the user; it covers the
+ * narrower `mcp:tools:read` (tools that only read) and `mcp:tools:write` (tools that change something), so a client
+ * can start with the least privilege and step up only when a tool needs more (MCP 2026-07-28 Authorization §Step-Up
+ * Authorization Flow). `mcp:admin` lets it use the admin tools and may only be granted to users with role ADMIN. Which
+ * tool needs which scope is the tool's own declaration (server/mcp/tools).
  *
  * Rules (RFC 6749 §3.3, OAuth 2.1 §1.4.1):
  * - `scope` is a space-delimited list of NQCHAR tokens; a malformed value is `invalid_scope`.
  * - Absent (or nothing this server knows) → the default scope.
  * - Unknown scope values are ignored (RFC 6749 §3.3: the AS MAY ignore part of the requested scope); the token
  *   response's `scope` says what was granted (RFC 6749 §5.1).
- * - A known scope the client did not register is `invalid_scope`.
+ * - A known scope the client did not register is `invalid_scope` (a scope covered by a registered one counts as
+ *   registered).
  * - `mcp:admin` requested for a non-admin is dropped (so clients that ask for every `scopes_supported` still work for
  *   ordinary users); if nothing is left, `invalid_scope`.
+ * - Scope hierarchy (`scopeCovers`) everywhere a set of scopes is compared, and a stored set never lists a scope that
+ *   another of its scopes covers (`formatScope`).
  *
  * Reused by the admin console (client scopes) and the MCP side (scope checks).
  */
@@ -22,7 +28,9 @@ export interface ScopeInfo {
 }
 
 export const SCOPES = {
-  "mcp:tools": { description: "Use this server's MCP tools on your behalf", adminOnly: false },
+  "mcp:tools": { description: "Use this server's MCP tools on your behalf (read and change)", adminOnly: false },
+  "mcp:tools:read": { description: "See who you are and which apps you have connected", adminOnly: false },
+  "mcp:tools:write": { description: "Change things for you, such as disconnecting an app", adminOnly: false },
   "mcp:admin": { description: "Use the administrator tools (clients, users, analytics)", adminOnly: true },
 } as const satisfies Record<string, ScopeInfo>;
 
@@ -49,10 +57,14 @@ export function parseScope(value: string | null | undefined): string[] {
   return [...new Set(tokens)];
 }
 
-/** The canonical string of a set of scopes: supported scopes in the order of SUPPORTED_SCOPES. */
+/**
+ * The canonical string of a set of scopes: supported scopes in the order of SUPPORTED_SCOPES, without any scope that
+ * another one in the set covers (`mcp:tools mcp:tools:read` is `mcp:tools`).
+ */
 export function formatScope(scopes: Iterable<string>): string {
   const set = new Set(scopes);
-  return SUPPORTED_SCOPES.filter((s) => set.has(s)).join(" ");
+  const held = SUPPORTED_SCOPES.filter((s) => set.has(s));
+  return held.filter((s) => !held.some((other) => other !== s && scopeCovers(other, s))).join(" ");
 }
 
 /**
@@ -88,16 +100,17 @@ export function decideScopes(input: { requested: string | null | undefined; clie
   const allowed = new Set(parseScope(input.clientScope));
   const ignored = requested.filter((s) => !isSupportedScope(s));
   let wanted = requested.filter(isSupportedScope);
-  if (wanted.length === 0) wanted = DEFAULT_SCOPES.filter((s) => allowed.has(s));
+  // Nothing asked: the default, or the narrower scopes of it the client registered.
+  if (wanted.length === 0) wanted = DEFAULT_SCOPES.flatMap((d) => (allowed.has(d) ? [d] : [...allowed].filter((a): a is Scope => isSupportedScope(a) && scopeCovers(d, a))));
   if (wanted.length === 0) throw new OAuthError("invalid_scope", "this client is not registered for the default scope; request a scope explicitly");
-  const notAllowed = wanted.filter((s) => !allowed.has(s));
+  const notAllowed = missingScopes([...allowed], wanted);
   if (notAllowed.length > 0) {
     throw new OAuthError("invalid_scope", `the client is not registered for scope ${notAllowed.join(" ")}`);
   }
   const granted = grantableScopes(wanted, input.isAdmin);
   ignored.push(...wanted.filter((s) => !granted.includes(s)));
   if (granted.length === 0) throw new OAuthError("invalid_scope", "mcp:admin may only be granted to administrators");
-  return { scopes: SUPPORTED_SCOPES.filter((s) => granted.includes(s)), ignored };
+  return { scopes: parseScope(formatScope(granted)) as Scope[], ignored };
 }
 
 /**

@@ -101,7 +101,7 @@ describe("The same bearer rules at both revisions (MCP 2026-07-28 Authorization)
     expect(res.status).toBe(401);
     const challenge = res.headers.get("www-authenticate")!;
     expect(challenge).toContain(`resource_metadata="${server.env.APP_URL}/.well-known/oauth-protected-resource/mcp/mcp"`);
-    expect(challenge).toContain('scope="mcp:tools"');
+    expect(challenge).toContain('scope="mcp:tools:read"');
   });
 
   it("an administrator without mcp:admin calling an admin tool: one 403 naming every scope the call needs, at both wires", async () => {
@@ -138,5 +138,26 @@ describe("One connection serves many callers at once (ADR 0013)", () => {
       expect(body.id).toBe(1);
       expect((body.result!.structuredContent as { user: { email: string } }).user.email).toBe(`many-${i}@example.com`);
     }
+  });
+});
+
+describe("Per-tool scopes and step-up (MCP 2026-07-28 Authorization §Step-Up Authorization Flow)", () => {
+  it("a read-only token reads, and a write tool answers 403 naming every scope the client now needs (old and new)", async () => {
+    const reader = await mintAccessToken(server.services.prisma, server.env.APP_URL, { scope: "mcp:tools:read" });
+    const headers = { Authorization: `Bearer ${reader.token}` };
+    const list = (await (await modernMcpPost(server.url, "tools/list", {}, headers)).json()) as RpcAnswer;
+    expect((list.result!.tools as Array<{ name: string }>).map((t) => t.name)).toContain("revoke_connected_app");
+    expect((await modernMcpPost(server.url, "tools/call", { name: "whoami", arguments: {} }, headers)).status).toBe(200);
+    for (const res of [
+      await modernMcpPost(server.url, "tools/call", { name: "revoke_connected_app", arguments: { grantId: "x" } }, headers),
+      await rawMcpPost(server.url, toolsCall("revoke_connected_app", { grantId: "x" }), headers),
+    ]) {
+      expect(res.status).toBe(403);
+      expect(res.headers.get("www-authenticate")).toMatch(/error="insufficient_scope".*scope="mcp:tools:read mcp:tools:write"/);
+    }
+    // The broader scope covers both (hierarchy): no challenge.
+    const broad = await mintAccessToken(server.services.prisma, server.env.APP_URL, { scope: "mcp:tools" });
+    const call = await modernMcpPost(server.url, "tools/call", { name: "revoke_connected_app", arguments: { grantId: "x" } }, { Authorization: `Bearer ${broad.token}` });
+    expect(call.status).toBe(200);
   });
 });

@@ -37,7 +37,7 @@ describe("No credentials: 401 with resource_metadata (RFC 6750 §3.1, RFC 9728 �
     const res = await rawMcpPost(server.url, INITIALIZE);
     expect(res.status).toBe(401);
     // MCP 2026-07-28 Authorization: the 401 also names the scope the endpoint needs.
-    expect(challenge(res)).toEqual({ resource_metadata: prm.mcp, scope: "mcp:tools" });
+    expect(challenge(res)).toEqual({ resource_metadata: prm.mcp, scope: "mcp:tools:read" });
     expect(res.headers.get("cache-control")).toBe("no-store");
     const get = await fetch(`${server.url}/mcp/mcp`, { headers: { Accept: "text/event-stream" } });
     expect(get.status).toBe(401);
@@ -48,7 +48,7 @@ describe("No credentials: 401 with resource_metadata (RFC 6750 §3.1, RFC 9728 �
   it("points /mcp/sse and /mcp/message at the SSE endpoint's metadata", async () => {
     const sse = await fetch(`${server.url}/mcp/sse`, { headers: { Accept: "text/event-stream" } });
     expect(sse.status).toBe(401);
-    expect(challenge(sse)).toEqual({ resource_metadata: prm.sse, scope: "mcp:tools" });
+    expect(challenge(sse)).toEqual({ resource_metadata: prm.sse, scope: "mcp:tools:read" });
     const message = await rawMcpPost(server.url, toolsCall("whoami"), {}, "/mcp/message?sessionId=00000000-0000-0000-0000-000000000000");
     expect(message.status).toBe(401);
     expect(challenge(message).resource_metadata).toBe(prm.sse);
@@ -159,19 +159,19 @@ describe("Tokens only in the Authorization header (RFC 6750 §2; MCP: never in t
 });
 
 describe("Insufficient scope: 403 insufficient_scope with the scope needed (RFC 6750 §3.1, MCP scope challenge)", () => {
-  it("refuses a token without mcp:tools", async () => {
+  it("refuses a token without mcp:tools (or its narrower mcp:tools:read)", async () => {
     const minted = await mintAccessToken(server.services.prisma, server.env.APP_URL, { scope: "openid profile" });
     const res = await rawMcpPost(server.url, INITIALIZE, { Authorization: `Bearer ${minted.token}` });
     expect(res.status).toBe(403);
     expect(challenge(res)).toEqual({
       error: "insufficient_scope",
       error_description: expect.any(String),
-      scope: "mcp:tools",
+      scope: "mcp:tools:read",
       resource_metadata: prm.mcp,
     });
     const sse = await fetch(`${server.url}/mcp/sse`, { headers: { Authorization: `Bearer ${minted.token}`, Accept: "text/event-stream" } });
     expect(sse.status).toBe(403);
-    expect(challenge(sse).scope).toBe("mcp:tools");
+    expect(challenge(sse).scope).toBe("mcp:tools:read");
   });
 
   it("asks an ADMIN calling an admin tool without mcp:admin to step up", async () => {

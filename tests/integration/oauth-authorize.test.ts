@@ -302,6 +302,25 @@ describe("Consent page: where the answer goes (MCP 2026-07-28 Authorization, Sec
     expect(html).toContain("only to this computer");
   });
 
+  it("incremental consent: asks only about the scopes not yet allowed, and names the tools that need them", async () => {
+    const registered = await register(server.url, publicClient({ client_name: "Step Up", redirect_uris: ["https://app.example/step-up"] }));
+    const ask = (scope: string) => url({ client_id: registered.client_id, redirect_uri: "https://app.example/step-up", scope });
+    await authorizeThroughConsent(jar, ask("mcp:tools:read"));
+    const page = await browse(jar, ask("mcp:tools:read mcp:tools:write"));
+    expect(page.status).toBe(200);
+    const html = (await page.text()).replaceAll("<!-- -->", "");
+    expect(html).toContain("It asks for more");
+    expect(html).toMatch(/data-testid="kept-scopes">You already allowed: mcp:tools:read/);
+    const added = [...html.matchAll(/data-testid="new-scope"[\s\S]*?<\/li>/g)].map((m) => m[0]);
+    expect(added).toHaveLength(1);
+    expect(added[0]).toContain("mcp:tools:write");
+    expect(added[0]).toContain("Needed by: revoke_connected_app");
+    // After Allow, the remembered consent is the union: asking again needs no page.
+    await authorizeThroughConsent(jar, ask("mcp:tools:read mcp:tools:write"));
+    const again = await browse(jar, ask("mcp:tools:write"));
+    expect(again.status).toBe(302);
+  });
+
   it("does not warn when the client can also be reached at an https address", async () => {
     const html = await page(["https://app.example/cb", "http://127.0.0.1:7777/cb"]);
     expect(html).toContain("app.example");

@@ -33,7 +33,7 @@ describe("Authorization Server Metadata, RFC 8414 §2-§3", () => {
       grant_types_supported: ["authorization_code", "refresh_token"],
       code_challenge_methods_supported: ["S256"],
       token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
-      scopes_supported: ["mcp:tools", "mcp:admin"],
+      scopes_supported: ["mcp:tools", "mcp:tools:read", "mcp:tools:write", "mcp:admin"],
       authorization_response_iss_parameter_supported: true,
       client_id_metadata_document_supported: true,
     });
@@ -68,7 +68,7 @@ describe("Protected Resource Metadata, RFC 9728 §3 (resource equals the URL des
     expect(metadata.resource).toBe(app + resourcePath);
     expect(metadata).toMatchObject({
       authorization_servers: [app],
-      scopes_supported: ["mcp:tools", "mcp:admin"],
+      scopes_supported: ["mcp:tools", "mcp:tools:read", "mcp:tools:write", "mcp:admin"],
       bearer_methods_supported: ["header"],
     });
   });

@@ -38,8 +38,8 @@ describe("Scope syntax, RFC 6749 §3.3", () => {
     expect(formatScope(["mcp:admin", "mcp:tools", "other"])).toBe("mcp:tools mcp:admin");
   });
 
-  it("publishes mcp:tools (default) and mcp:admin", () => {
-    expect(SUPPORTED_SCOPES).toEqual(["mcp:tools", "mcp:admin"]);
+  it("publishes mcp:tools (default, covering mcp:tools:read and mcp:tools:write) and mcp:admin", () => {
+    expect(SUPPORTED_SCOPES).toEqual(["mcp:tools", "mcp:tools:read", "mcp:tools:write", "mcp:admin"]);
     expect(DEFAULT_SCOPES).toEqual(["mcp:tools"]);
   });
 });

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { analyticsQueries } from "../../analytics/index.ts";
 import { listSecurityEvents } from "../../analytics/security-events.ts";
 import { requireAdmin } from "./admin-guard.ts";
+import { McpScope } from "../resources.ts";
 import { defineTool } from "./types.ts";
 
 const SEVERITIES = ["low", "medium", "high", "critical"] as const;
@@ -19,6 +20,7 @@ export const adminAnalyticsSummary = defineTool({
     hours: z.number().int().min(1).max(24 * 90).default(24).describe("Window length in hours (1-2160, default 24)"),
   },
   annotations: { title: "Analytics summary", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  scopes: [McpScope.admin],
   admin: true,
   async handler({ hours }, context) {
     await requireAdmin(context);
@@ -62,6 +64,7 @@ export const adminSecurityEvents = defineTool({
     limit: z.number().int().min(1).max(100).default(20).describe("How many to return (1-100, default 20)"),
   },
   annotations: { title: "Recent security events", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  scopes: [McpScope.admin],
   admin: true,
   async handler({ type, severity, clientId, limit }, context) {
     await requireAdmin(context);

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { revokeGrantsForClient, RevocationReason } from "../../oauth/grants.ts";
 import { auditAdminAction } from "../../auth/audit.ts";
 import { requireAdmin } from "./admin-guard.ts";
+import { McpScope } from "../resources.ts";
 import { defineTool, ToolError } from "./types.ts";
 
 export const adminListClients = defineTool({
@@ -20,6 +21,7 @@ export const adminListClients = defineTool({
     limit: z.number().int().min(1).max(100).default(25).describe("How many to return (1-100, default 25)"),
   },
   annotations: { title: "List OAuth clients", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  scopes: [McpScope.admin],
   admin: true,
   async handler({ search, includeDisabled, limit }, context) {
     await requireAdmin(context);
@@ -89,6 +91,7 @@ export const adminRevokeClientTokens = defineTool({
     idempotentHint: true,
     openWorldHint: false,
   },
+  scopes: [McpScope.admin],
   admin: true,
   async handler({ clientId }, context) {
     await requireAdmin(context);

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { disconnectApp } from "../../oauth/connected-apps.ts";
 import { DomainError } from "../../domain-error.ts";
 import { listActiveGrants } from "../../oauth/grants.ts";
+import { McpScope } from "../resources.ts";
 import { defineTool, ToolError } from "./types.ts";
 
 export const listConnectedApps = defineTool({
@@ -20,6 +21,7 @@ export const listConnectedApps = defineTool({
     cursor: z.string().max(64).optional().describe("nextCursor from a previous call, for the next page"),
   },
   annotations: { title: "List my connected apps", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  scopes: [McpScope.toolsRead],
   async handler({ limit, cursor }, { services, caller }) {
     const page = await listActiveGrants(services, { userId: caller.userId, take: limit, cursor });
     return {
@@ -53,6 +55,7 @@ export const revokeConnectedApp = defineTool({
     idempotentHint: true,
     openWorldHint: false,
   },
+  scopes: [McpScope.toolsWrite],
   async handler({ grantId }, { services, caller }) {
     const counts = await disconnectApp(services, caller.userId, grantId).catch((error: unknown) => {
       if (error instanceof DomainError && error.kind === "not_found") {

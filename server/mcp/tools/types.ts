@@ -25,6 +25,11 @@ export interface ToolDefinition<Shape extends ZodRawShape = ZodRawShape> {
   description: string;
   inputSchema: Shape;
   annotations: ToolAnnotations;
+  /**
+   * The scopes a call needs (besides the endpoint's `mcp:tools:read`), checked before it runs: a token without them
+   * gets 403 `insufficient_scope` and the client steps up (tool-scopes.ts). Broader scopes cover narrower ones.
+   */
+  scopes: readonly string[];
   /** Admin tools need the `mcp:admin` scope AND the ADMIN role; nobody else sees them in `tools/list`. */
   admin?: boolean;
   handler(args: z.infer<z.ZodObject<Shape>>, context: ToolContext): Promise<Record<string, unknown>>;

@@ -2,6 +2,7 @@
  * `whoami`: who the access token speaks for — the signed-in person, the client acting for them, what it may do and
  * until when. Read-only; answers from the verified token without touching the database.
  */
+import { McpScope } from "../resources.ts";
 import { defineTool } from "./types.ts";
 
 export const whoami = defineTool({
@@ -11,6 +12,7 @@ export const whoami = defineTool({
     "Shows the person this connection acts for (email, name, role), the connected app (client), the granted scopes and when the access token expires.",
   inputSchema: {},
   annotations: { title: "Who am I", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+  scopes: [McpScope.toolsRead],
   async handler(_args, { caller }) {
     return {
       user: { id: caller.userId, email: caller.email, name: caller.name, role: caller.role },
