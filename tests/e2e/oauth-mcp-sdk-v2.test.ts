@@ -121,7 +121,8 @@ describe("MCP SDK v2 client at 2026-07-28 against APP_URL/mcp/mcp (MCP 2026-07-2
     expect(callback.searchParams.get("iss")).toBe(server.env.APP_URL);
     await first.finishAuth(callback.searchParams);
     expect(provider.saved?.access_token).toMatch(/^mcpat_/);
-    expect(provider.saved?.scope).toBe("mcp:tools");
+    // The client asked for what the 401 named: the least privilege (mcp:tools:read); write tools would step up.
+    expect(provider.saved?.scope).toBe("mcp:tools:read");
 
     const client = pinned();
     await client.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }));

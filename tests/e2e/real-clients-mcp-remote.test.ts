@@ -77,7 +77,8 @@ describe.skipIf(skipReason)(`mcp-remote 0.15.1 with only the URL (MCP 2025-11-25
     expect(client.tokenEndpointAuthMethod).toBe("none");
     expect(client.redirectUris).toEqual([`${callback.origin}${callback.pathname}`]);
     const grant = await server.services.prisma.grant.findFirstOrThrow({ where: { clientId: client.id, user: { email } } });
-    expect(grant.scope).toBe("mcp:tools");
+    // mcp-remote asks for the scope the 401 names: the least privilege, mcp:tools:read.
+    expect(grant.scope).toBe("mcp:tools:read");
   });
 
   it("mcp-remote <url> over stdio, as Claude Desktop runs it: tools/list, whoami is the signed-in person; the second start reuses its tokens", { timeout: 90_000 }, async () => {
