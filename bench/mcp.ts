@@ -14,8 +14,9 @@
  *
  * Environment: BENCH_SECONDS (10 per round), BENCH_ROUNDS (5), BENCH_CONNECTIONS (32), BENCH_DATABASE_URL (else
  * TEST_DATABASE_URL, DATABASE_URL, postgresql://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (else
- * TEST_REDIS_URL, redis://127.0.0.1:6379; "off" skips the Redis row), BENCH_ROWS (comma list of row keys to run:
- * v1,v2,ours-2025,ours-2026,ours-redis).
+ * TEST_REDIS_URL, redis://127.0.0.1:6379; "off" skips the Redis rows), BENCH_ROWS (comma list of row keys to run:
+ * v1,v2,ours-2025,ours-2026,ours-redis,ours-dpop). The DPoP row runs on the Redis server (jti single use in Redis)
+ * and is compared with the Bearer row on that same server (issue 16: ≤ 1.3× its CPU per request).
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -29,13 +30,14 @@ import type { RunningServer } from "../server/http/server.ts";
 import { SERVER_INFO } from "../server/mcp/server.ts";
 import { whoami } from "../server/mcp/tools/whoami.ts";
 import { mintAccessToken } from "../tests/helpers/tokens.ts";
-import { benchEnvOverrides, median, postLoad, startBenchServer, UNLIMITED, withBenchDatabase } from "./lib.ts";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
+import { benchEnvOverrides, median, postLoad, run, startBenchServer, UNLIMITED, withBenchDatabase, type LoadResult } from "./lib.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-const ROWS = new Set((process.env.BENCH_ROWS ?? "v1,v2,ours-2025,ours-2026,ours-redis").split(","));
+const ROWS = new Set((process.env.BENCH_ROWS ?? "v1,v2,ours-2025,ours-2026,ours-redis,ours-dpop").split(","));
 
 /** The same `tools/call` at each wire. */
 export const WIRE = {
@@ -97,6 +99,8 @@ interface Target {
   url: string;
   body: string;
   headers: Record<string, string>;
+  /** A load of its own (DPoP: a fresh proof per request); default the autocannon CLI with `body` and `headers`. */
+  load?: (seconds: number) => Promise<LoadResult>;
 }
 
 /** A Node HTTP server that hands each request (URL, method, headers, parsed body) to `serve`. */
@@ -145,6 +149,48 @@ export function startV2Handler(): Promise<{ url: string; close(): Promise<void> 
   return listen((request, body) => handler.fetch(request, { parsedBody: body }));
 }
 
+/**
+ * The same call with a DPoP-bound token (RFC 9449 §7): each request carries a fresh proof, signed beforehand in the
+ * load generator's own process (bench/dpop-load.mjs), so only the server's checking is in this process's CPU.
+ */
+async function dpopTarget(server: RunningServer, name: string): Promise<Target> {
+  const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });
+  const publicJwk = await exportJWK(publicKey);
+  const minted = await mintAccessToken(server.services.prisma, server.services.env.APP_URL, { name: "Bench", dpopJkt: await calculateJwkThumbprint(publicJwk) });
+  const url = `${server.url}/mcp/mcp`;
+  const options = {
+    url,
+    htu: `${server.services.env.APP_URL}/mcp/mcp`,
+    token: minted.token,
+    privateJwk: await exportJWK(privateKey),
+    publicJwk,
+    alg: "ES256",
+    body: WIRE.modern.body,
+    headers: WIRE.modern.headers,
+    connections: CONNECTIONS,
+  };
+  return {
+    name,
+    url,
+    body: WIRE.modern.body,
+    headers: WIRE.modern.headers,
+    async load(seconds) {
+      const cpu = process.cpuUsage();
+      const { stdout } = await run(process.execPath, ["bench/dpop-load.mjs", JSON.stringify({ ...options, seconds, expectedRps: 6000 })], { maxBuffer: 64 * 1024 * 1024 });
+      const used = process.cpuUsage(cpu);
+      const result = JSON.parse(stdout) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number; duration: number };
+      return {
+        rps: result.requests.total / result.duration,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        non2xx: result.non2xx,
+        total: result.requests.total,
+        cpuUs: (used.user + used.system) / Math.max(1, result.requests.total),
+      };
+    },
+  };
+}
+
 /** Our server with limits far above the load (the limiter runs on every request without refusing any). */
 function startOurs(databaseUrl: string, extra: Record<string, string>): Promise<RunningServer> {
   const settings = { RATE_LIMIT_MCP_PER_IP: UNLIMITED, RATE_LIMIT_MCP_PER_CLIENT: UNLIMITED, ...extra, ...benchEnvOverrides() };
@@ -157,7 +203,7 @@ function startOurs(databaseUrl: string, extra: Record<string, string>): Promise<
  * of the per-round ratios to the anchor (the first target) measured in the same round.
  */
 async function measureAll(targets: Target[]): Promise<Row[]> {
-  const load = (t: Target, seconds: number) => postLoad(t.url, { body: t.body, headers: t.headers, connections: CONNECTIONS, seconds });
+  const load = (t: Target, seconds: number) => t.load?.(seconds) ?? postLoad(t.url, { body: t.body, headers: t.headers, connections: CONNECTIONS, seconds });
   for (const target of targets) {
     const warm = await load(target, 2); // warm-up: JIT, pools, caches
     if (warm.non2xx > 0) throw new Error(`${target.name}: ${warm.non2xx} non-2xx answers in the warm-up`);
@@ -250,6 +296,7 @@ async function main(): Promise<void> {
           body: WIRE.modern.body,
           headers: { ...WIRE.modern.headers, ...bearer },
         });
+        if (ROWS.has("ours-dpop")) targets.push(await dpopTarget(withRedis, "ours, DPoP-bound token + proof, 2026-07-28, Redis"));
       }
     }
     const rows = await measureAll(targets);
@@ -271,6 +318,11 @@ async function main(): Promise<void> {
         ` (target p50 <= 300 µs); cache miss (Postgres lookup): p50 ${cost.uncachedP50.toFixed(2)} ms`,
     );
     console.log("targets: ours >= 1.0x the tuned v1 row and >= 1.5x the v2 handler row; p99 <= 20 ms at 32 connections");
+    const redisRow = rows.find((r) => r.name.includes("limits in Redis"));
+    const dpopRow = rows.find((r) => r.name.includes("DPoP"));
+    if (redisRow && dpopRow) {
+      console.log(`DPoP: ${(dpopRow.cpuUs / redisRow.cpuUs).toFixed(2)}x the Bearer row's CPU per request on the same server (target <= 1.3)`);
+    }
   });
 }
 
