@@ -10,6 +10,7 @@ import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import type { EventOrigin } from "../events.ts";
 import { authenticateClient } from "./client-auth.ts";
 import type { OAuthDeps } from "./deps.ts";
+import type { OAuthHttpRequest } from "./endpoint-http.ts";
 import { OAuthError } from "./errors.ts";
 import { bodyParams } from "./request-params.ts";
 import { findAccessToken } from "./tokens.ts";
@@ -29,7 +30,7 @@ export type IntrospectionResponse =
       iss: string;
     };
 
-export async function handleIntrospectionRequest(deps: OAuthDeps, request: Request, origin: EventOrigin): Promise<IntrospectionResponse> {
+export async function handleIntrospectionRequest(deps: OAuthDeps, request: OAuthHttpRequest, origin: EventOrigin): Promise<IntrospectionResponse> {
   const params = await bodyParams(request);
   const authorization = request.headers.get("authorization") ?? "";
   let onlyClientId: string | null = null;

@@ -10,6 +10,7 @@ import type { EventOrigin } from "../events.ts";
 import { authenticateClient } from "./client-auth.ts";
 import type { ClientRecord } from "./clients.ts";
 import type { OAuthDeps } from "./deps.ts";
+import type { OAuthHttpRequest } from "./endpoint-http.ts";
 import { OAuthError } from "./errors.ts";
 import { redeemAuthorizationCode } from "./grant-authorization-code.ts";
 import { rotateRefreshToken } from "./grant-refresh-token.ts";
@@ -54,7 +55,7 @@ function unsupportedGrantType(): OAuthError {
  */
 export async function handleTokenRequest(
   deps: OAuthDeps,
-  request: Request,
+  request: OAuthHttpRequest,
   origin: EventOrigin,
   seen: { grantType?: string } = {},
 ): Promise<{ response: TokenResponse; grantType: string }> {
