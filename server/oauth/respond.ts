@@ -55,7 +55,7 @@ export function errorResponse(error: OAuthError, realm: string): Response {
 
 /** The RFC 6749 §5.2 error answer as plain data. */
 export function errorReply(error: OAuthError, realm: string): OAuthReply {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...error.headers };
   if (error.status === 401 && error.error === "invalid_client" && error.basicAuth) {
     headers["WWW-Authenticate"] = `Basic realm="${realm}", charset="UTF-8"`;
   }
