@@ -4,8 +4,8 @@
  * bench/token.ts forks it, drives it with the same load generator and connection count as our server, and asks it
  * for its CPU time before and after (IPC), so the table's "server CPU per request" means the same on both sides.
  *
- * Protocol: the parent sends nothing to start; this process answers `{ url }` once listening, `{ cpu }` (µs, user +
- * system) for `"cpu"`, and exits on `"stop"`.
+ * Protocol: the parent sends nothing to start; this process answers `{ url, body }` once listening, `{ cpu: { user, system } }`
+ * (µs) for `"cpu"`, and exits on `"stop"`.
  */
 import http from "node:http";
 import Provider from "oidc-provider";
@@ -39,8 +39,7 @@ server.on("request", provider.callback());
 
 process.on("message", (message) => {
   if (message === "cpu") {
-    const { user, system } = process.cpuUsage();
-    process.send({ cpu: user + system });
+    process.send({ cpu: process.cpuUsage() });
   } else if (message === "stop") {
     server.close();
     process.exit(0);

@@ -47,6 +47,8 @@ interface Result {
   non2xx: number;
   errors: number;
   cpuUs: number;
+  /** The kernel's share of cpuUs (system time: socket reads and writes, wake-ups). */
+  systemUs: number;
 }
 
 // ---- Child process: the load generator --------------------------------------------------------------------------
@@ -181,13 +183,10 @@ async function prepareRefreshTokens(server: RunningServer, f: Fixture, count: nu
   return bodies;
 }
 
-/** Server CPU time so far, µs (user + system). */
-type CpuClock = () => Promise<number>;
+/** Server CPU time so far, µs. */
+type CpuClock = () => Promise<{ user: number; system: number }>;
 
-const ownCpu: CpuClock = () => {
-  const { user, system } = process.cpuUsage();
-  return Promise.resolve(user + system);
-};
+const ownCpu: CpuClock = () => Promise.resolve(process.cpuUsage());
 
 /** `amount` POSTs to `url`, body i = bodies[i % bodies.length], from autocannon in a child process. */
 async function drive(url: string, bodies: string[], amount: number, cpuClock: CpuClock = ownCpu): Promise<Result> {
@@ -198,9 +197,10 @@ async function drive(url: string, bodies: string[], amount: number, cpuClock: Cp
     const { stdout } = await run(process.execPath, ["--import", "tsx", path.resolve("bench/token.ts"), "--load", file], {
       maxBuffer: 16 * 1024 * 1024,
     });
-    const used = (await cpuClock()) - before;
-    const result = JSON.parse(stdout) as Omit<Result, "cpuUs">;
-    return { ...result, cpuUs: used / Math.max(1, result.requests) };
+    const after = await cpuClock();
+    const result = JSON.parse(stdout) as Omit<Result, "cpuUs" | "systemUs">;
+    const n = Math.max(1, result.requests);
+    return { ...result, cpuUs: (after.user - before.user + after.system - before.system) / n, systemUs: (after.system - before.system) / n };
   } finally {
     rmSync(file, { force: true });
   }
@@ -228,7 +228,7 @@ async function startAnchor(): Promise<Anchor> {
   ])) as [{ url: string; body: string }];
   const cpu: CpuClock = async () => {
     child.send("cpu");
-    const [reply] = (await once(child, "message")) as [{ cpu: number }];
+    const [reply] = (await once(child, "message")) as [{ cpu: { user: number; system: number } }];
     return reply.cpu;
   };
   return {
@@ -348,7 +348,7 @@ async function main(): Promise<void> {
         const { url, bodies, cpu } = await row.prepare();
         const result = await drive(url, bodies, PER_ROUND, cpu);
         console.error(
-          `  round ${round + 1}: ${row.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms, ${Math.round(result.cpuUs)} µs CPU/request, load ${os.loadavg()[0].toFixed(1)}`,
+          `  round ${round + 1}: ${row.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms, ${Math.round(result.cpuUs)} µs CPU/request (${Math.round(result.systemUs)} system), load ${os.loadavg()[0].toFixed(1)}`,
         );
         if (result.non2xx > 0 || result.errors > 0) console.error(`    ${result.non2xx} non-2xx, ${result.errors} errors`);
         results.push({ name: row.name, ...result });
@@ -357,13 +357,13 @@ async function main(): Promise<void> {
     const best = (name: string) => results.filter((r) => r.name === name).sort((a, b) => b.rps - a.rps)[0];
     const anchorRow = best(rows.at(-1)!.name);
     const table = [
-      "| row | requests | requests/s | × anchor | p50 ms | p90 ms | p99 ms | non-2xx | server CPU µs/request |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+      "| row | requests | requests/s | × anchor | p50 ms | p90 ms | p99 ms | non-2xx | server CPU µs/request | of which system |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
       ...rows.map((row) => {
-        if (row.skipped) return `| ${row.name} | — | — | — | — | — | — | — | ${row.skipped} |`;
+        if (row.skipped) return `| ${row.name} | — | — | — | — | — | — | — | ${row.skipped} | — |`;
         const r = best(row.name);
         const ratio = anchorRow ? (r.rps / anchorRow.rps).toFixed(2) : "—";
-        return `| ${row.name} | ${r.requests} | ${Math.round(r.rps)} | ${ratio} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.non2xx} | ${Math.round(r.cpuUs)} |`;
+        return `| ${row.name} | ${r.requests} | ${Math.round(r.rps)} | ${ratio} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.non2xx} | ${Math.round(r.cpuUs)} | ${Math.round(r.systemUs)} |`;
       }),
     ];
     console.log(table.join("\n"));
