@@ -38,7 +38,7 @@ export async function handleIntrospectionRequest(deps: OAuthDeps, request: OAuth
   let onlyClientId: string | null = null;
   const bearer = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
   if (bearer) {
-    const caller = await findAccessToken(deps.prisma, bearer[1]);
+    const caller = await findAccessToken(deps.pool, bearer[1]);
     if (!caller || caller.userRole !== "ADMIN" || !caller.scopes.includes("mcp:admin")) {
       throw new OAuthError("invalid_token", "introspection needs an administrator's access token with mcp:admin, or a confidential client", {
         reason: "introspection_bearer_refused",
@@ -60,7 +60,7 @@ export async function handleIntrospectionRequest(deps: OAuthDeps, request: OAuth
   if (token.length > 200) return inactive;
 
   if (token.startsWith(SecretPrefix.accessToken)) {
-    const info = await findAccessToken(deps.prisma, token, now);
+    const info = await findAccessToken(deps.pool, token, now);
     if (!info || (onlyClientId && info.clientDbId !== onlyClientId)) return inactive;
     return {
       active: true,

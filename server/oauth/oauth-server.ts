@@ -222,7 +222,7 @@ export class OAuthServer {
    * unless the token's audience covers that resource (RFC 8707; `APP_URL/mcp` covers every MCP endpoint).
    */
   async verifyAccessToken(token: string, options: { resource?: string } = {}): Promise<AccessTokenInfo | null> {
-    const info = await findAccessToken(this.deps.prisma, token);
+    const info = await findAccessToken(this.deps.pool, token);
     if (!info) return null;
     if (options.resource !== undefined) {
       const endpoint = canonicalResource(options.resource);
