@@ -1,25 +1,36 @@
 /**
- * Token endpoint throughput: POST /api/oauth/token for the authorization_code and refresh_token grants, through the
- * whole server (host, rate limiter, Remix resource route, client authentication, PKCE, the atomic claim or rotation
- * transaction, analytics). Every request spends its own code or refresh token, so they are prepared beforehand
- * (written straight to the database; preparing is not what is measured) and autocannon, in a child process so it
- * does not share the server's event loop, sends one prepared body per request.
+ * Token endpoint throughput, with an anchor: POST /api/oauth/token for the authorization_code and refresh_token
+ * grants (and client_credentials once the server has it), POST /api/oauth/introspect for a confidential client and
+ * an active token, all through the whole server (host, rate limiter, client authentication, PKCE, the atomic claim or
+ * rotation, analytics), and node-oidc-provider's client_credentials grant (opaque tokens, in-memory adapter) in a
+ * process of its own (bench/oidc-provider-anchor.mjs) as the yardstick, in the same run. Every request spends its
+ * own code or refresh token, so they are prepared beforehand (written straight to the database; preparing is not
+ * what is measured) and autocannon, in a child process so it does not share the server's event loop, sends one
+ * prepared body per request. Rows take turns round by round, so a busy machine weighs on all of them alike.
  *
  *   npx tsx bench/token.ts            (needs `npx remix build` once)
  *
- * Each round sends a fixed number of requests (each needs its own prepared code or token) and reports the rate.
+ * Each round sends a fixed number of requests per row and reports the rate; the table shows each row's best round.
+ * Server CPU per request is the serving process's user + system time (ours: this process; the anchor: its own,
+ * read over IPC) divided by the requests.
  *
- * Environment: BENCH_REQUESTS (5000 per round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_DATABASE_URL (else
- * TEST_DATABASE_URL, DATABASE_URL, postgresql://postgres@127.0.0.1:5432/postgres), BENCH_ENV (JSON of extra
- * server settings, e.g. '{"ANALYTICS_ENABLED":"false"}').
+ * Environment: BENCH_REQUESTS (5000 per round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_ROWS (comma list of
+ * row names, default all), BENCH_DATABASE_URL (else TEST_DATABASE_URL, DATABASE_URL,
+ * postgresql://postgres@127.0.0.1:5432/postgres), BENCH_ENV (JSON of extra server settings, e.g.
+ * '{"ANALYTICS_ENABLED":"false"}').
  */
+import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { SecretPrefix, randomSecret, sha256Hex } from "../server/crypto.ts";
 import type { RunningServer } from "../server/http/server.ts";
+import { hashClientSecret } from "../server/oauth/client-secrets.ts";
 import { s256 } from "../server/oauth/pkce.ts";
+import { grantHandlers } from "../server/oauth/token-endpoint.ts";
+import { issueTokens } from "../server/oauth/tokens.ts";
 import { benchEnvOverrides, run, startBenchServer, UNLIMITED, withBenchDatabase } from "./lib.ts";
 
 const PER_ROUND = Number(process.env.BENCH_REQUESTS ?? 5_000);
@@ -36,6 +47,8 @@ interface Result {
   non2xx: number;
   errors: number;
   cpuUs: number;
+  /** The kernel's share of cpuUs (system time: socket reads and writes, wake-ups). */
+  systemUs: number;
 }
 
 // ---- Child process: the load generator --------------------------------------------------------------------------
@@ -53,12 +66,17 @@ async function loadGenerator(file: string): Promise<void> {
       timeouts: number;
     }>;
   };
-  const { url, bodies, connections } = JSON.parse(readFileSync(file, "utf8")) as { url: string; bodies: string[]; connections: number };
+  const { url, bodies, amount, connections } = JSON.parse(readFileSync(file, "utf8")) as {
+    url: string;
+    bodies: string[];
+    amount: number;
+    connections: number;
+  };
   let next = 0;
   const result = await autocannon({
     url,
     connections,
-    amount: bodies.length,
+    amount,
     timeout: 30,
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -165,62 +183,194 @@ async function prepareRefreshTokens(server: RunningServer, f: Fixture, count: nu
   return bodies;
 }
 
-async function drive(url: string, bodies: string[]): Promise<Result> {
+/** Server CPU time so far, µs. */
+type CpuClock = () => Promise<{ user: number; system: number }>;
+
+const ownCpu: CpuClock = () => Promise.resolve(process.cpuUsage());
+
+/** `amount` POSTs to `url`, body i = bodies[i % bodies.length], from autocannon in a child process. */
+async function drive(url: string, bodies: string[], amount: number, cpuClock: CpuClock = ownCpu): Promise<Result> {
   const file = path.join(os.tmpdir(), `token-bench-${process.pid}-${randomBytes(4).toString("hex")}.json`);
-  writeFileSync(file, JSON.stringify({ url, bodies, connections: CONNECTIONS }));
+  writeFileSync(file, JSON.stringify({ url, bodies, amount, connections: CONNECTIONS }));
   try {
-    const cpu = process.cpuUsage();
+    const before = await cpuClock();
     const { stdout } = await run(process.execPath, ["--import", "tsx", path.resolve("bench/token.ts"), "--load", file], {
       maxBuffer: 16 * 1024 * 1024,
     });
-    const used = process.cpuUsage(cpu);
-    const result = JSON.parse(stdout) as Omit<Result, "cpuUs">;
-    return { ...result, cpuUs: (used.user + used.system) / Math.max(1, result.requests) };
+    const after = await cpuClock();
+    const result = JSON.parse(stdout) as Omit<Result, "cpuUs" | "systemUs">;
+    const n = Math.max(1, result.requests);
+    return { ...result, cpuUs: (after.user - before.user + after.system - before.system) / n, systemUs: (after.system - before.system) / n };
   } finally {
     rmSync(file, { force: true });
   }
 }
 
+// ---- The anchor: node-oidc-provider in its own process -----------------------------------------------------------
+
+interface Anchor {
+  url: string;
+  body: string;
+  cpu: CpuClock;
+  stop(): Promise<void>;
+}
+
+async function startAnchor(): Promise<Anchor> {
+  const child = fork(path.resolve("bench/oidc-provider-anchor.mjs"), [], { stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  // Its start-up warnings (Node version, development keys, in-memory adapter) are expected: kept for a failure only.
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const [ready] = (await Promise.race([
+    once(child, "message"),
+    once(child, "exit").then(() => {
+      throw new Error(`the anchor exited at start:\n${stderr}`);
+    }),
+  ])) as [{ url: string; body: string }];
+  const cpu: CpuClock = async () => {
+    child.send("cpu");
+    const [reply] = (await once(child, "message")) as [{ cpu: { user: number; system: number } }];
+    return reply.cpu;
+  };
+  return {
+    url: ready.url,
+    body: ready.body,
+    cpu,
+    stop: async () => {
+      child.send("stop");
+      await once(child, "exit");
+    },
+  };
+}
+
+// ---- Our other rows' fixtures -------------------------------------------------------------------------------------
+
+/** A confidential client (client_secret_post) and one active access token of it, for introspection. */
+async function introspectionBody(server: RunningServer, f: Fixture): Promise<string> {
+  const { prisma, env } = server.services;
+  const clientId = randomSecret(SecretPrefix.clientId, 16);
+  const secret = randomSecret(SecretPrefix.clientSecret);
+  const client = await prisma.client.create({
+    data: {
+      clientId,
+      clientSecretHash: hashClientSecret(secret),
+      name: "Introspection bench",
+      redirectUris: [REDIRECT_URI],
+      grantTypes: ["authorization_code", "refresh_token"],
+      scope: "mcp:tools",
+      tokenEndpointAuthMethod: "client_secret_post",
+    },
+  });
+  const resource = `${env.APP_URL}/mcp`;
+  const grant = await prisma.grant.create({ data: { userId: f.userId, clientId: client.id, scope: "mcp:tools", resource } });
+  const issued = await prisma.$transaction((tx) =>
+    issueTokens(tx, env, { grantId: grant.id, clientDbId: client.id, userId: f.userId, scope: "mcp:tools", resource }),
+  );
+  return new URLSearchParams({ token: issued.response.access_token, client_id: clientId, client_secret: secret }).toString();
+}
+
+/** A confidential client registered for client_credentials (the machine-clients grant), when the server has it. */
+async function clientCredentialsBody(server: RunningServer): Promise<string> {
+  const { prisma, env } = server.services;
+  const clientId = randomSecret(SecretPrefix.clientId, 16);
+  const secret = randomSecret(SecretPrefix.clientSecret);
+  await prisma.client.create({
+    data: {
+      clientId,
+      clientSecretHash: hashClientSecret(secret),
+      name: "Client credentials bench",
+      redirectUris: [],
+      grantTypes: ["client_credentials"],
+      scope: "mcp:tools",
+      tokenEndpointAuthMethod: "client_secret_post",
+    },
+  });
+  return new URLSearchParams({
+    grant_type: "client_credentials",
+    client_id: clientId,
+    client_secret: secret,
+    scope: "mcp:tools",
+    resource: `${env.APP_URL}/mcp`,
+  }).toString();
+}
+
+interface Row {
+  name: string;
+  /** Skipped rows print this instead of figures. */
+  skipped?: string;
+  /** URL, request bodies (one per request, or one for all) and the serving process's CPU clock. */
+  prepare?: () => Promise<{ url: string; bodies: string[]; cpu?: CpuClock }>;
+}
+
 async function main(): Promise<void> {
+  const only = process.env.BENCH_ROWS?.split(",").map((name) => name.trim());
   await withBenchDatabase("mcp_bench_token", async (databaseUrl, onCleanup) => {
     const server = await startOurs(databaseUrl);
     onCleanup(() => server.close(2_000));
+    const anchor = await startAnchor();
+    onCleanup(() => anchor.stop());
     const f = await fixture(server);
-    const url = `${server.url}/api/oauth/token`;
+    const tokenUrl = `${server.url}/api/oauth/token`;
+    const loadAtStart = os.loadavg()[0];
     console.error(
-      `Token endpoint benchmark: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${PER_ROUND} requests per grant, ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}`,
+      `Token endpoint benchmark: ${CONNECTIONS} connections, ${ROUNDS} rounds of ${PER_ROUND} requests per row, ${os.cpus().length} CPUs, load average ${loadAtStart.toFixed(1)}`,
     );
 
-    // Warm-up: JIT, pools, Prisma.
-    await drive(url, await prepareCodes(server, f, 1_000));
-    await drive(url, await prepareRefreshTokens(server, f, 1_000));
+    const introspect = await introspectionBody(server, f);
+    const hasClientCredentials = Object.hasOwn(grantHandlers, "client_credentials");
+    const clientCredentials = hasClientCredentials ? await clientCredentialsBody(server) : "";
+    const rows: Row[] = [
+      { name: "ours: authorization_code", prepare: async () => ({ url: tokenUrl, bodies: await prepareCodes(server, f, PER_ROUND) }) },
+      { name: "ours: refresh_token (rotation)", prepare: async () => ({ url: tokenUrl, bodies: await prepareRefreshTokens(server, f, PER_ROUND) }) },
+      hasClientCredentials
+        ? { name: "ours: client_credentials", prepare: () => Promise.resolve({ url: tokenUrl, bodies: [clientCredentials] }) }
+        : { name: "ours: client_credentials", skipped: "not measured: this server has no client_credentials grant yet (machine-clients issue)" },
+      {
+        name: "ours: introspection (confidential client, active token)",
+        prepare: () => Promise.resolve({ url: `${server.url}/api/oauth/introspect`, bodies: [introspect] }),
+      },
+      {
+        name: "node-oidc-provider 9.13: client_credentials (opaque, in-memory)",
+        prepare: () => Promise.resolve({ url: anchor.url, bodies: [anchor.body], cpu: anchor.cpu }),
+      },
+    ].filter((row) => !only || only.some((name) => row.name.includes(name)));
 
-    const rows: Array<{ name: string } & Result> = [];
-    for (const [name, prepare] of [
-      ["authorization_code", prepareCodes],
-      ["refresh_token", prepareRefreshTokens],
-    ] as const) {
-      for (let round = 0; round < ROUNDS; round++) {
-        const bodies = await prepare(server, f, PER_ROUND);
-        const result = await drive(url, bodies);
-        console.error(`  round ${round + 1}: ${name}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms, ${Math.round(result.cpuUs)} µs CPU/request`);
+    // Warm-up: JIT, pools, caches, on both servers.
+    await drive(tokenUrl, await prepareCodes(server, f, 1_000), 1_000);
+    await drive(tokenUrl, await prepareRefreshTokens(server, f, 1_000), 1_000);
+    await drive(`${server.url}/api/oauth/introspect`, [introspect], 1_000);
+    if (hasClientCredentials) await drive(tokenUrl, [clientCredentials], 1_000);
+    await drive(anchor.url, [anchor.body], 1_000, anchor.cpu);
+
+    const results: Array<{ name: string } & Result> = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const row of rows) {
+        if (!row.prepare) continue;
+        const { url, bodies, cpu } = await row.prepare();
+        const result = await drive(url, bodies, PER_ROUND, cpu);
+        console.error(
+          `  round ${round + 1}: ${row.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms, ${Math.round(result.cpuUs)} µs CPU/request (${Math.round(result.systemUs)} system), load ${os.loadavg()[0].toFixed(1)}`,
+        );
         if (result.non2xx > 0 || result.errors > 0) console.error(`    ${result.non2xx} non-2xx, ${result.errors} errors`);
-        rows.push({ name, ...result });
+        results.push({ name: row.name, ...result });
       }
     }
-    const best = (name: string) => rows.filter((r) => r.name === name).sort((a, b) => b.rps - a.rps)[0];
+    const best = (name: string) => results.filter((r) => r.name === name).sort((a, b) => b.rps - a.rps)[0];
+    const anchorRow = best(rows.at(-1)!.name);
     const table = [
-      "| grant_type | requests | requests/s | p50 ms | p90 ms | p99 ms | non-2xx | server CPU µs/request |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|",
-      ...["authorization_code", "refresh_token"].map((name) => {
-        const r = best(name);
-        return `| ${name} | ${r.requests} | ${Math.round(r.rps)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.non2xx} | ${Math.round(r.cpuUs)} |`;
+      "| row | requests | requests/s | × anchor | p50 ms | p90 ms | p99 ms | non-2xx | server CPU µs/request | of which system |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+      ...rows.map((row) => {
+        if (row.skipped) return `| ${row.name} | — | — | — | — | — | — | — | ${row.skipped} | — |`;
+        const r = best(row.name);
+        const ratio = anchorRow ? (r.rps / anchorRow.rps).toFixed(2) : "—";
+        return `| ${row.name} | ${r.requests} | ${Math.round(r.rps)} | ${ratio} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.non2xx} | ${Math.round(r.cpuUs)} | ${Math.round(r.systemUs)} |`;
       }),
     ];
     console.log(table.join("\n"));
     console.log(
-      `\n(best of ${ROUNDS} rounds per grant; every request redeems its own code or rotates its own refresh token; ` +
-        `server CPU includes the host, Remix, logging and analytics; load average at the end ${os.loadavg()[0].toFixed(1)})`,
+      `\n(best of ${ROUNDS} rounds per row, rows taking turns; ${CONNECTIONS} connections; every authorization_code request redeems ` +
+        `its own code, every refresh_token request rotates its own token; our server CPU includes the host, logging and ` +
+        `analytics; load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end, on ${os.cpus().length} CPUs)`,
     );
   });
 }

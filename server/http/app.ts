@@ -4,8 +4,9 @@
  * routes (health, metrics, SSE), static files, the Remix app, and one error handler that never leaks a stack trace.
  *
  * Why a fast path: an authenticated MCP `tools/call` is the hottest request, and Express's router (request and
- * response prototypes, middleware chain, route matching) cost ~25 µs of it (bench/mcp.ts, ADR 0010). Exact paths
- * only; every other spelling still reaches the same handlers through Express.
+ * response prototypes, middleware chain, route matching) cost ~25 µs of it (bench/mcp.ts, ADR 0010). The OAuth POST
+ * endpoints (token, revocation, introspection, registration) take it too, skipping the Fetch/Remix hop as well
+ * (oauth-routes.ts, ADR 0014). Exact paths only; every other spelling still reaches the same handlers through Express.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
@@ -23,6 +24,7 @@ import {
 import { healthHandler } from "./health.ts";
 import { BadInputError, toOriginForm } from "./input-guard.ts";
 import { mcpHandlers, mountMcp, type McpHandlers } from "./mcp-routes.ts";
+import { OAUTH_POST_TARGETS, oauthHandler } from "./oauth-routes.ts";
 import { rateLimitByClient } from "./rate-limit-middleware.ts";
 import { requestMeta } from "./request-context.ts";
 import { originalUrl } from "./request-target.ts";
@@ -34,7 +36,7 @@ export function createHttpApp(services: Services, remix: RemixApp): RequestListe
   const mcp = mcpHandlers(services);
   const app = expressApp(services, remix, edge, mcp);
   /** The edge steps, then `handler`; errors from either get the host's error answer. */
-  const serve = (req: IncomingMessage, res: ServerResponse, pattern: string, handler: McpHandler) => {
+  const serve = (req: IncomingMessage, res: ServerResponse, pattern: string, handler: HostHandler) => {
     edge(
       req,
       res,
@@ -45,17 +47,20 @@ export function createHttpApp(services: Services, remix: RemixApp): RequestListe
       pattern,
     );
   };
+  const oauth = new Map([...OAUTH_POST_TARGETS].map(([path, name]) => [path, oauthHandler(services, name)]));
   const appHost = new URL(services.env.APP_URL).host;
   return (req, res) => {
     toOriginForm(req, appHost);
     const url = req.url ?? "/";
-    if (url === "/mcp/mcp" || url.startsWith("/mcp/mcp?")) serve(req, res, "/mcp/mcp", mcp.streamable);
+    const oauthEndpoint = req.method === "POST" ? oauth.get(url) : undefined;
+    if (oauthEndpoint) serve(req, res, url, oauthEndpoint);
+    else if (url === "/mcp/mcp" || url.startsWith("/mcp/mcp?")) serve(req, res, "/mcp/mcp", mcp.streamable);
     else if (req.method === "POST" && url.startsWith("/mcp/message?")) serve(req, res, "/mcp/message", mcp.message);
     else app(req, res);
   };
 }
 
-type McpHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+type HostHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 function expressApp(services: Services, remix: RemixApp, edge: Edge, mcp: McpHandlers): express.Express {
   const { env } = services;

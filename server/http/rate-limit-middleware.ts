@@ -96,10 +96,33 @@ export async function rateLimitByClient(limits: RateLimits, request: Request, me
   if (endpoint !== "authorize" && endpoint !== "token") return null;
   const clientId = await clientIdOf(request, url);
   if (!clientId) return null;
+  const rejection = await limitClient(limits, endpoint, clientId, meta);
+  return rejection && rejectionResponse(rejection);
+}
+
+/**
+ * The same per-client limit on the host's fast path of the OAuth POST endpoints (oauth-routes.ts), for a request
+ * without a query string whose body is already read. Resolves the refusal to send, or null to go on.
+ */
+export function rateLimitBufferedByClient(
+  limits: RateLimits,
+  endpoint: RateLimitedEndpoint,
+  request: { authorization: string | undefined; contentType: string | undefined; body: Buffer },
+  meta: RequestMeta,
+): Promise<RateLimitRejection | null> {
+  if (endpoint !== "authorize" && endpoint !== "token") return NONE;
+  const basic = clientIdOfBasic(request.authorization);
+  const clientId = basic !== undefined ? basic : clientIdOfBody(request.contentType ?? "", () => request.body.toString("utf8"));
+  if (!clientId) return NONE;
+  return limitClient(limits, endpoint, clientId, meta);
+}
+
+const NONE: Promise<null> = Promise.resolve(null);
+
+async function limitClient(limits: RateLimits, endpoint: RateLimitedEndpoint, clientId: string, meta: RequestMeta): Promise<RateLimitRejection | null> {
   const rejection = await limits.consume(endpoint, "client", clientId, { ...originOf(meta), clientId });
-  if (!rejection) return null;
-  meta.oauthError = "rate_limit_exceeded";
-  return rejectionResponse(rejection);
+  if (rejection) meta.oauthError = "rate_limit_exceeded";
+  return rejection;
 }
 
 const MAX_CLIENT_ID = 2048;
@@ -108,26 +131,37 @@ const MAX_CLIENT_ID = 2048;
 async function clientIdOf(request: Request, url: URL): Promise<string | null> {
   const fromQuery = url.searchParams.get("client_id");
   if (fromQuery) return fromQuery.slice(0, MAX_CLIENT_ID);
-  const authorization = request.headers.get("authorization");
-  if (authorization && /^basic /i.test(authorization)) {
-    const decoded = Buffer.from(authorization.slice(6).trim(), "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon > 0) {
-      try {
-        return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " ")).slice(0, MAX_CLIENT_ID);
-      } catch {
-        return null;
-      }
-    }
-  }
+  const basic = clientIdOfBasic(request.headers.get("authorization") ?? undefined);
+  if (basic !== undefined) return basic;
   if (request.method !== "POST" || !request.body) return null;
   const type = request.headers.get("content-type") ?? "";
+  if (!BODY_WITH_CLIENT_ID.test(type)) return null;
+  const text = await request.clone().text();
+  return clientIdOfBody(type, () => text);
+}
+
+const BODY_WITH_CLIENT_ID = /^application\/(x-www-form-urlencoded|json)/i;
+
+/** From HTTP Basic credentials (RFC 6749 §2.3.1): the id, null when undecodable, undefined when not Basic. */
+function clientIdOfBasic(authorization: string | undefined): string | null | undefined {
+  if (!authorization || !/^basic /i.test(authorization)) return undefined;
+  const decoded = Buffer.from(authorization.slice(6).trim(), "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon <= 0) return undefined;
+  try {
+    return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " ")).slice(0, MAX_CLIENT_ID);
+  } catch {
+    return null;
+  }
+}
+
+function clientIdOfBody(type: string, text: () => string): string | null {
   try {
     if (/^application\/x-www-form-urlencoded/i.test(type)) {
-      return new URLSearchParams(await request.clone().text()).get("client_id")?.slice(0, MAX_CLIENT_ID) || null;
+      return new URLSearchParams(text()).get("client_id")?.slice(0, MAX_CLIENT_ID) || null;
     }
     if (/^application\/json/i.test(type)) {
-      const body = (await request.clone().json()) as { client_id?: unknown } | null;
+      const body = JSON.parse(text()) as { client_id?: unknown } | null;
       return typeof body?.client_id === "string" ? body.client_id.slice(0, MAX_CLIENT_ID) || null : null;
     }
   } catch {

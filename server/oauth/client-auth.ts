@@ -11,6 +11,7 @@
  * as INVALID_CLIENT security events. Secrets are compared in constant time against their stored digest.
  */
 import { OAuthError } from "./errors.ts";
+import type { OAuthHttpRequest } from "./endpoint-http.ts";
 import type { Params } from "./request-params.ts";
 import type { ClientRecord, ClientRegistry } from "./clients.ts";
 import { unknownClient } from "./clients.ts";
@@ -31,7 +32,7 @@ export interface AuthenticatedClient {
 }
 
 /** Reads the credentials of a request without judging them. */
-export function readClientCredentials(request: Request, params: Params): PresentedCredentials {
+export function readClientCredentials(request: Pick<OAuthHttpRequest, "headers">, params: Params): PresentedCredentials {
   const header = request.headers.get("authorization");
   const bodySecret = params.get("client_secret");
   const bodyId = params.get("client_id");
@@ -73,7 +74,7 @@ function formDecode(value: string): string {
   return decodeURIComponent(value.replace(/\+/g, " "));
 }
 
-export async function authenticateClient(clients: ClientRegistry, request: Request, params: Params): Promise<AuthenticatedClient> {
+export async function authenticateClient(clients: ClientRegistry, request: Pick<OAuthHttpRequest, "headers">, params: Params): Promise<AuthenticatedClient> {
   const presented = readClientCredentials(request, params);
   const basic = request.headers.has("authorization");
   if (!presented.clientId) {

@@ -36,7 +36,13 @@ export class DpopNonces {
     return Math.floor(now / 1000 / this.windowSeconds);
   }
 
+  /** The last window's nonce, kept: every token response carries the current one (an HMAC each time otherwise). */
+  private last = { window: -1, nonce: "" };
+
   private nonceFor(window: number): string {
-    return `${window}.${createHmac("sha256", this.key).update(String(window)).digest("base64url")}`;
+    if (window === this.last.window) return this.last.nonce;
+    const nonce = `${window}.${createHmac("sha256", this.key).update(String(window)).digest("base64url")}`;
+    if (window > this.last.window) this.last = { window, nonce };
+    return nonce;
   }
 }

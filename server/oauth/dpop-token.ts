@@ -11,11 +11,12 @@
 import type { ClientRecord } from "./clients.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { DpopError } from "./dpop.ts";
+import type { OAuthHttpRequest } from "./endpoint-http.ts";
 import { OAuthError } from "./errors.ts";
 import { OAUTH_PATHS } from "./metadata.ts";
 
 /** The key a token request proved possession of (its RFC 7638 thumbprint), or null without a proof. */
-export async function tokenRequestKey(deps: OAuthDeps, request: Request, client: ClientRecord): Promise<string | null> {
+export async function tokenRequestKey(deps: OAuthDeps, request: Pick<OAuthHttpRequest, "method" | "headers">, client: ClientRecord): Promise<string | null> {
   const header = request.headers.get("dpop");
   if (header === null) {
     if (client.dpopRequired) {
@@ -24,7 +25,7 @@ export async function tokenRequestKey(deps: OAuthDeps, request: Request, client:
     return null;
   }
   try {
-    // Fetch joins repeated headers with ", "; a compact JWS has neither, so two proofs stay two (and are refused).
+    // Fetch (and the host, endpoint-http.ts) joins repeated headers with ", "; a compact JWS has neither, so two proofs stay two (and are refused).
     const proof = await deps.dpop.verify("token", {
       headers: header.split(",").map((value) => value.trim()),
       method: request.method,

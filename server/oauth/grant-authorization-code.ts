@@ -18,7 +18,7 @@ import { CODE_VERIFIER, verifyCodeVerifier } from "./pkce.ts";
 import { audienceCovers, resolveResource } from "./resources.ts";
 import { formatScope, grantableScopes, parseScope } from "./scopes.ts";
 import { prepareTokens, type TokenResponse } from "./tokens.ts";
-import { newId, query } from "./sql.ts";
+import { newId, query, statement } from "./sql.ts";
 import type { GrantHandler } from "./token-endpoint.ts";
 
 export const redeemAuthorizationCode: GrantHandler = async (deps, { params, client, origin, now, dpopJkt }) => {
@@ -83,10 +83,10 @@ export const redeemAuthorizationCode: GrantHandler = async (deps, { params, clie
   }
   const scope = formatScope(scopes);
 
-  // widen: the person's live grant to this client for this resource, if any, takes the new scopes.
-  const [live] = await query<{ id: string; scope: string }>(deps.pool, FIND_LIVE_GRANT, [row.userId, client.id, row.resource]);
-  const grantId = live?.id ?? newId();
-  const grantScope = live ? formatScope([...parseScope(live.scope), ...scopes]) : scope;
+  // widen: the person's live grant to this client for this resource, if any (found with the code), takes the new
+  // scopes. Revoked since that read: the claim statement issues nothing (`issued` below).
+  const grantId = row.liveGrantId ?? newId();
+  const grantScope = row.liveGrantScope !== null ? formatScope([...parseScope(row.liveGrantScope), ...scopes]) : scope;
 
   // claimAndIssue: one statement claims the code, creates or widens the grant and inserts the tokens (CLAIM_AND_ISSUE).
   const withRefresh = client.grantTypes.includes("refresh_token");
@@ -138,11 +138,24 @@ interface CodeRow {
   consumedAt: Date | null;
   grantId: string | null;
   userRole: "USER" | "ADMIN";
+  /** The person's newest live grant to the code's client for the code's resource (the one a new code widens). */
+  liveGrantId: string | null;
+  liveGrantScope: string | null;
 }
 
-const FIND_CODE = `SELECT a.id, a."clientId", a."userId", a."redirectUri", a."redirectUriExplicit", a."codeChallenge", a.scope, a.resource,
-  a."expiresAt", a."consumedAt", a."grantId", u.role AS "userRole"
-FROM "AuthorizationCode" a JOIN "User" u ON u.id = a."userId" WHERE a."codeHash" = $1`;
+/** The code, its person's role and the live grant it would widen, in one round trip. */
+const FIND_CODE = statement(
+  "oauth_find_code",
+  `SELECT a.id, a."clientId", a."userId", a."redirectUri", a."redirectUriExplicit", a."codeChallenge", a.scope, a.resource,
+  a."expiresAt", a."consumedAt", a."grantId", u.role AS "userRole", lg.id AS "liveGrantId", lg.scope AS "liveGrantScope"
+FROM "AuthorizationCode" a JOIN "User" u ON u.id = a."userId"
+LEFT JOIN LATERAL (
+  SELECT g.id, g.scope FROM "Grant" g
+  WHERE g."userId" = a."userId" AND g."clientId" = a."clientId" AND g.resource = a.resource AND g."revokedAt" IS NULL
+  ORDER BY g."createdAt" DESC LIMIT 1
+) lg ON true
+WHERE a."codeHash" = $1`,
+);
 
 /**
  * The atomic claim (RFC 6749 §4.1.2: single use). `UPDATE … WHERE "consumedAt" IS NULL` lets exactly one of N
@@ -156,7 +169,9 @@ FROM "AuthorizationCode" a JOIN "User" u ON u.id = a."userId" WHERE a."codeHash"
  * it is widened only while not revoked, else nothing is issued), $14/$15 the DPoP key thumbprint the access and the
  * refresh token are bound to (null = not bound).
  */
-const CLAIM_AND_ISSUE = `
+const CLAIM_AND_ISSUE = statement(
+  "oauth_claim_code_and_issue",
+  `
 WITH claimed AS (
   UPDATE "AuthorizationCode" SET "consumedAt" = $2::timestamp, "grantId" = $3
   WHERE id = $1 AND "consumedAt" IS NULL AND "expiresAt" > $2::timestamp
@@ -181,12 +196,8 @@ WITH claimed AS (
     AND ("firstTokenAt" IS NULL OR "lastUsedAt" IS NULL OR "lastUsedAt" < $2::timestamp - interval '60 seconds')
   RETURNING id
 )
-SELECT (SELECT count(*)::int FROM claimed) AS claimed, (SELECT count(*)::int FROM a) AS issued`;
-
-/** The person's newest live grant to the client for the resource (the one a new code widens). */
-const FIND_LIVE_GRANT = `SELECT id, scope FROM "Grant"
-WHERE "userId" = $1 AND "clientId" = $2 AND resource = $3 AND "revokedAt" IS NULL
-ORDER BY "createdAt" DESC LIMIT 1`;
+SELECT (SELECT count(*)::int FROM claimed) AS claimed, (SELECT count(*)::int FROM a) AS issued`,
+);
 
 /** A redeemed code presented again: revoke what it produced (RFC 6749 §4.1.2) and say invalid_grant. */
 async function codeReuse(deps: Parameters<GrantHandler>[0], codeId: string, grantId: string | null): Promise<OAuthError> {

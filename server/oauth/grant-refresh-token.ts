@@ -22,7 +22,7 @@ import { audienceCovers, resolveResource } from "./resources.ts";
 import { formatScope, grantableScopes, parseScope, scopesCover } from "./scopes.ts";
 import { openSuccessor, sealSuccessor } from "./successor-box.ts";
 import { prepareTokens, type TokenResponse } from "./tokens.ts";
-import { query } from "./sql.ts";
+import { query, statement } from "./sql.ts";
 import type { GrantHandler, TokenRequestContext } from "./token-endpoint.ts";
 import type { OAuthDeps } from "./deps.ts";
 
@@ -134,7 +134,9 @@ interface RefreshRow {
   successorRevokedAt: Date | null;
 }
 
-const FIND_REFRESH_TOKEN = `
+const FIND_REFRESH_TOKEN = statement(
+  "oauth_find_refresh_token",
+  `
 SELECT r.id, r."grantId", r."clientId", r."userId", r.scope, r.resource, r."expiresAt", r."dpopJkt", r."rotatedAt", r."revokedAt",
   r."successorBox", g."revokedAt" AS "grantRevokedAt", u.role AS "userRole", (s.id IS NOT NULL) AS "hasSuccessor",
   s."rotatedAt" AS "successorRotatedAt", s."revokedAt" AS "successorRevokedAt"
@@ -142,7 +144,8 @@ FROM "RefreshToken" r
 JOIN "Grant" g ON g.id = r."grantId"
 JOIN "User" u ON u.id = r."userId"
 LEFT JOIN "RefreshToken" s ON s.id = r."successorId"
-WHERE r."tokenHash" = $1`;
+WHERE r."tokenHash" = $1`,
+);
 
 /**
  * Atomic rotation. `g` locks the grant row (FOR UPDATE) and yields nothing if it was revoked, so a concurrent
@@ -153,7 +156,9 @@ WHERE r."tokenHash" = $1`;
  * $9-$11 refresh token (id, digest, expiry), $12 sealed successor box (or null), $13 access token scope, $14 the
  * DPoP key the access token is bound to (null = none; the successor refresh token keeps the old one's binding).
  */
-const ROTATE = `
+const ROTATE = statement(
+  "oauth_rotate_refresh_token",
+  `
 WITH g AS (
   SELECT id FROM "Grant" WHERE id = $1 AND "revokedAt" IS NULL FOR UPDATE
 ), claimed AS (
@@ -176,7 +181,8 @@ WITH g AS (
   WHERE id = $4 AND EXISTS (SELECT 1 FROM claimed) AND ("lastUsedAt" IS NULL OR "lastUsedAt" < $3::timestamp - interval '60 seconds')
   RETURNING id
 )
-SELECT (SELECT count(*)::int FROM g) AS live, (SELECT count(*)::int FROM claimed) AS claimed`;
+SELECT (SELECT count(*)::int FROM g) AS live, (SELECT count(*)::int FROM claimed) AS claimed`,
+);
 
 /** A rotated token presented again: the grace-window retry, or reuse (revoke the family). */
 async function rotatedAgain(deps: OAuthDeps, context: TokenRequestContext, presented: string, row: RefreshRow): Promise<TokenResponse> {

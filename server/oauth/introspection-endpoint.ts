@@ -11,6 +11,7 @@ import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import type { EventOrigin } from "../events.ts";
 import { authenticateClient } from "./client-auth.ts";
 import type { OAuthDeps } from "./deps.ts";
+import type { OAuthHttpRequest } from "./endpoint-http.ts";
 import { OAuthError } from "./errors.ts";
 import { bodyParams } from "./request-params.ts";
 import { findAccessToken } from "./tokens.ts";
@@ -31,13 +32,13 @@ export type IntrospectionResponse =
       iss: string;
     };
 
-export async function handleIntrospectionRequest(deps: OAuthDeps, request: Request, origin: EventOrigin): Promise<IntrospectionResponse> {
+export async function handleIntrospectionRequest(deps: OAuthDeps, request: OAuthHttpRequest, origin: EventOrigin): Promise<IntrospectionResponse> {
   const params = await bodyParams(request);
   const authorization = request.headers.get("authorization") ?? "";
   let onlyClientId: string | null = null;
   const bearer = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
   if (bearer) {
-    const caller = await findAccessToken(deps.prisma, bearer[1]);
+    const caller = await findAccessToken(deps.pool, bearer[1]);
     if (!caller || caller.userRole !== "ADMIN" || !caller.scopes.includes("mcp:admin")) {
       throw new OAuthError("invalid_token", "introspection needs an administrator's access token with mcp:admin, or a confidential client", {
         reason: "introspection_bearer_refused",
@@ -59,7 +60,7 @@ export async function handleIntrospectionRequest(deps: OAuthDeps, request: Reque
   if (token.length > 200) return inactive;
 
   if (token.startsWith(SecretPrefix.accessToken)) {
-    const info = await findAccessToken(deps.prisma, token, now);
+    const info = await findAccessToken(deps.pool, token, now);
     if (!info || (onlyClientId && info.clientDbId !== onlyClientId)) return inactive;
     return {
       active: true,

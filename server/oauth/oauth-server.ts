@@ -25,7 +25,8 @@ import { handleIntrospectionRequest } from "./introspection-endpoint.ts";
 import { METADATA_CACHE_CONTROL, OAUTH_PATHS, authorizationServerMetadata, protectedResourceMetadata } from "./metadata.ts";
 import { MetadataDocumentFetcher } from "./metadata-documents.ts";
 import { handleRegistrationRequest } from "./registration-endpoint.ts";
-import { errorResponse, isDatabaseUnavailable, jsonResponse, NO_STORE, toOAuthError } from "./respond.ts";
+import { toResponse, type OAuthHttpRequest, type OAuthReply } from "./endpoint-http.ts";
+import { errorReply, isDatabaseUnavailable, jsonReply, jsonResponse, NO_STORE, toOAuthError } from "./respond.ts";
 import { handleRevocationRequest } from "./revocation-endpoint.ts";
 import type { GuardedFetchOptions } from "./ssrf-guard.ts";
 import { handleTokenRequest } from "./token-endpoint.ts";
@@ -96,39 +97,57 @@ export class OAuthServer {
 
   /** POST /api/oauth/register (RFC 7591). */
   register(request: Request, meta: OAuthRequestMeta): Promise<Response> {
-    return this.endpoint("register", request, meta, async () => {
-      const { body, clientDbId } = await handleRegistrationRequest(this.deps, request);
-      meta.clientId = clientDbId;
-      return jsonResponse(body, { status: 201 });
-    });
+    return this.reply("register", request, meta).then(toResponse);
   }
 
   /** POST /api/oauth/token (RFC 6749 §3.2). */
   token(request: Request, meta: OAuthRequestMeta): Promise<Response> {
-    const seen: { grantType?: string } = {};
-    return this.endpoint(
-      "token",
-      request,
-      meta,
-      async (origin) => {
-        const { response, headers } = await handleTokenRequest(this.deps, request, origin, seen);
-        return jsonResponse(response, { headers });
-      },
-      seen,
-    );
+    return this.reply("token", request, meta).then(toResponse);
   }
 
   /** POST /api/oauth/revoke (RFC 7009). */
   revoke(request: Request, meta: OAuthRequestMeta): Promise<Response> {
-    return this.endpoint("revoke", request, meta, async (origin) => {
-      await handleRevocationRequest(this.deps, request, origin);
-      return new Response(null, { status: 200, headers: NO_STORE });
-    });
+    return this.reply("revoke", request, meta).then(toResponse);
   }
 
   /** POST /api/oauth/introspect (RFC 7662). */
   introspect(request: Request, meta: OAuthRequestMeta): Promise<Response> {
-    return this.endpoint("introspect", request, meta, async (origin) => jsonResponse(await handleIntrospectionRequest(this.deps, request, origin)));
+    return this.reply("introspect", request, meta).then(toResponse);
+  }
+
+  /**
+   * One of the POST endpoints, answered as plain data: the Remix routes above turn it into a Response, the host's
+   * fast path (server/http/oauth-routes.ts) writes it as it is.
+   */
+  reply(name: OAuthPostEndpoint, request: OAuthHttpRequest, meta: OAuthRequestMeta): Promise<OAuthReply> {
+    switch (name) {
+      case "register":
+        return this.endpoint("register", request, meta, async () => {
+          const { body, clientDbId } = await handleRegistrationRequest(this.deps, request);
+          meta.clientId = clientDbId;
+          return jsonReply(body, { status: 201 });
+        });
+      case "token": {
+        const seen: { grantType?: string } = {};
+        return this.endpoint(
+          "token",
+          request,
+          meta,
+          async (origin) => {
+            const { response, headers } = await handleTokenRequest(this.deps, request, origin, seen);
+            return jsonReply(response, { headers });
+          },
+          seen,
+        );
+      }
+      case "revoke":
+        return this.endpoint("revoke", request, meta, async (origin) => {
+          await handleRevocationRequest(this.deps, request, origin);
+          return { status: 200, headers: { ...NO_STORE }, body: null };
+        });
+      case "introspect":
+        return this.endpoint("introspect", request, meta, async (origin) => jsonReply(await handleIntrospectionRequest(this.deps, request, origin)));
+    }
   }
 
   /**
@@ -173,12 +192,12 @@ export class OAuthServer {
   }
 
   private async endpoint(
-    name: keyof typeof ENDPOINT_PATHS,
-    request: Request,
+    name: OAuthPostEndpoint,
+    request: OAuthHttpRequest,
     meta: OAuthRequestMeta,
-    run: (origin: ReturnType<typeof originOf>) => Promise<Response>,
+    run: (origin: ReturnType<typeof originOf>) => Promise<OAuthReply>,
     seen: { grantType?: string } = {},
-  ): Promise<Response> {
+  ): Promise<OAuthReply> {
     if (!atPublishedPath(request, ENDPOINT_PATHS[name])) return notFound();
     const origin = originOf(meta);
     try {
@@ -189,7 +208,7 @@ export class OAuthServer {
       if (name === "token") this.deps.events.grantError(origin, error, seen.grantType);
       else if (error.security) this.deps.events.security(origin, error.security);
       if (error.status < 500) this.deps.log.debug({ endpoint: name, error: error.error, reason: error.reason }, "oauth request refused");
-      return errorResponse(error, this.realm);
+      return errorReply(error, this.realm);
     } finally {
       meta.clientId = origin.clientId ?? meta.clientId ?? null;
       meta.userId = origin.userId ?? meta.userId ?? null;
@@ -203,7 +222,7 @@ export class OAuthServer {
    * unless the token's audience covers that resource (RFC 8707; `APP_URL/mcp` covers every MCP endpoint).
    */
   async verifyAccessToken(token: string, options: { resource?: string } = {}): Promise<AccessTokenInfo | null> {
-    const info = await findAccessToken(this.deps.prisma, token);
+    const info = await findAccessToken(this.deps.pool, token);
     if (!info) return null;
     if (options.resource !== undefined) {
       const endpoint = canonicalResource(options.resource);
@@ -258,22 +277,25 @@ export class OAuthServer {
 
 export { OAuthError };
 
-const ENDPOINT_PATHS = {
+/** The POST endpoints at their published paths (RFC 8414 metadata). */
+export const ENDPOINT_PATHS = {
   register: OAUTH_PATHS.registration,
   token: OAUTH_PATHS.token,
   revoke: OAUTH_PATHS.revocation,
   introspect: OAUTH_PATHS.introspection,
 } as const;
 
+export type OAuthPostEndpoint = keyof typeof ENDPOINT_PATHS;
+
 /**
  * Whether a request came in at the exact path this server publishes (RFC 8414 metadata). The router also matches
  * other spellings (case-insensitive, trailing slash, percent-encoded letters); the rate limiter counts requests by
  * the path, so an endpoint that answered those spellings would give each one a fresh budget. They get a 404.
  */
-function atPublishedPath(request: Request, path: string): boolean {
+function atPublishedPath(request: Pick<OAuthHttpRequest, "url">, path: string): boolean {
   return new URL(request.url).pathname === path;
 }
 
-function notFound(): Response {
-  return jsonResponse({ error: "invalid_request", error_description: "no OAuth endpoint at this path" }, { status: 404 });
+function notFound(): OAuthReply {
+  return jsonReply({ error: "invalid_request", error_description: "no OAuth endpoint at this path" }, { status: 404 });
 }

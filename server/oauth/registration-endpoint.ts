@@ -4,11 +4,12 @@
  * client's secret is in that answer and nowhere else.
  */
 import type { OAuthDeps } from "./deps.ts";
+import type { OAuthHttpRequest } from "./endpoint-http.ts";
 import { OAuthError } from "./errors.ts";
 import { CLIENT_METADATA_LIMITS, validateClientMetadata } from "./client-metadata.ts";
 import { readText } from "./request-params.ts";
 
-export async function handleRegistrationRequest(deps: OAuthDeps, request: Request): Promise<{ body: Record<string, unknown>; clientDbId: string }> {
+export async function handleRegistrationRequest(deps: OAuthDeps, request: OAuthHttpRequest): Promise<{ body: Record<string, unknown>; clientDbId: string }> {
   if (request.method !== "POST") throw new OAuthError("invalid_request", "use POST", { status: 405 });
   const contentType = (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   if (contentType !== "application/json") {

@@ -9,6 +9,7 @@
  * - Sizes are bounded: a small body, short values.
  */
 import { OAuthError } from "./errors.ts";
+import type { OAuthHttpRequest } from "./endpoint-http.ts";
 
 export const PARAM_LIMITS = { bodyBytes: 16 * 1024, valueLength: 4096, count: 50 } as const;
 
@@ -72,7 +73,7 @@ export function queryParams(url: URL): Params {
 }
 
 /** Parameters of a POST body (token, revocation, introspection endpoints). */
-export async function bodyParams(request: Request, options: { json?: boolean } = {}): Promise<Params> {
+export async function bodyParams(request: OAuthHttpRequest, options: { json?: boolean } = {}): Promise<Params> {
   if (request.method !== "POST") throw new OAuthError("invalid_request", "use POST", { status: 405 });
   if (new URL(request.url).search.length > 1) {
     throw new OAuthError("invalid_request", "parameters must be sent in the request body, never in the query string");
@@ -107,7 +108,7 @@ export async function bodyParams(request: Request, options: { json?: boolean } =
 }
 
 /** Reads a body as text with a size bound (the host already caps bodies at 1 MB). */
-export async function readText(request: Request, limit: number): Promise<string> {
+export async function readText(request: OAuthHttpRequest, limit: number): Promise<string> {
   const declared = Number(request.headers.get("content-length"));
   if (Number.isFinite(declared) && declared > limit) {
     throw new OAuthError("invalid_request", `the body must be at most ${limit} bytes`, { status: 413 });

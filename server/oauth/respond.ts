@@ -6,21 +6,31 @@
  */
 import type { Logger } from "../logger.ts";
 import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable, summariseError } from "../db/availability.ts";
+import type { OAuthReply } from "./endpoint-http.ts";
+import { toResponse } from "./endpoint-http.ts";
 import { OAuthError } from "./errors.ts";
 
 export { isDatabaseUnavailable };
 
 export const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" } as const;
 
-export function jsonResponse(body: unknown, init: { status?: number; headers?: Record<string, string>; cache?: string } = {}): Response {
-  return new Response(JSON.stringify(body), {
+type JsonInit = { status?: number; headers?: Record<string, string>; cache?: string };
+
+/** A JSON answer as plain data (the host's fast path writes it as it is, endpoint-http.ts). */
+export function jsonReply(body: unknown, init: JsonInit = {}): OAuthReply {
+  return {
     status: init.status ?? 200,
     headers: {
       "Content-Type": "application/json; charset=utf-8",
       ...(init.cache ? { "Cache-Control": init.cache } : NO_STORE),
       ...init.headers,
     },
-  });
+    body: JSON.stringify(body),
+  };
+}
+
+export function jsonResponse(body: unknown, init: JsonInit = {}): Response {
+  return toResponse(jsonReply(body, init));
 }
 
 /** Turns anything thrown by an endpoint into an OAuthError (unknown errors become server_error, logged here). */
@@ -40,11 +50,16 @@ export function toOAuthError(error: unknown, log?: Logger, context: Record<strin
 
 /** The RFC 6749 §5.2 error response. */
 export function errorResponse(error: OAuthError, realm: string): Response {
+  return toResponse(errorReply(error, realm));
+}
+
+/** The RFC 6749 §5.2 error answer as plain data. */
+export function errorReply(error: OAuthError, realm: string): OAuthReply {
   const headers: Record<string, string> = { ...error.headers };
   if (error.status === 401 && error.error === "invalid_client" && error.basicAuth) {
     headers["WWW-Authenticate"] = `Basic realm="${realm}", charset="UTF-8"`;
   }
   if (error.error === "invalid_token") headers["WWW-Authenticate"] = `Bearer realm="${realm}", error="invalid_token"`;
   if (error.status === 503) headers["Retry-After"] = String(DATABASE_RETRY_AFTER_SECONDS);
-  return jsonResponse(error.toJSON(), { status: error.status, headers });
+  return jsonReply(error.toJSON(), { status: error.status, headers });
 }

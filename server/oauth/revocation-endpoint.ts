@@ -11,10 +11,11 @@ import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import type { EventOrigin } from "../events.ts";
 import { authenticateClient } from "./client-auth.ts";
 import type { OAuthDeps } from "./deps.ts";
+import type { OAuthHttpRequest } from "./endpoint-http.ts";
 import { RevocationReason, revokeGrantsWhere } from "./grants.ts";
 import { bodyParams } from "./request-params.ts";
 
-export async function handleRevocationRequest(deps: OAuthDeps, request: Request, origin: EventOrigin): Promise<void> {
+export async function handleRevocationRequest(deps: OAuthDeps, request: OAuthHttpRequest, origin: EventOrigin): Promise<void> {
   const params = await bodyParams(request);
   const { client } = await authenticateClient(deps.clients, request, params);
   origin.clientId = client.id;

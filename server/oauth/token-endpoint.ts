@@ -11,6 +11,7 @@ import { authenticateClient } from "./client-auth.ts";
 import type { ClientRecord } from "./clients.ts";
 import type { OAuthDeps } from "./deps.ts";
 import { tokenDpopHeaders, tokenRequestKey } from "./dpop-token.ts";
+import type { OAuthHttpRequest } from "./endpoint-http.ts";
 import { OAuthError } from "./errors.ts";
 import { redeemAuthorizationCode } from "./grant-authorization-code.ts";
 import { rotateRefreshToken } from "./grant-refresh-token.ts";
@@ -57,7 +58,7 @@ function unsupportedGrantType(): OAuthError {
  */
 export async function handleTokenRequest(
   deps: OAuthDeps,
-  request: Request,
+  request: OAuthHttpRequest,
   origin: EventOrigin,
   seen: { grantType?: string } = {},
 ): Promise<{ response: TokenResponse; grantType: string; headers: Record<string, string> }> {

@@ -5,10 +5,11 @@
  * Tokens are opaque 256-bit random values with recognisable prefixes (`mcpat_`, `mcprt_`), stored only as SHA-256
  * digests (docs/decisions/0004-token-format.md). Access tokens are bound to one resource (RFC 8707 audience).
  */
+import pg from "pg";
 import type { Prisma, PrismaClient } from "../db/client.ts";
 import { SecretPrefix, randomSecret, sha256Hex } from "../crypto.ts";
 import type { Env } from "../env.ts";
-import { newId } from "./sql.ts";
+import { newId, query, statement } from "./sql.ts";
 
 /** The successful token response (RFC 6749 §5.1). */
 export interface TokenResponse {
@@ -117,30 +118,28 @@ export interface AccessTokenInfo {
 /**
  * Looks a presented access token up by digest. Null when unknown, expired, revoked, or its client is disabled.
  * (The lookup is by digest; an equality match on a 256-bit digest leaks nothing useful through timing.)
+ *
+ * One statement for both callers: the endpoints pass the pool under Prisma (sql.ts, a named prepared statement:
+ * introspection answers at the token endpoint's pace), admin code and tests may pass the Prisma client.
  */
-export async function findAccessToken(prisma: PrismaClient, token: string, now = new Date()): Promise<AccessTokenInfo | null> {
+export async function findAccessToken(db: PrismaClient | pg.Pool, token: string, now = new Date()): Promise<AccessTokenInfo | null> {
   if (!token.startsWith(SecretPrefix.accessToken) || token.length > 200) return null;
-  const row = await prisma.accessToken.findUnique({
-    where: { tokenHash: sha256Hex(token) },
-    include: {
-      client: { select: { clientId: true, name: true, disabled: true } },
-      user: { select: { email: true, role: true } },
-    },
-  });
-  if (!row || row.revokedAt || row.expiresAt <= now || row.client.disabled) return null;
-  return {
-    id: row.id,
-    grantId: row.grantId,
-    clientDbId: row.clientId,
-    clientId: row.client.clientId,
-    clientName: row.client.name,
-    userId: row.userId,
-    userEmail: row.user.email,
-    userRole: row.user.role,
-    scopes: row.scope.split(" ").filter(Boolean),
-    resource: row.resource,
-    dpopJkt: row.dpopJkt,
-    expiresAt: row.expiresAt,
-    createdAt: row.createdAt,
-  };
+  const digest = sha256Hex(token);
+  const [row] =
+    db instanceof pg.Pool
+      ? await query<AccessTokenRow>(db, FIND_ACCESS_TOKEN, [digest])
+      : await db.$queryRawUnsafe<AccessTokenRow[]>(FIND_ACCESS_TOKEN.text, digest);
+  if (!row || row.revokedAt || row.expiresAt <= now || row.clientDisabled) return null;
+  const { revokedAt: _revokedAt, clientDisabled: _clientDisabled, scope, ...info } = row;
+  return { ...info, scopes: scope.split(" ").filter(Boolean) };
 }
+
+type AccessTokenRow = Omit<AccessTokenInfo, "scopes"> & { scope: string; revokedAt: Date | null; clientDisabled: boolean };
+
+const FIND_ACCESS_TOKEN = statement(
+  "oauth_find_access_token",
+  `SELECT a.id, a."grantId", a."clientId" AS "clientDbId", c."clientId", c.name AS "clientName", a."userId", u.email AS "userEmail",
+  u.role::text AS "userRole", a.scope, a.resource, a."dpopJkt", a."expiresAt", a."createdAt", a."revokedAt", c.disabled AS "clientDisabled"
+FROM "AccessToken" a JOIN "Client" c ON c.id = a."clientId" JOIN "User" u ON u.id = a."userId"
+WHERE a."tokenHash" = $1`,
+);
