@@ -101,12 +101,15 @@ export async function listRequestsResponse(deps: Deps, request: Request, meta?: 
     ...(clientId ? { clientId } : {}),
     ...(q.userId ? { userId: q.userId } : {}),
   };
+  const cursor = q.cursor ? await deps.prisma.analyticsRequest.findFirst({ where: { id: q.cursor }, select: { id: true, timestamp: true } }) : null;
+  // A cursor whose row is gone (retention dropped its day) ends the listing rather than starting it over.
+  if (q.cursor && !cursor) return json({ range, requests: [], nextCursor: null });
   const [rows, summary, endpoints] = await Promise.all([
     deps.prisma.analyticsRequest.findMany({
       where,
       orderBy: [{ timestamp: "desc" }, { id: "desc" }],
       take: q.limit + 1,
-      ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),
+      ...(cursor ? { cursor: { id_timestamp: cursor }, skip: 1 } : {}),
     }),
     q.cursor ? undefined : requestSummary(deps, range),
     q.cursor ? undefined : topEndpoints(deps, range),
@@ -133,12 +136,14 @@ export async function listSecurityResponse(deps: Deps, request: Request, meta?: 
     ...(clientId ? { clientId } : {}),
     ...(q.reviewed === "true" ? { reviewedAt: { not: null } } : q.reviewed === "false" ? { reviewedAt: null } : {}),
   };
+  const cursor = q.cursor ? await deps.prisma.analyticsSecurity.findFirst({ where: { id: q.cursor }, select: { id: true, timestamp: true } }) : null;
+  if (q.cursor && !cursor) return json({ range, events: [], nextCursor: null });
   const [rows, summary] = await Promise.all([
     deps.prisma.analyticsSecurity.findMany({
       where,
       orderBy: [{ timestamp: "desc" }, { id: "desc" }],
       take: q.limit + 1,
-      ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),
+      ...(cursor ? { cursor: { id_timestamp: cursor }, skip: 1 } : {}),
     }),
     q.cursor ? undefined : securityEventSummary(deps, range),
   ]);

@@ -28,6 +28,21 @@ export function pageArgs(page: PageInput): { cursor?: { id: string }; skip?: num
 }
 
 /**
+ * The same for a table partitioned by time, whose rows are unique by (id, timestamp) only (AnalyticsSecurity,
+ * AnalyticsRequest): the cursor stays the row id, and `cursorTimestamp` is that row's timestamp, looked up by the
+ * caller (one probe of each partition's primary-key index). A cursor naming no row starts from the top.
+ */
+export function partitionedPageArgs(
+  page: PageInput,
+  cursorTimestamp: Date | undefined,
+): { cursor?: { id_timestamp: { id: string; timestamp: Date } }; skip?: number; take: number } {
+  const take = page.limit + 1;
+  return page.cursor && cursorTimestamp
+    ? { cursor: { id_timestamp: { id: page.cursor, timestamp: cursorTimestamp } }, skip: 1, take: page.direction === "backward" ? -take : take }
+    : { take };
+}
+
+/**
  * Trims the extra row fetched to learn whether there is more, and works out both cursors. With a backward cursor
  * Prisma returns rows in the requested order, the extra one first.
  */
