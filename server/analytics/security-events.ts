@@ -3,7 +3,7 @@
  * severity, client and time range; mark events reviewed (who and when).
  */
 import { Prisma } from "../db/client.ts";
-import { partitionedPageArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
+import { timeKeysetArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
 import type { Severity } from "../events.ts";
 import type { Services } from "../services.ts";
 import { clientRowIdOf } from "./queries.ts";
@@ -60,17 +60,16 @@ export async function listSecurityEvents(
   const clientId = filter.clientId ? await clientRowIdOf(deps, filter.clientId) : null;
   const where = whereOf(filter, clientId);
   const cursorRow = page.cursor
-    ? await deps.prisma.analyticsSecurity.findFirst({ where: { id: page.cursor }, select: { timestamp: true } })
+    ? await deps.prisma.analyticsSecurity.findFirst({ where: { id: page.cursor }, select: { id: true, timestamp: true } })
     : null;
+  const keyset = timeKeysetArgs(page, cursorRow);
   const [rows, total] = await Promise.all([
     // A cursor whose row is gone (retention dropped its day) gives an empty page, as Prisma does for a lost cursor.
     page.cursor && !cursorRow
       ? []
-      : deps.prisma.analyticsSecurity.findMany({
-      where,
-          orderBy: [{ timestamp: "desc" }, { id: "desc" }],
-          ...partitionedPageArgs(page, cursorRow?.timestamp),
-        }),
+      : deps.prisma.analyticsSecurity
+          .findMany({ where: { AND: [where, keyset.where] }, orderBy: keyset.orderBy, take: keyset.take })
+          .then((found) => (keyset.reverse ? found.reverse() : found)),
     securityEventCount(deps, filter, clientId),
   ]);
   const result = toPage(rows, page, total);
