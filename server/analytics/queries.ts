@@ -2,8 +2,8 @@
  * Read side of the analytics tables: summaries and time series over a time range, for the admin console (tRPC
  * `analytics` router), `GET /api/analytics` and the Grafana Postgres dashboard (which calls the same SQL functions).
  * Every figure comes from the rollups (AnalyticsTrafficRollup, AnalyticsUsageRollup, AnalyticsSecurityRollup, kept
- * by triggers as raw rows are written), never from the raw rows: a 30-day view reads about 720 hour rows per key,
- * whatever the traffic. Latency percentiles come from histogram buckets (within one bucket of the exact value).
+ * by triggers as raw rows are written), never from the raw rows: a 30-day view reads about 30 day rows, 48 hour
+ * rows and 120 minute rows per key, whatever the traffic. Latency percentiles come from histogram buckets (within one bucket of the exact value).
  *
  * Client and user ids are row ids (`Client.id`, `User.id`), as every event carries them (server/events.ts); outputs
  * name a client by its public `client_id` and name, joined from `Client`.
@@ -54,15 +54,16 @@ export function bucketSecondsFor(range: TimeRange, points = 60): number {
 const ts = (date: Date) => Prisma.sql`(${date.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
 
 /**
- * The rollup rows of a range (SQL functions of prisma/migrations/*_analytics_scale_issue18): minute rows, or hour
- * rows with minute rows for the partial hours at either end when `stepSeconds` is a whole number of hours. A rollup
- * row counts when its bucket starts in [from, to), so every figure is exact to the minute, whatever the volume.
+ * The rollup rows of a range (SQL functions of prisma/migrations/*_analytics_scale_issue18, analytics_spans): day
+ * rows for the whole days inside it, hour rows for the whole hours left, minute rows for the rest, as far as the
+ * chart step `stepSeconds` allows (a 30-minute step: minute rows only). A rollup row counts when its bucket starts in
+ * [from, to), so every figure is exact to the minute, and a 30-day figure reads about 200 rows per key.
  */
-const traffic = (range: TimeRange, stepSeconds = 3600) =>
+const traffic = (range: TimeRange, stepSeconds = 86400) =>
   Prisma.sql`analytics_traffic(${ts(range.from)}, ${ts(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
-const usage = (range: TimeRange, stepSeconds = 3600) =>
+const usage = (range: TimeRange, stepSeconds = 86400) =>
   Prisma.sql`analytics_usage(${ts(range.from)}, ${ts(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
-const security = (range: TimeRange, stepSeconds = 3600) =>
+const security = (range: TimeRange, stepSeconds = 86400) =>
   Prisma.sql`analytics_security(${ts(range.from)}, ${ts(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
 
 /** Upper bounds (ms) of the latency histogram's buckets (`le1` … `le10000` of AnalyticsTrafficRollup). */

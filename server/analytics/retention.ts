@@ -109,7 +109,7 @@ export async function sweepAnalytics(
   }
 
   for (const table of ROLLUP_TABLES) {
-    for (const grain of [60, 3600]) {
+    for (const grain of [60, 3600, 86400]) {
       for (;;) {
         const { rowCount } = await pool.query(
           `DELETE FROM "${table}" WHERE ctid IN (

@@ -71,7 +71,7 @@ async function trafficRollupVsRaw(pool: pg.Pool) {
       SELECT g AS grain, date_bin(make_interval(secs => g), "timestamp", TIMESTAMP '2000-01-01') AS bucket, endpoint, method,
              "statusCode" AS status, coalesce("oauthError", '') AS error, count(*) AS requests, sum("responseTime") AS latency,
              ${LATENCY_BUCKETS_MS.map((b, i) => `count(*) FILTER (WHERE "responseTime" <= ${b}) AS ${LE[i]}`).join(", ")}
-        FROM "AnalyticsRequest" CROSS JOIN (VALUES (60), (3600)) AS v(g)
+        FROM "AnalyticsRequest" CROSS JOIN (VALUES (60), (3600), (86400)) AS v(g)
        GROUP BY 1, 2, 3, 4, 5, 6) r
      ORDER BY 1, 2, 3, 4, 5, 6`);
   const usageRollup = await pool.query(`
@@ -82,7 +82,7 @@ async function trafficRollupVsRaw(pool: pg.Pool) {
            coalesce("clientId", '') AS "clientId", coalesce("userId", '') AS "userId", count(*)::int AS requests,
            (count(*) FILTER (WHERE "statusCode" BETWEEN 400 AND 499))::int AS "clientErrors",
            (count(*) FILTER (WHERE "statusCode" >= 500))::int AS "serverErrors"
-      FROM "AnalyticsRequest" CROSS JOIN (VALUES (60), (3600)) AS v(g)
+      FROM "AnalyticsRequest" CROSS JOIN (VALUES (60), (3600), (86400)) AS v(g)
      WHERE "clientId" IS NOT NULL OR "userId" IS NOT NULL
      GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`);
   return { traffic: [fromRollup.rows, fromRaw.rows], usage: [usageRollup.rows, usageRaw.rows] };
@@ -99,6 +99,7 @@ async function expectRollupsEqualRaw(pool: pg.Pool, rows: number) {
   expect(sums.map((s) => [s.grain, Number(s.n)])).toEqual([
     [60, rows],
     [3600, rows],
+    [86400, rows],
   ]);
 }
 
@@ -110,7 +111,7 @@ function bucketOf(ms: number): [number, number] {
 }
 
 describe("rollups equal the raw rows they summarise", () => {
-  it("for generated traffic over three hours: per minute and per hour, endpoint, method, status, error, client and user", async () => {
+  it("for generated traffic over three hours: per minute, hour and day, endpoint, method, status, error, client and user", async () => {
     const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
     const { recorder } = recorderFor(server);
     const now = Date.now();
@@ -203,7 +204,7 @@ describe("rollups equal the raw rows they summarise", () => {
       SELECT g AS grain, date_bin(make_interval(secs => g), "timestamp", TIMESTAMP '2000-01-01') AS bucket, "eventType", severity,
              coalesce("clientId", '') AS "clientId", coalesce("ipAddress", '') AS "ipAddress", count(*)::int AS events,
              (count(*) FILTER (WHERE "reviewedAt" IS NOT NULL))::int AS reviewed
-        FROM "AnalyticsSecurity" CROSS JOIN (VALUES (60), (3600)) AS v(g)
+        FROM "AnalyticsSecurity" CROSS JOIN (VALUES (60), (3600), (86400)) AS v(g)
        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`);
     expect(fromRollup.rows.length).toBeGreaterThan(100);
     expect(fromRollup.rows).toEqual(fromRaw.rows);
@@ -216,15 +217,17 @@ describe("the dashboard shows the same figures from rollups as from the raw rows
     const { prisma, db } = server.services;
     const { recorder } = recorderFor(server);
     const now = Math.floor(Date.now() / MINUTE) * MINUTE;
-    for (const row of traffic(4_000, now - 5 * 3600_000, now, 11)) recorder.recordRequest(row);
+    for (const row of traffic(6_000, now - 3 * DAY, now, 11)) recorder.recordRequest(row);
     recorder.recordSecurity({ timestamp: new Date(now - 30 * MINUTE), eventType: "TOKEN_REUSE", severity: "high", clientId: "client-1" });
     recorder.recordSecurity({ timestamp: new Date(now - 200 * MINUTE), eventType: "INVALID_TOKEN", severity: "low" });
     await recorder.close();
 
-    // Minute-aligned ranges: one inside an hour, one across whole hours with partial hours at both ends.
+    // Minute-aligned ranges: one inside an hour, one across whole hours with partial hours at both ends, one across
+    // whole days with partial days and hours at both ends.
     const ranges: TimeRange[] = [
       { from: new Date(now - 37 * MINUTE), to: new Date(now) },
       { from: new Date(now - 4 * 3600_000 - 23 * MINUTE), to: new Date(now - 7 * MINUTE) },
+      { from: new Date(now - 2 * DAY - 5 * 3600_000 - 13 * MINUTE), to: new Date(now) },
     ];
     for (const range of ranges) {
       const [raw] = (
@@ -258,7 +261,7 @@ describe("the dashboard shows the same figures from rollups as from the raw rows
           [range.from.toISOString(), range.to.toISOString()],
         )
       ).rows;
-      for (const step of [600, 3600]) {
+      for (const step of [600, 3600, 86400]) {
         const overview = await analyticsOverview({ prisma }, range, step);
         expect(overview.requests).toMatchObject({
           requests: raw.requests,
@@ -314,8 +317,8 @@ describe("retention (ANALYTICS_RAW_RETENTION_DAYS, ANALYTICS_ROLLUP_RETENTION_DA
     expect(swept.requests).toBe(4); // two with their partition, two from the DEFAULT partition
     expect((await db.pool.query(`SELECT to_regclass($1) AS t`, [`"AnalyticsRequest_p${day(10).replaceAll("-", "")}"`])).rows[0].t).toBeNull();
     expect((await prisma.analyticsRequest.findMany({ orderBy: { responseTime: "asc" } })).map((r) => r.responseTime)).toEqual([4, 6]);
-    // The rollups older than 12 days went (the 14-day-old row's minute and hour); the rest, raw rows gone or not, stay.
-    expect(swept.rollups).toBe(2);
+    // The rollups older than 12 days went (the 14-day-old row's minute, hour and day); the rest, raw rows gone or not, stay.
+    expect(swept.rollups).toBe(3);
     const after = await requestSummary({ prisma }, month);
     expect(after).toEqual({ ...before, requests: 5, avgMs: after.avgMs, p50Ms: after.p50Ms, p95Ms: after.p95Ms, p99Ms: after.p99Ms });
     expect(await requestSummary({ prisma }, { from: new Date(now - 11 * DAY), to: new Date(now + MINUTE) })).toMatchObject({ requests: 5 });

@@ -3,7 +3,7 @@
 -- 1. AnalyticsRequest and AnalyticsSecurity become tables partitioned by day on "timestamp" (PostgreSQL declarative
 --    partitioning), each with a DEFAULT partition as a safety net; existing rows are copied over. The primary key
 --    becomes ("id", "timestamp"): a partitioned table's unique keys must contain the partition key.
--- 2. Rollup tables (minute and hour rows) kept by statement-level triggers over transition tables, so every INSERT
+-- 2. Rollup tables (minute, hour and day rows) kept by statement-level triggers over transition tables, so every INSERT
 --    of raw rows, from the batched writer, Prisma or COPY, updates them in the same statement and transaction, and
 --    an insert that skips a row already stored (ON CONFLICT DO NOTHING: a retried batch) does not count it again.
 -- 3. SQL functions the server, the jobs runner and the Grafana dashboards share: partitions ahead, partition drops,
@@ -147,7 +147,7 @@ BEGIN
            count(*) FILTER (WHERE n."responseTime" <= 5000),
            count(*) FILTER (WHERE n."responseTime" <= 10000),
          max(n."timestamp")
-    FROM new_rows n CROSS JOIN (VALUES (60), (3600)) AS g(grain)
+    FROM new_rows n CROSS JOIN (VALUES (60), (3600), (86400)) AS g(grain)
    GROUP BY 1, 2, 3, 4, 5, 6
    ORDER BY 1, 2, 3, 4, 5, 6
   ON CONFLICT ("grain", "bucket", "endpoint", "method", "statusCode", "oauthError") DO UPDATE SET
@@ -174,7 +174,7 @@ BEGIN
          coalesce(n."clientId", ''), coalesce(n."userId", ''),
          count(*), count(*) FILTER (WHERE n."statusCode" BETWEEN 400 AND 499),
          count(*) FILTER (WHERE n."statusCode" >= 500), max(n."timestamp")
-    FROM new_rows n CROSS JOIN (VALUES (60), (3600)) AS g(grain)
+    FROM new_rows n CROSS JOIN (VALUES (60), (3600), (86400)) AS g(grain)
    WHERE n."clientId" IS NOT NULL OR n."userId" IS NOT NULL
    GROUP BY 1, 2, 3, 4
    ORDER BY 1, 2, 3, 4
@@ -214,7 +214,7 @@ BEGIN
            -count(*) FILTER (WHERE n."responseTime" <= 5000),
            -count(*) FILTER (WHERE n."responseTime" <= 10000),
          TIMESTAMP '2000-01-01'
-    FROM old_rows n CROSS JOIN (VALUES (60), (3600)) AS g(grain)
+    FROM old_rows n CROSS JOIN (VALUES (60), (3600), (86400)) AS g(grain)
    GROUP BY 1, 2, 3, 4, 5, 6
    ORDER BY 1, 2, 3, 4, 5, 6
   ON CONFLICT ("grain", "bucket", "endpoint", "method", "statusCode", "oauthError") DO UPDATE SET
@@ -241,7 +241,7 @@ BEGIN
          coalesce(n."clientId", ''), coalesce(n."userId", ''),
          -count(*), -count(*) FILTER (WHERE n."statusCode" BETWEEN 400 AND 499),
          -count(*) FILTER (WHERE n."statusCode" >= 500), TIMESTAMP '2000-01-01'
-    FROM old_rows n CROSS JOIN (VALUES (60), (3600)) AS g(grain)
+    FROM old_rows n CROSS JOIN (VALUES (60), (3600), (86400)) AS g(grain)
    WHERE n."clientId" IS NOT NULL OR n."userId" IS NOT NULL
    GROUP BY 1, 2, 3, 4
    ORDER BY 1, 2, 3, 4
@@ -262,7 +262,7 @@ BEGIN
   SELECT g.grain, date_bin(make_interval(secs => g.grain), n."timestamp", TIMESTAMP '2000-01-01'),
          n."eventType", n."severity", coalesce(n."clientId", ''), coalesce(n."ipAddress", ''),
          count(*), count(*) FILTER (WHERE n."reviewedAt" IS NOT NULL), max(n."timestamp")
-    FROM new_rows n CROSS JOIN (VALUES (60), (3600)) AS g(grain)
+    FROM new_rows n CROSS JOIN (VALUES (60), (3600), (86400)) AS g(grain)
    GROUP BY 1, 2, 3, 4, 5, 6
    ORDER BY 1, 2, 3, 4, 5, 6
   ON CONFLICT ("grain", "bucket", "eventType", "severity", "clientId", "ipAddress") DO UPDATE SET
@@ -284,7 +284,7 @@ BEGIN
   SELECT g.grain, date_bin(make_interval(secs => g.grain), n."timestamp", TIMESTAMP '2000-01-01'),
          n."eventType", n."severity", coalesce(n."clientId", ''), coalesce(n."ipAddress", ''),
          -count(*), -count(*) FILTER (WHERE n."reviewedAt" IS NOT NULL), TIMESTAMP '2000-01-01'
-    FROM old_rows n CROSS JOIN (VALUES (60), (3600)) AS g(grain)
+    FROM old_rows n CROSS JOIN (VALUES (60), (3600), (86400)) AS g(grain)
    GROUP BY 1, 2, 3, 4, 5, 6
    ORDER BY 1, 2, 3, 4, 5, 6
   ON CONFLICT ("grain", "bucket", "eventType", "severity", "clientId", "ipAddress") DO UPDATE SET
@@ -305,7 +305,7 @@ BEGIN
          n."eventType", n."severity", coalesce(n."clientId", ''), coalesce(n."ipAddress", ''),
          0, sum(n.delta), TIMESTAMP '2000-01-01'
     FROM (SELECT o.*, (CASE WHEN nw."reviewedAt" IS NOT NULL THEN 1 ELSE 0 END) - (CASE WHEN o."reviewedAt" IS NOT NULL THEN 1 ELSE 0 END) AS delta
-            FROM old_rows o JOIN new_rows nw ON nw."id" = o."id" AND nw."timestamp" = o."timestamp") n CROSS JOIN (VALUES (60), (3600)) AS g(grain)
+            FROM old_rows o JOIN new_rows nw ON nw."id" = o."id" AND nw."timestamp" = o."timestamp") n CROSS JOIN (VALUES (60), (3600), (86400)) AS g(grain)
    WHERE n.delta <> 0
    GROUP BY 1, 2, 3, 4, 5, 6
    ORDER BY 1, 2, 3, 4, 5, 6
@@ -416,62 +416,75 @@ DROP TABLE "AnalyticsSecurity_unpartitioned";
 -- ---------------------------------------------------------------------------------------------------------------
 -- Reading the rollups (server/analytics/queries.ts and grafana/dashboards/*.json)
 
--- Hour rows serve a range when the chart step is a whole number of hours and the range spans two hours or more;
--- minute rows fill the partial hours at either end, and serve every other case. A rollup row counts when its
--- bucket STARTS in [p_from, p_to): ranges are exact to the minute.
-CREATE FUNCTION analytics_hourly(p_from timestamp, p_to timestamp, p_step_seconds integer) RETURNS boolean
-LANGUAGE sql IMMUTABLE AS $fn$
-  SELECT p_step_seconds >= 3600 AND p_step_seconds % 3600 = 0 AND p_to - p_from >= interval '2 hours'
+-- Which rollup rows serve a range [p_from, p_to) charted in steps of p_step_seconds: day rows for the whole days
+-- inside it (when the step is a whole number of days), hour rows for the whole hours left (when the step is a whole
+-- number of hours), minute rows for the rest. Returned as [d1, d2) for days, [h1, d1) and [d2, h2) for hours,
+-- [p_from, h1) and [h2, p_to) for minutes, any of which may be empty. A rollup row counts when its bucket STARTS in
+-- [p_from, p_to): ranges are exact to the minute, and a 30-day range reads about 30 day rows, 48 hour rows and 120
+-- minute rows per key, however much traffic they summarise.
+CREATE FUNCTION analytics_spans(p_from timestamp, p_to timestamp, p_step_seconds integer)
+RETURNS TABLE (d1 timestamp, d2 timestamp, h1 timestamp, h2 timestamp) LANGUAGE sql IMMUTABLE AS $fn$
+  WITH h AS (
+    SELECT CASE WHEN hourly THEN hc ELSE p_to END AS h1, CASE WHEN hourly THEN hf ELSE p_to END AS h2
+      FROM (SELECT hc, hf, p_step_seconds % 3600 = 0 AND hc < hf AS hourly
+              FROM (SELECT date_trunc('hour', p_from + interval '1 hour' - interval '1 microsecond') AS hc,
+                           date_trunc('hour', p_to) AS hf) x) y
+  ), d AS (
+    SELECT dc, df, p_step_seconds % 86400 = 0 AND dc < df AND h.h1 < h.h2 AS daily, h.h1, h.h2
+      FROM h, LATERAL (SELECT date_trunc('day', p_from + interval '1 day' - interval '1 microsecond') AS dc,
+                              date_trunc('day', p_to) AS df) x
+  )
+  SELECT CASE WHEN daily THEN dc ELSE h2 END, CASE WHEN daily THEN df ELSE h2 END, h1, h2 FROM d
 $fn$;
 
--- The first whole hour at or after `t`.
-CREATE FUNCTION analytics_hour_ceil(t timestamp) RETURNS timestamp
-LANGUAGE sql IMMUTABLE AS $fn$
-  SELECT CASE WHEN date_trunc('hour', t) = t THEN t ELSE date_trunc('hour', t) + interval '1 hour' END
-$fn$;
-
-CREATE FUNCTION analytics_traffic(p_from timestamp, p_to timestamp, p_step_seconds integer DEFAULT 3600)
+CREATE FUNCTION analytics_traffic(p_from timestamp, p_to timestamp, p_step_seconds integer DEFAULT 86400)
 RETURNS SETOF "AnalyticsTrafficRollup" LANGUAGE sql STABLE AS $fn$
-  SELECT * FROM "AnalyticsTrafficRollup"
-   WHERE analytics_hourly(p_from, p_to, p_step_seconds) AND "grain" = 3600
-     AND "bucket" >= analytics_hour_ceil(p_from) AND "bucket" < date_trunc('hour', p_to)
+  WITH s AS (SELECT * FROM analytics_spans(p_from, p_to, p_step_seconds))
+  SELECT r.* FROM s, "AnalyticsTrafficRollup" r WHERE r."grain" = 86400 AND r."bucket" >= s.d1 AND r."bucket" < s.d2
   UNION ALL
-  SELECT * FROM "AnalyticsTrafficRollup"
-   WHERE "grain" = 60 AND "bucket" >= p_from AND "bucket" < p_to
-     AND (NOT analytics_hourly(p_from, p_to, p_step_seconds)
-          OR "bucket" < analytics_hour_ceil(p_from) OR "bucket" >= date_trunc('hour', p_to))
+  SELECT r.* FROM s, "AnalyticsTrafficRollup" r WHERE r."grain" = 3600 AND r."bucket" >= s.h1 AND r."bucket" < s.d1
+  UNION ALL
+  SELECT r.* FROM s, "AnalyticsTrafficRollup" r WHERE r."grain" = 3600 AND r."bucket" >= s.d2 AND r."bucket" < s.h2
+  UNION ALL
+  SELECT r.* FROM s, "AnalyticsTrafficRollup" r WHERE r."grain" = 60 AND r."bucket" >= p_from AND r."bucket" < s.h1
+  UNION ALL
+  SELECT r.* FROM s, "AnalyticsTrafficRollup" r WHERE r."grain" = 60 AND r."bucket" >= s.h2 AND r."bucket" < p_to
 $fn$;
 
-CREATE FUNCTION analytics_usage(p_from timestamp, p_to timestamp, p_step_seconds integer DEFAULT 3600)
+CREATE FUNCTION analytics_usage(p_from timestamp, p_to timestamp, p_step_seconds integer DEFAULT 86400)
 RETURNS SETOF "AnalyticsUsageRollup" LANGUAGE sql STABLE AS $fn$
-  SELECT * FROM "AnalyticsUsageRollup"
-   WHERE analytics_hourly(p_from, p_to, p_step_seconds) AND "grain" = 3600
-     AND "bucket" >= analytics_hour_ceil(p_from) AND "bucket" < date_trunc('hour', p_to)
+  WITH s AS (SELECT * FROM analytics_spans(p_from, p_to, p_step_seconds))
+  SELECT r.* FROM s, "AnalyticsUsageRollup" r WHERE r."grain" = 86400 AND r."bucket" >= s.d1 AND r."bucket" < s.d2
   UNION ALL
-  SELECT * FROM "AnalyticsUsageRollup"
-   WHERE "grain" = 60 AND "bucket" >= p_from AND "bucket" < p_to
-     AND (NOT analytics_hourly(p_from, p_to, p_step_seconds)
-          OR "bucket" < analytics_hour_ceil(p_from) OR "bucket" >= date_trunc('hour', p_to))
+  SELECT r.* FROM s, "AnalyticsUsageRollup" r WHERE r."grain" = 3600 AND r."bucket" >= s.h1 AND r."bucket" < s.d1
+  UNION ALL
+  SELECT r.* FROM s, "AnalyticsUsageRollup" r WHERE r."grain" = 3600 AND r."bucket" >= s.d2 AND r."bucket" < s.h2
+  UNION ALL
+  SELECT r.* FROM s, "AnalyticsUsageRollup" r WHERE r."grain" = 60 AND r."bucket" >= p_from AND r."bucket" < s.h1
+  UNION ALL
+  SELECT r.* FROM s, "AnalyticsUsageRollup" r WHERE r."grain" = 60 AND r."bucket" >= s.h2 AND r."bucket" < p_to
 $fn$;
 
-CREATE FUNCTION analytics_security(p_from timestamp, p_to timestamp, p_step_seconds integer DEFAULT 3600)
+CREATE FUNCTION analytics_security(p_from timestamp, p_to timestamp, p_step_seconds integer DEFAULT 86400)
 RETURNS SETOF "AnalyticsSecurityRollup" LANGUAGE sql STABLE AS $fn$
-  SELECT * FROM "AnalyticsSecurityRollup"
-   WHERE analytics_hourly(p_from, p_to, p_step_seconds) AND "grain" = 3600
-     AND "bucket" >= analytics_hour_ceil(p_from) AND "bucket" < date_trunc('hour', p_to)
+  WITH s AS (SELECT * FROM analytics_spans(p_from, p_to, p_step_seconds))
+  SELECT r.* FROM s, "AnalyticsSecurityRollup" r WHERE r."grain" = 86400 AND r."bucket" >= s.d1 AND r."bucket" < s.d2
   UNION ALL
-  SELECT * FROM "AnalyticsSecurityRollup"
-   WHERE "grain" = 60 AND "bucket" >= p_from AND "bucket" < p_to
-     AND (NOT analytics_hourly(p_from, p_to, p_step_seconds)
-          OR "bucket" < analytics_hour_ceil(p_from) OR "bucket" >= date_trunc('hour', p_to))
+  SELECT r.* FROM s, "AnalyticsSecurityRollup" r WHERE r."grain" = 3600 AND r."bucket" >= s.h1 AND r."bucket" < s.d1
+  UNION ALL
+  SELECT r.* FROM s, "AnalyticsSecurityRollup" r WHERE r."grain" = 3600 AND r."bucket" >= s.d2 AND r."bucket" < s.h2
+  UNION ALL
+  SELECT r.* FROM s, "AnalyticsSecurityRollup" r WHERE r."grain" = 60 AND r."bucket" >= p_from AND r."bucket" < s.h1
+  UNION ALL
+  SELECT r.* FROM s, "AnalyticsSecurityRollup" r WHERE r."grain" = 60 AND r."bucket" >= s.h2 AND r."bucket" < p_to
 $fn$;
 
--- The step (seconds) a Grafana panel bins rollup rows by for its $__interval: at least a minute, and whole hours
--- once the range spans two hours and the interval is an hour or more (so hour rows bin exactly).
+-- The step (seconds) a Grafana panel bins rollup rows by for its $__interval: whole minutes, whole hours from an
+-- hour, whole days from a day (so hour and day rows bin exactly).
 CREATE FUNCTION analytics_step(p_from timestamp, p_to timestamp, p_interval_ms bigint) RETURNS integer
 LANGUAGE sql IMMUTABLE AS $fn$
-  SELECT CASE WHEN p_interval_ms >= 3600000 AND p_to - p_from >= interval '2 hours'
-              THEN (ceil(p_interval_ms / 3600000.0) * 3600)::integer
+  SELECT CASE WHEN p_interval_ms >= 86400000 THEN (ceil(p_interval_ms / 86400000.0) * 86400)::integer
+              WHEN p_interval_ms >= 3600000 THEN (ceil(p_interval_ms / 3600000.0) * 3600)::integer
               ELSE (ceil(greatest(p_interval_ms, 60000) / 60000.0) * 60)::integer END
 $fn$;
 
