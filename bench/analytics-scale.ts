@@ -14,6 +14,7 @@
  */
 import { readFileSync } from "node:fs";
 import os from "node:os";
+import type pg from "pg";
 import { createDatabase } from "../server/db/client.ts";
 import {
   activeClients,
@@ -44,7 +45,7 @@ const RANGES: Array<[string, number]> = [
 const MAX_STATEMENT_ROWS = 200_000;
 
 /** Adds `count` request rows over the last 30 days (and count/100 security events), through the rollup triggers. */
-async function fill(pool: import("pg").Pool, count: number): Promise<void> {
+async function fill(pool: pg.Pool, count: number): Promise<void> {
   const perDay = Math.ceil(count / DAYS);
   for (let day = 0; day < DAYS; day++) {
     for (let done = 0; done < perDay; done += MAX_STATEMENT_ROWS) {

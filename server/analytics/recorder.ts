@@ -266,7 +266,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** Text PostgreSQL accepts: NUL (refused by `text` and `jsonb`) and lone surrogates become U+FFFD. */
 export function storableText(value: string): string {
-  return value.replace(/\u0000/g, "\uFFFD").replace(LONE_SURROGATE, "\uFFFD");
+  return value.replaceAll("\u0000", "\uFFFD").replace(LONE_SURROGATE, "\uFFFD");
 }
 
 function storableOrNull(value: string | null | undefined): string | null {
