@@ -5,6 +5,7 @@
  * Issue 13: one bad row does not lose the other rows of its batch.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { createMetrics } from "../../server/analytics/metrics.ts";
@@ -289,6 +290,22 @@ describe("the dashboard shows the same figures from rollups as from the raw rows
         );
         expect(overview.topEndpoints.map((e) => [e.endpoint, e.requests])).toEqual(endpointsRaw.map((e) => [e.endpoint, e.requests]));
       }
+    }
+    // Grafana's panels call the same SQL functions: their figures are the console's.
+    const panels = (JSON.parse(readFileSync("grafana/dashboards/analytics.json", "utf8")) as { panels: Array<{ title: string; type: string; targets?: Array<{ rawSql?: string }> }> }).panels;
+    const grafana = async (title: string, type: string, range: TimeRange) => {
+      const sql = panels.find((p) => p.title === title && p.type === type)!.targets![0].rawSql!
+        .replaceAll("$__timeFrom()", `'${range.from.toISOString()}'`)
+        .replaceAll("$__timeTo()", `'${range.to.toISOString()}'`)
+        .replaceAll("$__interval_ms", "3600000");
+      return (await db.pool.query(sql)).rows;
+    };
+    for (const range of ranges) {
+      const overview = await analyticsOverview({ prisma }, range);
+      expect(Number((await grafana("Requests", "stat", range))[0].requests)).toBe(overview.requests.requests);
+      expect(Number((await grafana("Distinct clients", "stat", range))[0].clients)).toBe(overview.requests.uniqueClients);
+      const series = await grafana("Requests", "timeseries", range);
+      expect(series.reduce((n, r) => n + Number(r["5xx"]), 0)).toBe(overview.requests.serverErrors);
     }
     const wide = await analyticsOverview({ prisma }, ranges[1], 3600);
     expect(wide.security).toMatchObject({ total: 2, unreviewed: 2 });
