@@ -115,7 +115,12 @@ export const envSchema = z
     // Observability
     METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
     ANALYTICS_ENABLED: bool.default(true),
-    ANALYTICS_RETENTION_DAYS: positiveInt.default(30),
+    /** Raw analytics rows (one per request, per security event) are kept this many days (whole daily partitions). */
+    ANALYTICS_RAW_RETENTION_DAYS: positiveInt.optional(),
+    /** The earlier name of ANALYTICS_RAW_RETENTION_DAYS, still read when the new one is unset. */
+    ANALYTICS_RETENTION_DAYS: positiveInt.optional(),
+    /** Analytics rollups (what every dashboard reads) are kept this many days. */
+    ANALYTICS_ROLLUP_RETENTION_DAYS: positiveInt.default(400),
     OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
     OTEL_SERVICE_NAME: z.string().default("mcp-oauth-server"),
   })

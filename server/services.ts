@@ -3,6 +3,7 @@
  * context, tRPC context, host routes). Nothing here is a module-level singleton, so tests can run several servers
  * side by side in one process, each on its own database.
  */
+import { sweepExpiredSessions } from "./oauth/expired-sweep.ts";
 import { createDatabase, type Database, type PrismaClient } from "./db/client.ts";
 import type { Env } from "./env.ts";
 import { DomainEventBus } from "./events.ts";
@@ -66,7 +67,7 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
 
   const auth = new PeopleAuth({ env, prisma: db.prisma, log });
   jobs.every("sessions.cleanup", 15 * 60_000, async () => {
-    const deleted = await auth.deleteExpiredSessions();
+    const deleted = await sweepExpiredSessions(db.pool);
     if (deleted) events.emit("session.cleanup", { deleted });
   });
 

@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import type { Prisma } from "../db/client.ts";
+import { timeKeysetArgs } from "../db/pagination.ts";
 import type { Services } from "../services.ts";
 import type { RequestMeta } from "../http/request-context.ts";
 import { authorizeAnalyticsCaller, json, jsonError, type AdminAccessDeps } from "./admin-access.ts";
@@ -101,13 +102,12 @@ export async function listRequestsResponse(deps: Deps, request: Request, meta?: 
     ...(clientId ? { clientId } : {}),
     ...(q.userId ? { userId: q.userId } : {}),
   };
+  const cursor = q.cursor ? await deps.prisma.analyticsRequest.findFirst({ where: { id: q.cursor }, select: { id: true, timestamp: true } }) : null;
+  // A cursor whose row is gone (retention dropped its day) ends the listing rather than starting it over.
+  if (q.cursor && !cursor) return json({ range, requests: [], nextCursor: null });
+  const keyset = timeKeysetArgs({ cursor: q.cursor, direction: "forward", limit: q.limit }, cursor);
   const [rows, summary, endpoints] = await Promise.all([
-    deps.prisma.analyticsRequest.findMany({
-      where,
-      orderBy: [{ timestamp: "desc" }, { id: "desc" }],
-      take: q.limit + 1,
-      ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),
-    }),
+    deps.prisma.analyticsRequest.findMany({ where: { AND: [where, keyset.where] }, orderBy: keyset.orderBy, take: keyset.take }),
     q.cursor ? undefined : requestSummary(deps, range),
     q.cursor ? undefined : topEndpoints(deps, range),
   ]);
@@ -133,13 +133,11 @@ export async function listSecurityResponse(deps: Deps, request: Request, meta?: 
     ...(clientId ? { clientId } : {}),
     ...(q.reviewed === "true" ? { reviewedAt: { not: null } } : q.reviewed === "false" ? { reviewedAt: null } : {}),
   };
+  const cursor = q.cursor ? await deps.prisma.analyticsSecurity.findFirst({ where: { id: q.cursor }, select: { id: true, timestamp: true } }) : null;
+  if (q.cursor && !cursor) return json({ range, events: [], nextCursor: null });
+  const keyset = timeKeysetArgs({ cursor: q.cursor, direction: "forward", limit: q.limit }, cursor);
   const [rows, summary] = await Promise.all([
-    deps.prisma.analyticsSecurity.findMany({
-      where,
-      orderBy: [{ timestamp: "desc" }, { id: "desc" }],
-      take: q.limit + 1,
-      ...(q.cursor ? { cursor: { id: q.cursor }, skip: 1 } : {}),
-    }),
+    deps.prisma.analyticsSecurity.findMany({ where: { AND: [where, keyset.where] }, orderBy: keyset.orderBy, take: keyset.take }),
     q.cursor ? undefined : securityEventSummary(deps, range),
   ]);
   const more = rows.length > q.limit;

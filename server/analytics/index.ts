@@ -16,7 +16,7 @@ import { metricsHandler } from "./metrics-endpoint.ts";
 import { createMetrics, type AnalyticsMetrics, type DatabaseProbeResult } from "./metrics.ts";
 import { LIVE_CLIENTS_SQL } from "./queries.ts";
 import { AnalyticsRecorder } from "./recorder.ts";
-import { sweepAnalytics } from "./retention.ts";
+import { ensureAnalyticsPartitions, sweepAnalytics, type RetentionDays } from "./retention.ts";
 import { subscribeAnalytics } from "./subscriber.ts";
 import { flushTracing, TRACER_NAME, tracingActive } from "./trace-context.ts";
 
@@ -46,6 +46,11 @@ export interface Analytics {
 
 export type AnalyticsDependencies = Pick<Services, "env" | "log" | "db" | "prisma" | "events" | "jobs" | "auth"> & AdminAccessDeps;
 
+/** Raw rows: ANALYTICS_RAW_RETENTION_DAYS, else the earlier ANALYTICS_RETENTION_DAYS, else 7 days; rollups: 400. */
+export function analyticsRetentionDays(env: Services["env"]): RetentionDays {
+  return { raw: env.ANALYTICS_RAW_RETENTION_DAYS ?? env.ANALYTICS_RETENTION_DAYS ?? 7, rollup: env.ANALYTICS_ROLLUP_RETENTION_DAYS };
+}
+
 /** Scrape-time database facts are cached this long, so several scrapers (or a refresh storm) cost one query. */
 const PROBE_CACHE_MS = 5_000;
 const PROBE_TIMEOUT_MS = 1_500;
@@ -64,13 +69,16 @@ export function createAnalytics(deps: AnalyticsDependencies): Analytics {
   const tracer = tracingActive() ? trace.getTracer(TRACER_NAME) : undefined;
   const unsubscribe = subscribeAnalytics({ events: deps.events, metrics, recorder, tracer });
 
+  // Daily partitions a week ahead (soon after start, then every 6 hours), and retention every hour.
+  deps.jobs.every("analytics.partitions", 6 * 3600_000, () => ensureAnalyticsPartitions(deps.db.pool), 1_000);
+  const days = analyticsRetentionDays(env);
   deps.jobs.every(
     "analytics.retention",
     3600_000,
     async () => {
-      const deleted = await sweepAnalytics({ prisma, metrics }, env.ANALYTICS_RETENTION_DAYS);
-      if (deleted.requests || deleted.security) log.info({ deleted, days: env.ANALYTICS_RETENTION_DAYS }, "analytics retention sweep");
-      return deleted;
+      const swept = await sweepAnalytics({ pool: deps.db.pool, metrics }, days);
+      if (swept.requests || swept.security || swept.rollups) log.info({ ...swept, days }, "analytics retention sweep");
+      return swept;
     },
     60_000,
   );

@@ -171,7 +171,7 @@ export function createMetrics(options: MetricsOptions) {
     }),
     droppedRows: new Counter({
       name: "analytics_dropped_total",
-      help: "Analytics rows dropped: `buffer_full` (writes could not keep up) or `write_failed` (the database refused them).",
+      help: "Analytics rows dropped: `buffer_full` (writes could not keep up), `write_failed` (the database was unreachable or refused the batch, after retries), `bad_row` (the database refused that row alone) or `shutdown`.",
       labelNames: ["table", "reason"],
       registers,
     }),
@@ -211,7 +211,7 @@ export function createMetrics(options: MetricsOptions) {
   for (const table of ["AnalyticsRequest", "AnalyticsSecurity"]) {
     metrics.writtenRows.labels({ table }).inc(0);
     metrics.retentionDeleted.labels({ table }).inc(0);
-    for (const reason of ["buffer_full", "write_failed", "shutdown"]) metrics.droppedRows.labels({ table, reason }).inc(0);
+    for (const reason of ["buffer_full", "write_failed", "bad_row", "shutdown"]) metrics.droppedRows.labels({ table, reason }).inc(0);
   }
 
   // Database pool and reachability, read at scrape time.

@@ -1,8 +1,9 @@
 /**
  * Read side of the analytics tables: summaries and time series over a time range, for the admin console (tRPC
- * `analytics` router), `GET /api/analytics` and the Grafana Postgres dashboard (which has its own SQL of the same
- * shape). All aggregation happens in Postgres; every query is bounded by the time range and uses the
- * `(timestamp)`-led indexes.
+ * `analytics` router), `GET /api/analytics` and the Grafana Postgres dashboard (which calls the same SQL functions).
+ * Every figure comes from the rollups (AnalyticsTrafficRollup, AnalyticsUsageRollup, AnalyticsSecurityRollup, kept
+ * by triggers as raw rows are written), never from the raw rows: a 30-day view reads about 30 day rows, 48 hour
+ * rows and 120 minute rows per key, whatever the traffic. Latency percentiles come from histogram buckets (within one bucket of the exact value).
  *
  * Client and user ids are row ids (`Client.id`, `User.id`), as every event carries them (server/events.ts); outputs
  * name a client by its public `client_id` and name, joined from `Client`.
@@ -51,12 +52,31 @@ export function bucketSecondsFor(range: TimeRange, points = 60): number {
 // Timestamps are stored as UTC `timestamp(3)` (Prisma's convention); bounds are passed as ISO text and converted
 // explicitly so no driver or session time zone can shift them.
 const ts = (date: Date) => Prisma.sql`(${date.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
-const inRange = (range: TimeRange) => Prisma.sql`"timestamp" >= ${ts(range.from)} AND "timestamp" < ${ts(range.to)}`;
+
+/**
+ * The rollup rows of a range (SQL functions of prisma/migrations/*_analytics_scale_issue18, analytics_spans): day
+ * rows for the whole days inside it, hour rows for the whole hours left, minute rows for the rest, as far as the
+ * chart step `stepSeconds` allows (a 30-minute step: minute rows only). A rollup row counts when its bucket starts in
+ * [from, to), so every figure is exact to the minute, and a 30-day figure reads about 200 rows per key.
+ */
+const traffic = (range: TimeRange, stepSeconds = 86400) =>
+  Prisma.sql`analytics_traffic(${ts(range.from)}, ${ts(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
+const usage = (range: TimeRange, stepSeconds = 86400) =>
+  Prisma.sql`analytics_usage(${ts(range.from)}, ${ts(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
+const security = (range: TimeRange, stepSeconds = 86400) =>
+  Prisma.sql`analytics_security(${ts(range.from)}, ${ts(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
+
+/** Upper bounds (ms) of the latency histogram's buckets (`le1` … `le10000` of AnalyticsTrafficRollup). */
+export const LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+const LE_COLUMNS = ["le1", "le2p5", "le5", "le10", "le25", "le50", "le100", "le250", "le500", "le1000", "le2500", "le5000", "le10000"];
+const histogram = Prisma.raw(`ARRAY[${LE_COLUMNS.map((c) => `sum("${c}")`).join(", ")}]::bigint[]`);
+/** The q-quantile of the summed histogram (Prometheus' histogram_quantile: exact to within one bucket). */
+const quantile = (q: number) => Prisma.sql`analytics_latency_quantile(${Prisma.raw(String(q))}, ${histogram}, sum("requests")::bigint)`;
 
 // Time buckets are aligned to a fixed origin, so the same instant falls in the same bucket whatever the range.
 const bucketWidth = (seconds: number) => Prisma.sql`make_interval(secs => ${seconds})`;
-/** The bucket a row's `timestamp` falls in. */
-const bucketOf = (seconds: number) => Prisma.sql`date_bin(${bucketWidth(seconds)}, "timestamp", TIMESTAMP '2000-01-01')`;
+/** The chart bucket a rollup row falls in. */
+const bucketOf = (seconds: number) => Prisma.sql`date_bin(${bucketWidth(seconds)}, "bucket", TIMESTAMP '2000-01-01')`;
 /** Every bucket start over the range (a `buckets` CTE body), so that empty buckets are present with zeros. */
 const bucketStarts = (range: TimeRange, seconds: number) =>
   Prisma.sql`SELECT generate_series(date_bin(${bucketWidth(seconds)}, ${ts(range.from)}, TIMESTAMP '2000-01-01'), ${ts(range.to)}, ${bucketWidth(seconds)}) AS start`;
@@ -93,17 +113,17 @@ export async function requestSummary(deps: AnalyticsDeps, range: TimeRange): Pro
       users: number;
     }>
   >`
-    SELECT count(*)::int AS requests,
-           count(*) FILTER (WHERE "statusCode" >= 500)::int AS server_errors,
-           count(*) FILTER (WHERE "statusCode" >= 400 AND "statusCode" < 500)::int AS client_errors,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY "responseTime") AS p50,
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY "responseTime") AS p95,
-           percentile_cont(0.99) WITHIN GROUP (ORDER BY "responseTime") AS p99,
-           avg("responseTime") AS avg,
-           count(DISTINCT "clientId")::int AS clients,
-           count(DISTINCT "userId")::int AS users
-      FROM "AnalyticsRequest"
-     WHERE ${inRange(range)}`;
+    WITH u AS (SELECT * FROM ${usage(range)})
+    SELECT coalesce(sum("requests"), 0)::float8 AS requests,
+           coalesce(sum("requests") FILTER (WHERE "statusCode" >= 500), 0)::float8 AS server_errors,
+           coalesce(sum("requests") FILTER (WHERE "statusCode" >= 400 AND "statusCode" < 500), 0)::float8 AS client_errors,
+           ${quantile(0.5)} AS p50,
+           ${quantile(0.95)} AS p95,
+           ${quantile(0.99)} AS p99,
+           sum("latencySum") / nullif(sum("requests"), 0) AS avg,
+           (SELECT count(*) FROM (SELECT 1 FROM u WHERE "clientId" <> '' GROUP BY "clientId" HAVING sum("requests") > 0) c)::float8 AS clients,
+           (SELECT count(*) FROM (SELECT 1 FROM u WHERE "userId" <> '' GROUP BY "userId" HAVING sum("requests") > 0) p)::float8 AS users
+      FROM ${traffic(range)}`;
   const errorRate = row.requests ? row.server_errors / row.requests : 0;
   return {
     requests: row.requests,
@@ -144,14 +164,13 @@ export async function requestTimeSeries(
       ${bucketStarts(range, bucketSeconds)}
     ), data AS (
       SELECT ${bucketOf(bucketSeconds)} AS start,
-             count(*)::int AS requests,
-             count(*) FILTER (WHERE "statusCode" >= 500)::int AS server_errors,
-             count(*) FILTER (WHERE "statusCode" >= 400 AND "statusCode" < 500)::int AS client_errors,
-             percentile_cont(0.5) WITHIN GROUP (ORDER BY "responseTime") AS p50,
-             percentile_cont(0.95) WITHIN GROUP (ORDER BY "responseTime") AS p95,
-             percentile_cont(0.99) WITHIN GROUP (ORDER BY "responseTime") AS p99
-        FROM "AnalyticsRequest"
-       WHERE ${inRange(range)}
+             sum("requests")::float8 AS requests,
+             coalesce(sum("requests") FILTER (WHERE "statusCode" >= 500), 0)::float8 AS server_errors,
+             coalesce(sum("requests") FILTER (WHERE "statusCode" >= 400 AND "statusCode" < 500), 0)::float8 AS client_errors,
+             ${quantile(0.5)} AS p50,
+             ${quantile(0.95)} AS p95,
+             ${quantile(0.99)} AS p99
+        FROM ${traffic(range, bucketSeconds)}
        GROUP BY 1
     )
     SELECT b.start AT TIME ZONE 'UTC' AS start, coalesce(d.requests, 0) AS requests,
@@ -186,9 +205,9 @@ export async function tokensIssued(
     WITH buckets AS (
       ${bucketStarts(range, bucketSeconds)}
     ), data AS (
-      SELECT ${bucketOf(bucketSeconds)} AS start, count(*)::int AS count
-        FROM "AnalyticsRequest"
-       WHERE ${inRange(range)} AND "endpoint" IN (${Prisma.join(TOKEN_ENDPOINT_ROUTES)}) AND "statusCode" = 200
+      SELECT ${bucketOf(bucketSeconds)} AS start, sum("requests")::float8 AS count
+        FROM ${traffic(range, bucketSeconds)}
+       WHERE "endpoint" IN (${Prisma.join(TOKEN_ENDPOINT_ROUTES)}) AND "statusCode" = 200
        GROUP BY 1
     )
     SELECT b.start AT TIME ZONE 'UTC' AS start, coalesce(d.count, 0) AS count
@@ -207,7 +226,8 @@ export interface ActiveClients {
 export async function activeClients(deps: AnalyticsDeps, range: TimeRange): Promise<ActiveClients> {
   const [[seen], live] = await Promise.all([
     deps.prisma.$queryRaw<Array<{ n: number }>>`
-      SELECT count(DISTINCT "clientId")::int AS n FROM "AnalyticsRequest" WHERE ${inRange(range)} AND "clientId" IS NOT NULL`,
+      SELECT count(*)::int AS n FROM (
+        SELECT 1 FROM ${usage(range)} WHERE "clientId" <> '' GROUP BY "clientId" HAVING sum("requests") > 0) c`,
     liveClientCount(deps),
   ]);
   return { inRange: seen.n, live };
@@ -242,25 +262,25 @@ export async function securityEventSummary(
 ): Promise<SecuritySummary> {
   const [byType, bySeverity, [counts], series] = await Promise.all([
     deps.prisma.$queryRaw<Array<{ type: string; count: number }>>`
-      SELECT "eventType" AS type, count(*)::int AS count FROM "AnalyticsSecurity"
-       WHERE ${inRange(range)} GROUP BY 1 ORDER BY 2 DESC, 1`,
+      SELECT "eventType" AS type, sum("events")::float8 AS count FROM ${security(range)}
+       GROUP BY 1 HAVING sum("events") > 0 ORDER BY 2 DESC, 1`,
     deps.prisma.$queryRaw<Array<{ severity: string; count: number }>>`
-      SELECT severity, count(*)::int AS count FROM "AnalyticsSecurity"
-       WHERE ${inRange(range)} GROUP BY 1
+      SELECT severity, sum("events")::float8 AS count FROM ${security(range)}
+       GROUP BY 1 HAVING sum("events") > 0
        ORDER BY array_position(ARRAY['critical','high','medium','low'], severity), 1`,
     deps.prisma.$queryRaw<Array<{ total: number; unreviewed: number }>>`
-      SELECT count(*)::int AS total, count(*) FILTER (WHERE "reviewedAt" IS NULL)::int AS unreviewed
-        FROM "AnalyticsSecurity" WHERE ${inRange(range)}`,
+      SELECT coalesce(sum("events"), 0)::float8 AS total, coalesce(sum("events" - "reviewed"), 0)::float8 AS unreviewed
+        FROM ${security(range)}`,
     deps.prisma.$queryRaw<Array<{ start: Date; low: number; medium: number; high: number; critical: number }>>`
       WITH buckets AS (
         ${bucketStarts(range, bucketSeconds)}
       ), data AS (
         SELECT ${bucketOf(bucketSeconds)} AS start,
-               count(*) FILTER (WHERE severity = 'low')::int AS low,
-               count(*) FILTER (WHERE severity = 'medium')::int AS medium,
-               count(*) FILTER (WHERE severity = 'high')::int AS high,
-               count(*) FILTER (WHERE severity = 'critical')::int AS critical
-          FROM "AnalyticsSecurity" WHERE ${inRange(range)} GROUP BY 1
+               coalesce(sum("events") FILTER (WHERE severity = 'low'), 0)::float8 AS low,
+               coalesce(sum("events") FILTER (WHERE severity = 'medium'), 0)::float8 AS medium,
+               coalesce(sum("events") FILTER (WHERE severity = 'high'), 0)::float8 AS high,
+               coalesce(sum("events") FILTER (WHERE severity = 'critical'), 0)::float8 AS critical
+          FROM ${security(range, bucketSeconds)} GROUP BY 1
       )
       SELECT b.start AT TIME ZONE 'UTC' AS start, coalesce(d.low, 0) AS low, coalesce(d.medium, 0) AS medium,
              coalesce(d.high, 0) AS high, coalesce(d.critical, 0) AS critical
@@ -296,11 +316,11 @@ export async function topClients(deps: AnalyticsDeps, range: TimeRange, limit = 
     Array<{ id: string; client_id: string | null; name: string | null; requests: number; errors: number; last_seen: Date }>
   >`
     WITH usage AS (
-      SELECT "clientId" AS id, count(*)::int AS requests,
-             count(*) FILTER (WHERE "statusCode" >= 400)::int AS errors, max("timestamp") AS last_seen
-        FROM "AnalyticsRequest"
-       WHERE ${inRange(range)} AND "clientId" IS NOT NULL
-       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${clampLimit(limit)}
+      SELECT "clientId" AS id, sum("requests")::float8 AS requests,
+             sum("clientErrors" + "serverErrors")::float8 AS errors, max("lastSeen") AS last_seen
+        FROM ${usage(range)}
+       WHERE "clientId" <> ''
+       GROUP BY 1 HAVING sum("requests") > 0 ORDER BY 2 DESC, 1 LIMIT ${clampLimit(limit)}
     )
     SELECT u.id, c."clientId" AS client_id, c.name, u.requests, u.errors, u.last_seen AT TIME ZONE 'UTC' AS last_seen
       FROM usage u LEFT JOIN "Client" c ON c.id = u.id
@@ -326,10 +346,10 @@ export interface UserUsage {
 export async function busiestUsers(deps: AnalyticsDeps, range: TimeRange, limit = 10): Promise<UserUsage[]> {
   const rows = await deps.prisma.$queryRaw<Array<{ user_id: string; email: string | null; requests: number; last_seen: Date }>>`
     WITH usage AS (
-      SELECT "userId" AS user_id, count(*)::int AS requests, max("timestamp") AS last_seen
-        FROM "AnalyticsRequest"
-       WHERE ${inRange(range)} AND "userId" IS NOT NULL
-       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${clampLimit(limit)}
+      SELECT "userId" AS user_id, sum("requests")::float8 AS requests, max("lastSeen") AS last_seen
+        FROM ${usage(range)}
+       WHERE "userId" <> ''
+       GROUP BY 1 HAVING sum("requests") > 0 ORDER BY 2 DESC, 1 LIMIT ${clampLimit(limit)}
     )
     SELECT u.user_id, (SELECT p.email FROM "User" p WHERE p.id = u.user_id) AS email, u.requests,
            u.last_seen AT TIME ZONE 'UTC' AS last_seen
@@ -356,13 +376,13 @@ export async function topEndpoints(deps: AnalyticsDeps, range: TimeRange, limit 
   const rows = await deps.prisma.$queryRaw<
     Array<{ endpoint: string; requests: number; server_errors: number; client_errors: number; p95: number | null }>
   >`
-    SELECT "endpoint", count(*)::int AS requests,
-           count(*) FILTER (WHERE "statusCode" >= 500)::int AS server_errors,
-           count(*) FILTER (WHERE "statusCode" >= 400 AND "statusCode" < 500)::int AS client_errors,
-           percentile_cont(0.95) WITHIN GROUP (ORDER BY "responseTime") AS p95
-      FROM "AnalyticsRequest"
-     WHERE ${inRange(range)} AND "endpoint" NOT IN (${Prisma.join(STATIC_ASSET_ROUTES)})
-     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ${clampLimit(limit)}`;
+    SELECT "endpoint", sum("requests")::float8 AS requests,
+           coalesce(sum("requests") FILTER (WHERE "statusCode" >= 500), 0)::float8 AS server_errors,
+           coalesce(sum("requests") FILTER (WHERE "statusCode" >= 400 AND "statusCode" < 500), 0)::float8 AS client_errors,
+           ${quantile(0.95)} AS p95
+      FROM ${traffic(range)}
+     WHERE "endpoint" NOT IN (${Prisma.join(STATIC_ASSET_ROUTES)})
+     GROUP BY 1 HAVING sum("requests") > 0 ORDER BY 2 DESC, 1 LIMIT ${clampLimit(limit)}`;
   return rows.map((r) => ({
     endpoint: r.endpoint,
     requests: r.requests,

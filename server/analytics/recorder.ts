@@ -4,6 +4,14 @@
  * table. A full buffer drops rows and counts them (`analytics_dropped_total`) rather than slowing requests down; a
  * failed write is retried on the next flush, then dropped. `close()` writes what is left.
  *
+ * Nothing lost but the bad row (issue 13): values are made storable before they enter a batch (no NUL, no lone
+ * surrogate: PostgreSQL text and jsonb refuse both); a batch the database refuses for its data (SQLSTATE classes 22,
+ * 23 and 54) is split in halves and each half written again, down to the one row at fault, which is dropped and
+ * counted (`reason="bad_row"`) and logged without its content. Each row's id is fixed when it is recorded and the
+ * INSERT skips ids already stored, so a retried batch (its first attempt committed, its answer lost) adds nothing
+ * twice: neither raw rows nor rollups, which the tables' triggers update from the rows actually inserted, in the
+ * same statement (prisma/migrations/*_analytics_scale_issue18).
+ *
  * The INSERT is one statement over `unnest()` of one array per column, on the pg pool, rather than Prisma's
  * `createMany`: measured with bench/analytics.ts, `createMany` cost about 250 µs of server CPU per row (half the
  * throughput of an MCP call), the array INSERT a few µs. Ids are UUIDv7 (time-ordered), like the schema's
@@ -46,6 +54,8 @@ export interface SecurityRow {
 type Table = "AnalyticsRequest" | "AnalyticsSecurity";
 
 interface Pending<T> {
+  /** UUIDv7 fixed when the row is recorded, so a retry inserts the same row (and ON CONFLICT skips it). */
+  id: string;
   data: T;
   attempts: number;
 }
@@ -91,14 +101,14 @@ export class AnalyticsRecorder {
   }
 
   recordRequest(row: RequestRow): void {
-    this.push(this.requests, row, "AnalyticsRequest");
+    this.push(this.requests, storableRequest(row), "AnalyticsRequest");
   }
 
   recordSecurity(row: SecurityRow): void {
-    this.push(this.security, row, "AnalyticsSecurity");
+    this.push(this.security, storableSecurity(row), "AnalyticsSecurity");
   }
 
-  private push<T>(buffer: Pending<T>[], data: T, table: Table): void {
+  private push<T extends { timestamp: Date }>(buffer: Pending<T>[], data: T, table: Table): void {
     if (this.closed) {
       this.options.metrics.droppedRows.inc({ table, reason: "shutdown" });
       return;
@@ -107,7 +117,7 @@ export class AnalyticsRecorder {
       this.options.metrics.droppedRows.inc({ table, reason: "buffer_full" });
       return;
     }
-    buffer.push({ data, attempts: 0 });
+    buffer.push({ id: uuidv7(data.timestamp.getTime()), data, attempts: 0 });
     if (this.size >= this.batchSize && !this.flushScheduled && !this.flushing) {
       this.flushScheduled = true;
       // Out of the request's call stack, and out of its trace: analytics writes are not part of any request.
@@ -162,15 +172,19 @@ export class AnalyticsRecorder {
     table: Table,
     batch: Pending<T>[],
     buffer: Pending<T>[],
-    insert: (data: T[]) => Promise<unknown>,
+    insert: (rows: Pending<T>[]) => Promise<unknown>,
   ): Promise<void> {
     if (batch.length === 0) return;
     const { metrics } = this.options;
     try {
-      await insert(batch.map((p) => p.data));
+      await insert(batch);
       metrics.writtenRows.inc({ table }, batch.length);
     } catch (error) {
       metrics.flushErrors.inc();
+      if (isRowError(error)) {
+        await this.isolate(table, batch, buffer, insert);
+        return;
+      }
       this.logFailure(error, table, batch.length);
       // Put the batch back in front (oldest first) while there is room and attempts remain; drop the rest.
       const retry: Pending<T>[] = [];
@@ -183,6 +197,35 @@ export class AnalyticsRecorder {
         }
       }
       buffer.unshift(...retry);
+    }
+  }
+
+  /**
+   * Writes a batch the database refused for its data in halves, recursively, down to the rows at fault, which are
+   * dropped. A half that fails for another reason (the database went away meanwhile) goes back to the buffer.
+   */
+  private async isolate<T>(table: Table, batch: Pending<T>[], buffer: Pending<T>[], insert: (rows: Pending<T>[]) => Promise<unknown>): Promise<void> {
+    const { metrics, log } = this.options;
+    if (batch.length === 1) {
+      metrics.droppedRows.inc({ table, reason: "bad_row" });
+      // Not the row itself: its content is what the database refused, and may be anyone's input.
+      log.warn({ table, id: batch[0].id }, "analytics row refused by the database; dropped");
+      return;
+    }
+    const middle = Math.ceil(batch.length / 2);
+    for (const half of [batch.slice(0, middle), batch.slice(middle)]) {
+      try {
+        await insert(half);
+        metrics.writtenRows.inc({ table }, half.length);
+      } catch (error) {
+        if (isRowError(error)) {
+          await this.isolate(table, half, buffer, insert);
+        } else {
+          this.logFailure(error, table, half.length);
+          for (const pending of half) pending.attempts += 1;
+          buffer.unshift(...half.filter((p) => p.attempts < this.maxAttempts && !this.closed));
+        }
+      }
     }
   }
 
@@ -210,26 +253,87 @@ export class AnalyticsRecorder {
   }
 }
 
+/**
+ * Whether the database refused a statement for the data it carried (SQLSTATE class 22 data exception, 23 integrity
+ * constraint violation, 54 program limit exceeded, e.g. an index row too large), rather than for being unreachable.
+ */
+function isRowError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^(22|23|54)/.test(code);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Text PostgreSQL accepts: NUL (refused by `text` and `jsonb`) and lone surrogates become U+FFFD. */
+export function storableText(value: string): string {
+  return value.replaceAll("\u0000", "\uFFFD").replace(LONE_SURROGATE, "\uFFFD");
+}
+
+function storableOrNull(value: string | null | undefined): string | null {
+  return value === null || value === undefined ? null : storableText(String(value));
+}
+
+/** A JSON value with every string and key made storable (jsonb refuses `\u0000` and unpaired surrogate escapes). */
+export function storableJson(value: unknown): unknown {
+  if (typeof value === "string") return storableText(value);
+  if (Array.isArray(value)) return value.map(storableJson);
+  if (value && typeof value === "object" && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [storableText(k), storableJson(v)]));
+  }
+  return value;
+}
+
+function storableRequest(row: RequestRow): RequestRow {
+  return {
+    ...row,
+    method: storableText(row.method),
+    endpoint: storableText(row.endpoint),
+    responseTime: Number.isFinite(row.responseTime) ? row.responseTime : 0,
+    clientId: storableOrNull(row.clientId),
+    userId: storableOrNull(row.userId),
+    ipAddress: storableOrNull(row.ipAddress),
+    userAgent: storableOrNull(row.userAgent),
+    oauthError: storableOrNull(row.oauthError),
+  };
+}
+
+function storableSecurity(row: SecurityRow): SecurityRow {
+  return {
+    ...row,
+    eventType: storableText(row.eventType),
+    severity: storableText(row.severity),
+    clientId: storableOrNull(row.clientId),
+    userId: storableOrNull(row.userId),
+    ipAddress: storableOrNull(row.ipAddress),
+    userAgent: storableOrNull(row.userAgent),
+    details: row.details === undefined || row.details === null ? row.details : storableJson(row.details),
+  };
+}
+
 // Timestamps travel as ISO text and are stored as UTC `timestamp(3)`, Prisma's convention, whatever the session zone.
+// ON CONFLICT DO NOTHING: a retried batch skips the rows its first attempt stored (and the rollup triggers, reading
+// the rows actually inserted, skip them too).
 const INSERT_REQUESTS = `
   INSERT INTO "AnalyticsRequest"
     ("id", "timestamp", "method", "endpoint", "statusCode", "responseTime", "clientId", "userId", "ipAddress", "userAgent", "oauthError")
   SELECT id, ts AT TIME ZONE 'UTC', method, endpoint, status, duration, client, "user", ip, agent, error
     FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int[], $6::float8[], $7::text[], $8::text[],
                 $9::text[], $10::text[], $11::text[])
-      AS t(id, ts, method, endpoint, status, duration, client, "user", ip, agent, error)`;
+      AS t(id, ts, method, endpoint, status, duration, client, "user", ip, agent, error)
+  ON CONFLICT ("id", "timestamp") DO NOTHING`;
 
 const INSERT_SECURITY = `
   INSERT INTO "AnalyticsSecurity"
     ("id", "timestamp", "eventType", "severity", "clientId", "userId", "ipAddress", "userAgent", "details")
   SELECT id, ts AT TIME ZONE 'UTC', type, severity, client, "user", ip, agent, details::jsonb
     FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-      AS t(id, ts, type, severity, client, "user", ip, agent, details)`;
+      AS t(id, ts, type, severity, client, "user", ip, agent, details)
+  ON CONFLICT ("id", "timestamp") DO NOTHING`;
 
-function requestColumns(rows: RequestRow[]): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 11 }, () => new Array<unknown>(rows.length));
-  rows.forEach((row, i) => {
-    columns[0][i] = uuidv7(row.timestamp.getTime());
+function requestColumns(pending: Pending<RequestRow>[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 11 }, () => new Array<unknown>(pending.length));
+  pending.forEach(({ id, data: row }, i) => {
+    columns[0][i] = id;
     columns[1][i] = row.timestamp.toISOString();
     columns[2][i] = row.method;
     columns[3][i] = row.endpoint;
@@ -244,10 +348,10 @@ function requestColumns(rows: RequestRow[]): unknown[][] {
   return columns;
 }
 
-function securityColumns(rows: SecurityRow[]): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 9 }, () => new Array<unknown>(rows.length));
-  rows.forEach((row, i) => {
-    columns[0][i] = uuidv7(row.timestamp.getTime());
+function securityColumns(pending: Pending<SecurityRow>[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 9 }, () => new Array<unknown>(pending.length));
+  pending.forEach(({ id, data: row }, i) => {
+    columns[0][i] = id;
     columns[1][i] = row.timestamp.toISOString();
     columns[2][i] = row.eventType;
     columns[3][i] = row.severity;

@@ -2,8 +2,8 @@
  * Reading and triaging the security events server/analytics records (table AnalyticsSecurity): filter by type,
  * severity, client and time range; mark events reviewed (who and when).
  */
-import type { Prisma } from "../db/client.ts";
-import { pageArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
+import { Prisma } from "../db/client.ts";
+import { timeKeysetArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
 import type { Severity } from "../events.ts";
 import type { Services } from "../services.ts";
 import { clientRowIdOf } from "./queries.ts";
@@ -57,10 +57,20 @@ export async function listSecurityEvents(
   filter: SecurityEventFilter,
   page: PageInput,
 ): Promise<Page<SecurityEventRow>> {
-  const where = whereOf(filter, filter.clientId ? await clientRowIdOf(deps, filter.clientId) : null);
+  const clientId = filter.clientId ? await clientRowIdOf(deps, filter.clientId) : null;
+  const where = whereOf(filter, clientId);
+  const cursorRow = page.cursor
+    ? await deps.prisma.analyticsSecurity.findFirst({ where: { id: page.cursor }, select: { id: true, timestamp: true } })
+    : null;
+  const keyset = timeKeysetArgs(page, cursorRow);
   const [rows, total] = await Promise.all([
-    deps.prisma.analyticsSecurity.findMany({ where, orderBy: [{ timestamp: "desc" }, { id: "desc" }], ...pageArgs(page) }),
-    deps.prisma.analyticsSecurity.count({ where }),
+    // A cursor whose row is gone (retention dropped its day) gives an empty page, as Prisma does for a lost cursor.
+    page.cursor && !cursorRow
+      ? []
+      : deps.prisma.analyticsSecurity
+          .findMany({ where: { AND: [where, keyset.where] }, orderBy: keyset.orderBy, take: keyset.take })
+          .then((found) => (keyset.reverse ? found.reverse() : found)),
+    securityEventCount(deps, filter, clientId),
   ]);
   const result = toPage(rows, page, total);
   // The event rows hold plain ids (no relations: events outlive users and clients), so names are looked up in bulk.
@@ -86,19 +96,34 @@ export async function listSecurityEvents(
   };
 }
 
+/**
+ * How many events match, from AnalyticsSecurityRollup rather than `count(*)` over the raw rows (a rate-limit storm
+ * stores millions): minute rows whose bucket starts in the range, so the count is exact to the minute.
+ */
+async function securityEventCount(deps: Deps, filter: SecurityEventFilter, clientId: string | null): Promise<number> {
+  const conditions: Prisma.Sql[] = [Prisma.sql`"grain" = 60`];
+  if (filter.from) conditions.push(Prisma.sql`"bucket" >= (${filter.from.toISOString()}::timestamptz AT TIME ZONE 'UTC')`);
+  if (filter.to) conditions.push(Prisma.sql`"bucket" < (${filter.to.toISOString()}::timestamptz AT TIME ZONE 'UTC')`);
+  if (filter.type) conditions.push(Prisma.sql`"eventType" = ${filter.type}`);
+  if (filter.severity) conditions.push(Prisma.sql`"severity" = ${filter.severity}`);
+  if (clientId) conditions.push(Prisma.sql`"clientId" = ${clientId}`);
+  const counted =
+    filter.reviewed === "reviewed" ? Prisma.sql`"reviewed"` : filter.reviewed === "unreviewed" ? Prisma.sql`"events" - "reviewed"` : Prisma.sql`"events"`;
+  const [row] = await deps.prisma.$queryRaw<Array<{ n: bigint | null }>>`
+    SELECT sum(${counted})::bigint AS n FROM "AnalyticsSecurityRollup" WHERE ${Prisma.join(conditions, " AND ")}`;
+  return Number(row?.n ?? 0);
+}
+
 function unique(values: Array<string | null>): string[] {
   return [...new Set(values.filter((v): v is string => Boolean(v)))];
 }
 
-/** The event types seen so far (for the filter menu), most frequent first. */
+/** The event types seen so far (for the filter menu), most frequent first: hour rollups, not the raw rows. */
 export async function securityEventTypes(deps: Deps): Promise<string[]> {
-  const groups = await deps.prisma.analyticsSecurity.groupBy({
-    by: ["eventType"],
-    _count: { _all: true },
-    orderBy: { _count: { eventType: "desc" } },
-    take: 100,
-  });
-  return groups.map((g) => g.eventType);
+  const rows = await deps.prisma.$queryRaw<Array<{ type: string }>>`
+    SELECT "eventType" AS type FROM "AnalyticsSecurityRollup" WHERE "grain" = 3600
+     GROUP BY 1 HAVING sum("events") > 0 ORDER BY sum("events") DESC, 1 LIMIT 100`;
+  return rows.map((r) => r.type);
 }
 
 /** Marks events reviewed by `userId` (events already reviewed keep their first reviewer). */

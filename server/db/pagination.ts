@@ -28,6 +28,39 @@ export function pageArgs(page: PageInput): { cursor?: { id: string }; skip?: num
 }
 
 /**
+ * Keyset paging for a table partitioned by time, whose rows are unique by (id, timestamp) only (AnalyticsSecurity,
+ * AnalyticsRequest), listed newest first by (timestamp, id): the cursor stays the row id; `cursorRow` is that row,
+ * looked up by the caller. A page is `WHERE (timestamp, id) < (cursor)` (or `>` going back) in index order, so
+ * its cost does not grow with how deep it is. Rows come back as toPage expects them (backward: the extra row first).
+ */
+export function timeKeysetArgs(
+  page: PageInput,
+  cursorRow: { id: string; timestamp: Date } | null | undefined,
+): {
+  where: { OR?: Array<Record<string, unknown>> };
+  orderBy: Array<{ timestamp: "asc" | "desc" } | { id: "asc" | "desc" }>;
+  take: number;
+  reverse: boolean;
+} {
+  const take = page.limit + 1;
+  if (!cursorRow) return { where: {}, orderBy: [{ timestamp: "desc" }, { id: "desc" }], take, reverse: false };
+  const { id, timestamp } = cursorRow;
+  return page.direction === "backward"
+    ? {
+        where: { OR: [{ timestamp: { gt: timestamp } }, { timestamp, id: { gt: id } }] },
+        orderBy: [{ timestamp: "asc" }, { id: "asc" }],
+        take,
+        reverse: true,
+      }
+    : {
+        where: { OR: [{ timestamp: { lt: timestamp } }, { timestamp, id: { lt: id } }] },
+        orderBy: [{ timestamp: "desc" }, { id: "desc" }],
+        take,
+        reverse: false,
+      };
+}
+
+/**
  * Trims the extra row fetched to learn whether there is more, and works out both cursors. With a backward cursor
  * Prisma returns rows in the requested order, the extra one first.
  */

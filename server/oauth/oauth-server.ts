@@ -6,6 +6,7 @@
  * Each endpoint fills the request's meta (clientId = Client.id, userId, oauthError) for logs and analytics and maps
  * every failure through respond.ts. Events come from emit.ts.
  */
+import { sweepExpired } from "./expired-sweep.ts";
 import type { SessionUser } from "../auth/people.ts";
 import type { Services } from "../services.ts";
 import { ClientRegistry } from "./clients.ts";
@@ -254,24 +255,14 @@ export class OAuthServer {
   /**
    * Periodic cleanup: unused registrations (UNUSED_CLIENT_RETENTION_HOURS), codes and tokens a day past expiry
    * (redeemed codes are kept that long so late reuse is still detected), grants with nothing left, and sealed
-   * successor responses once the reuse grace window is over.
+   * successor responses once the reuse grace window is over, in bounded slices (expired-sweep.ts).
    */
-  async sweep(now = new Date()): Promise<SweepResult> {
-    const { prisma, env } = this.deps;
-    const dayAgo = new Date(now.getTime() - 24 * 3600_000);
+  async sweep(now = new Date(), options: { slice?: number } = {}): Promise<SweepResult> {
+    const { env } = this.deps;
     const clients = await this.clients.sweepUnused(now);
     this.deps.events.clientsSwept(clients);
-    const codes = await prisma.authorizationCode.deleteMany({ where: { expiresAt: { lt: dayAgo } } });
-    const accessTokens = await prisma.accessToken.deleteMany({ where: { expiresAt: { lt: dayAgo } } });
-    const refreshTokens = await prisma.refreshToken.deleteMany({ where: { expiresAt: { lt: dayAgo } } });
-    await prisma.refreshToken.updateMany({
-      where: { successorBox: { not: null }, rotatedAt: { lt: new Date(now.getTime() - env.REFRESH_TOKEN_REUSE_GRACE_SECONDS * 1000) } },
-      data: { successorBox: null },
-    });
-    const grants = await prisma.grant.deleteMany({
-      where: { createdAt: { lt: dayAgo }, accessTokens: { none: {} }, refreshTokens: { none: {} }, codes: { none: {} } },
-    });
-    return { clients, codes: codes.count, accessTokens: accessTokens.count, refreshTokens: refreshTokens.count, grants: grants.count };
+    const swept = await sweepExpired(this.deps.pool, { now, reuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS, slice: options.slice });
+    return { clients, codes: swept.codes, accessTokens: swept.accessTokens, refreshTokens: swept.refreshTokens, grants: swept.grants };
   }
 }
 

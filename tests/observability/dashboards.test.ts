@@ -98,6 +98,7 @@ function metricNames(expr: string): string[] {
 function expandSqlMacros(sql: string, from: Date, to: Date): string {
   const iso = (d: Date) => `'${d.toISOString()}'`;
   const expanded = sql
+    .replaceAll("$__interval_ms", "60000")
     .replaceAll("$__interval", "60s")
     .replace(/\$__timeFilter\(([^)]+)\)/g, (_m, col: string) => `${col} BETWEEN ${iso(from)} AND ${iso(to)}`)
     .replace(/\$__timeGroupAlias\(([^,]+),\s*([^)]+)\)/g, (_m, col: string) => `floor(extract(epoch from ${col})/60)*60 AS "time"`)
