@@ -1,0 +1,192 @@
+/**
+ * The dashboard's "failed connections": the clients (and, for callers never identified, the addresses) that tried
+ * and failed in a range, grouped by cause. Two grouped queries over the range (the `(timestamp)` and
+ * `(endpoint, timestamp)` indexes), each capped at SUMMARY_GROUP_LIMIT groups; the range itself is capped at
+ * SUMMARY_MAX_RANGE_MS (raw rows; hourly rollups may replace this read later). Each group is mapped to a cause by
+ * the same rules as the timelines (rules.ts), so the summary and a client's doctor page agree.
+ */
+import { Prisma } from "../db/client.ts";
+import { CAUSES, type CauseId } from "./causes.ts";
+import type { DoctorDeps, Evidence } from "./evidence.ts";
+import { causeOfRequest, causeOfSecurityEvent } from "./rules.ts";
+
+export const SUMMARY_MAX_RANGE_MS = 7 * 24 * 3600_000;
+const SUMMARY_GROUP_LIMIT = 500;
+
+/** The routes of a connection's steps whose refusals count here. */
+const STEP_ROUTES = [
+  "/.well-known/oauth-protected-resource",
+  "/.well-known/oauth-protected-resource/*",
+  "/.well-known/oauth-authorization-server",
+  "/oauth/authorize",
+  "/api/oauth/register",
+  "/api/oauth/token",
+  "/mcp/mcp",
+  "/mcp/sse",
+  "/mcp/message",
+];
+
+/** Causes a request row shares with a security event recorded with it: the event (with its reason) counts. */
+const EVENT_EXPLAINED = new Set<CauseId>(["invalid_token", "origin_refused"]);
+
+export interface FailedSubject {
+  kind: "client" | "unknown_client" | "address";
+  /** The Client row id, for a client that exists. */
+  clientDbId: string | null;
+  /** The public client_id (or the string presented, for an unknown client). */
+  clientId: string | null;
+  name: string | null;
+  ipAddress: string | null;
+  count: number;
+  lastSeen: Date;
+}
+
+export interface FailedCause {
+  causeId: CauseId;
+  cause: string;
+  fix: string;
+  count: number;
+  subjects: FailedSubject[];
+}
+
+export interface FailedConnections {
+  from: Date;
+  to: Date;
+  /** The range asked for was longer than SUMMARY_MAX_RANGE_MS. */
+  capped: boolean;
+  causes: FailedCause[];
+}
+
+interface SecurityGroup {
+  eventType: string;
+  reason: string | null;
+  endpoint: string | null;
+  clientId: string | null;
+  ipAddress: string | null;
+  n: number;
+  last: Date;
+}
+
+interface RequestGroup {
+  method: string;
+  endpoint: string;
+  statusCode: number;
+  oauthError: string | null;
+  clientId: string | null;
+  ipAddress: string | null;
+  n: number;
+  last: Date;
+}
+
+const NO_EVIDENCE: Evidence = { from: new Date(0), to: new Date(0), requests: [], security: [], truncated: false };
+
+export async function failedConnections(deps: DoctorDeps, range: { from: Date; to: Date }, appUrl: string): Promise<FailedConnections> {
+  const capped = range.to.getTime() - range.from.getTime() > SUMMARY_MAX_RANGE_MS;
+  const from = capped ? new Date(range.to.getTime() - SUMMARY_MAX_RANGE_MS) : range.from;
+  const { to } = range;
+  const [security, requests] = await Promise.all([
+    deps.prisma.$queryRaw<SecurityGroup[]>(Prisma.sql`
+      SELECT "eventType", details->>'reason' AS reason, details->>'endpoint' AS endpoint, "clientId",
+             CASE WHEN "clientId" IS NULL THEN "ipAddress" END AS "ipAddress", count(*)::int AS n, max("timestamp") AS last
+        FROM "AnalyticsSecurity"
+       WHERE "timestamp" >= ${from} AND "timestamp" < ${to} AND "eventType" <> 'ADMIN_ACTION'
+       GROUP BY 1, 2, 3, 4, 5 ORDER BY n DESC LIMIT ${SUMMARY_GROUP_LIMIT}`),
+    deps.prisma.$queryRaw<RequestGroup[]>(Prisma.sql`
+      SELECT method, endpoint, "statusCode", "oauthError", "clientId",
+             CASE WHEN "clientId" IS NULL THEN "ipAddress" END AS "ipAddress", count(*)::int AS n, max("timestamp") AS last
+        FROM "AnalyticsRequest"
+       WHERE "timestamp" >= ${from} AND "timestamp" < ${to} AND endpoint IN (${Prisma.join(STEP_ROUTES)})
+         AND "statusCode" >= 400 AND "statusCode" < 500 AND NOT ("statusCode" = 401 AND "oauthError" IS NULL)
+       GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY n DESC LIMIT ${SUMMARY_GROUP_LIMIT}`),
+  ]);
+
+  const tally = new Tally();
+  const tokenExplained = new Set<string>();
+  for (const g of security) {
+    const verdict = causeOfSecurityEvent(
+      {
+        kind: "security",
+        id: "",
+        timestamp: g.last,
+        eventType: g.eventType,
+        severity: "",
+        clientId: g.clientId,
+        ipAddress: g.ipAddress,
+        userAgent: null,
+        details: { reason: g.reason, endpoint: g.endpoint },
+      },
+      NO_EVIDENCE,
+      { appUrl },
+    );
+    if (!verdict.causeId) continue;
+    if (verdict.kinds.includes("token")) tokenExplained.add(subjectKey(g));
+    tally.add(verdict.causeId, g);
+  }
+  for (const g of requests) {
+    const causeId = causeOfRequest({ kind: "request", id: "", timestamp: g.last, responseTime: 0, userAgent: null, ...g });
+    if (!causeId || EVENT_EXPLAINED.has(causeId)) continue;
+    if (causeId === "token_request_failed" && tokenExplained.has(subjectKey(g))) continue;
+    tally.add(causeId, g);
+  }
+  return { from, to, capped, causes: await tally.resolve(deps) };
+}
+
+function subjectKey(g: { clientId: string | null; ipAddress: string | null }): string {
+  return g.clientId ? `c:${g.clientId}` : `a:${g.ipAddress ?? ""}`;
+}
+
+class Tally {
+  private readonly byCause = new Map<CauseId, Map<string, { clientId: string | null; ipAddress: string | null; count: number; lastSeen: Date }>>();
+
+  add(causeId: CauseId, g: { clientId: string | null; ipAddress: string | null; n: number; last: Date }): void {
+    let subjects = this.byCause.get(causeId);
+    if (!subjects) this.byCause.set(causeId, (subjects = new Map()));
+    const key = subjectKey(g);
+    const seen = subjects.get(key);
+    // A refusal is often both a request row and a security event: the larger count, not the sum.
+    if (!seen) subjects.set(key, { clientId: g.clientId, ipAddress: g.ipAddress, count: g.n, lastSeen: new Date(g.last) });
+    else {
+      seen.count = Math.max(seen.count, g.n);
+      if (new Date(g.last) > seen.lastSeen) seen.lastSeen = new Date(g.last);
+    }
+  }
+
+  /** Names the clients (by row id or by the client_id presented) in one query. */
+  async resolve(deps: DoctorDeps): Promise<FailedCause[]> {
+    const ids = [...new Set([...this.byCause.values()].flatMap((m) => [...m.values()].map((s) => s.clientId)).filter((v): v is string => Boolean(v)))];
+    const clients = ids.length
+      ? await deps.prisma.client.findMany({
+          where: { OR: [{ id: { in: ids } }, { clientId: { in: ids } }] },
+          select: { id: true, clientId: true, name: true },
+        })
+      : [];
+    const byKey = new Map<string, (typeof clients)[number]>();
+    for (const c of clients) {
+      byKey.set(c.id, c);
+      byKey.set(c.clientId, c);
+    }
+    const causes: FailedCause[] = [];
+    for (const [causeId, subjects] of this.byCause) {
+      const merged = new Map<string, FailedSubject>();
+      for (const s of subjects.values()) {
+        const client = s.clientId ? byKey.get(s.clientId) : undefined;
+        const subject: FailedSubject = client
+          ? { kind: "client", clientDbId: client.id, clientId: client.clientId, name: client.name, ipAddress: null, count: s.count, lastSeen: s.lastSeen }
+          : s.clientId
+            ? { kind: "unknown_client", clientDbId: null, clientId: s.clientId, name: null, ipAddress: null, count: s.count, lastSeen: s.lastSeen }
+            : { kind: "address", clientDbId: null, clientId: null, name: null, ipAddress: s.ipAddress, count: s.count, lastSeen: s.lastSeen };
+        // A client counted under its row id and its client_id string is one client.
+        const key = subject.clientDbId ?? subject.clientId ?? `a:${subject.ipAddress}`;
+        const seen = merged.get(key);
+        if (!seen) merged.set(key, subject);
+        else {
+          seen.count = Math.max(seen.count, subject.count);
+          if (subject.lastSeen > seen.lastSeen) seen.lastSeen = subject.lastSeen;
+        }
+      }
+      const list = [...merged.values()].sort((a, b) => b.lastSeen.getTime() - a.lastSeen.getTime());
+      causes.push({ causeId, ...CAUSES[causeId], count: list.reduce((sum, s) => sum + s.count, 0), subjects: list.slice(0, 20) });
+    }
+    return causes.sort((a, b) => b.subjects.length - a.subjects.length || b.count - a.count);
+  }
+}
