@@ -60,7 +60,7 @@ export function causeOfSecurityEvent(event: SecurityEvidence, evidence: Evidence
       if (reason === "audience") {
         return verdict(
           "wrong_audience",
-          [text(d.tokenAudience) && `The token was issued for ${text(d.tokenAudience)}.`, endpoint && `It was used at ${context.appUrl}${endpoint}.`],
+          [text(d.audience) && `The token was issued for ${text(d.audience)}.`, endpoint && `It was used at ${context.appUrl}${endpoint}.`],
           MCP_STEPS,
           standalone,
         );
@@ -117,7 +117,7 @@ export function causeOfSecurityEvent(event: SecurityEvidence, evidence: Evidence
       return verdict(
         "refresh_replayed",
         [
-          typeof d.revokedTokens === "number" ? `${d.revokedTokens} tokens of the grant were revoked.` : null,
+          "Every token of the grant was revoked.",
           addresses.length > 1 ? `The token endpoint was called for this client from ${addresses.length} addresses in this window: ${addresses.join(", ")}.` : null,
           event.ipAddress ? `The used refresh token came back from ${event.ipAddress}.` : null,
         ],

@@ -313,7 +313,7 @@ export class BearerAuth {
       ...origin,
       type: "INVALID_TOKEN",
       severity: reason === "revoked" || reason === "grant_revoked" || reason === "audience" || reason === "dpop_bound_as_bearer" ? "medium" : "low",
-      details: { reason, endpoint: `/mcp/${endpoint}`, ...(tokenAudience ? { tokenAudience } : {}) },
+      details: { reason, endpoint: `/mcp/${endpoint}`, ...(tokenAudience ? { audience: tokenAudience } : {}) },
     });
   }
 
