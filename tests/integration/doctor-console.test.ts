@@ -7,13 +7,11 @@
  * refusal (MCP transports, DNS rebinding), a rate limit, a refresh token replayed from two addresses (RFC 9700
  * §4.14.2), and a client_id that is not registered. No token, code or secret appears in what the doctor returns.
  */
-import http from "node:http";
 import { beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../server/db/embedded.ts";
 import type { AppCaller } from "../../server/trpc/root.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { REDIRECT } from "./oauth-support.ts";
-import { adminCaller, clientRowId, DOCTOR_ADMIN, recorded, StandInClient } from "./doctor-support.ts";
+import { adminCaller, clientRowId, DOCTOR_ADMIN, provoke, recorded, StandInClient } from "./doctor-support.ts";
 
 let server: TestServer;
 let admin: AppCaller;
@@ -86,15 +84,7 @@ describe("Connection doctor: a client that connects", () => {
 
 describe("Connection doctor names the cause", () => {
   it("APP_URL differs from the address the client calls: resource_mismatch, with the host, the resource asked for and APP_URL", async () => {
-    // The server's APP_URL is http://127.0.0.1:<port>; this client reaches it as localhost, and asks for that resource.
-    const called = server.url.replace("127.0.0.1", "localhost");
-    const client = new StandInClient(server, "misaddressed");
-    expect((await client.mcp(undefined, {}, called)).status).toBe(401);
-    await client.discover(called);
-    await client.register([REDIRECT], called);
-    await client.signIn("misaddressed@example.com");
-    const answer = await client.authorize({ resource: `${called}/mcp/mcp` });
-    expect(answer.location?.searchParams.get("error") ?? "error page").toMatch(/invalid_target|error page/);
+    const { client, called } = await provoke.resourceMismatch(server);
     const diagnosis = await clientDoctor(client);
     const finding = findingOf(diagnosis, "resource_mismatch");
     expect(finding.fix).toMatch(/APP_URL/);
@@ -107,38 +97,8 @@ describe("Connection doctor names the cause", () => {
   });
 
   it("a proxy that strips WWW-Authenticate and does not forward /.well-known: discovery_not_reached", async () => {
-    const target = new URL(server.url);
-    const ip = "198.51.100.7";
-    const proxy = http.createServer((req, res) => {
-      if (req.url?.startsWith("/.well-known/")) {
-        res.writeHead(404).end("not found");
-        return;
-      }
-      // The public address is APP_URL's (X-Forwarded-Host): only the proxy's header handling is wrong.
-      const headers = { ...req.headers, "x-forwarded-for": ip, "x-forwarded-host": target.host };
-      const upstream = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers }, (answer) => {
-        const out = { ...answer.headers };
-        delete out["www-authenticate"];
-        res.writeHead(answer.statusCode ?? 502, out);
-        answer.pipe(res);
-      });
-      upstream.on("error", () => res.destroy());
-      req.pipe(upstream);
-    });
-    const port = await freePort();
-    await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
-    try {
-      const client = new StandInClient(server, "proxied", ip);
-      const res = await client.mcp(undefined, {}, `http://127.0.0.1:${port}`);
-      expect(res.status).toBe(401);
-      expect(res.headers.get("www-authenticate")).toBeNull();
-      // The client falls back to the well-known URI (RFC 9728 §3.1); the proxy answers it itself.
-      expect((await client.fetch("/.well-known/oauth-protected-resource/mcp/mcp", { base: `http://127.0.0.1:${port}` })).status).toBe(404);
-    } finally {
-      proxy.closeAllConnections();
-      proxy.close();
-    }
-    const diagnosis = await addressDoctor(ip);
+    await provoke.proxyStripsChallenge(server, "198.51.100.7");
+    const diagnosis = await addressDoctor("198.51.100.7");
     expect(causesOf(diagnosis)).toEqual(["discovery_not_reached"]);
     const finding = findingOf(diagnosis, "discovery_not_reached");
     expect(finding.cause).toMatch(/proxy/);
@@ -147,10 +107,8 @@ describe("Connection doctor names the cause", () => {
   });
 
   it("a token issued for another endpoint: wrong_audience, naming the token's audience", async () => {
-    const client = new StandInClient(server, "sse-token");
-    const tokens = await client.connect("audience@example.com", { resource: `${server.env.APP_URL}/mcp/sse` });
-    secrets.push(tokens.access_token, tokens.refresh_token);
-    expect((await client.mcp(tokens.access_token)).status).toBe(401);
+    const { client, tokens } = await provoke.wrongAudience(server);
+    secrets.push(...tokens);
     const diagnosis = await clientDoctor(client);
     expect(causesOf(diagnosis)).toEqual(["wrong_audience"]);
     const finding = findingOf(diagnosis, "wrong_audience");
@@ -162,11 +120,7 @@ describe("Connection doctor names the cause", () => {
   });
 
   it("a redirect URI the client did not register: redirect_uri_unregistered, with the URI asked for and the registered ones", async () => {
-    const client = new StandInClient(server, "wrong-redirect");
-    await client.register();
-    await client.signIn("redirect@example.com");
-    const answer = await client.authorize({ redirect_uri: "http://app.example/elsewhere" });
-    expect(answer.status).toBe(400);
+    const { client } = await provoke.unregisteredRedirect(server);
     const diagnosis = await clientDoctor(client);
     expect(causesOf(diagnosis)).toEqual(["redirect_uri_unregistered"]);
     expect(findingOf(diagnosis, "redirect_uri_unregistered").facts).toEqual([
@@ -176,10 +130,8 @@ describe("Connection doctor names the cause", () => {
   });
 
   it("a browser client's Origin that is not allowed: origin_refused, naming ALLOWED_ORIGINS and the Origin", async () => {
-    const client = new StandInClient(server, "browser-app");
-    const tokens = await client.connect("origin@example.com");
-    secrets.push(tokens.access_token, tokens.refresh_token);
-    expect((await client.mcp(tokens.access_token, { origin: "https://app.example" })).status).toBe(403);
+    const { client, tokens } = await provoke.originRefused(server);
+    secrets.push(...tokens);
     const diagnosis = await clientDoctor(client);
     expect(causesOf(diagnosis)).toEqual(["origin_refused"]);
     const finding = findingOf(diagnosis, "origin_refused");
@@ -188,12 +140,8 @@ describe("Connection doctor names the cause", () => {
   });
 
   it("a shared address over the per-IP limit: rate_limited, naming the setting", async () => {
-    const client = new StandInClient(server, "busy-office");
-    const tokens = await client.connect("office@example.com");
-    secrets.push(tokens.access_token, tokens.refresh_token);
-    const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await client.mcp(tokens.access_token)).status);
-    expect(statuses.at(-1)).toBe(429);
+    const { client, tokens } = await provoke.rateLimited(server);
+    secrets.push(...tokens);
     const diagnosis = await clientDoctor(client);
     expect(causesOf(diagnosis)).toEqual(["rate_limited"]);
     const finding = findingOf(diagnosis, "rate_limited");
@@ -202,14 +150,8 @@ describe("Connection doctor names the cause", () => {
   });
 
   it("a refresh token replayed from a second address: refresh_replayed, with both addresses", async () => {
-    const client = new StandInClient(server, "two-egress");
-    const tokens = await client.connect("replay@example.com");
-    secrets.push(tokens.access_token, tokens.refresh_token);
-    const first = await client.token({ grant_type: "refresh_token", refresh_token: tokens.refresh_token });
-    expect(first.status).toBe(200);
-    secrets.push(first.body.access_token, first.body.refresh_token);
-    const replay = await client.token({ grant_type: "refresh_token", refresh_token: tokens.refresh_token }, "192.0.2.99");
-    expect(replay).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+    const { client, tokens } = await provoke.refreshReplayed(server, "192.0.2.99");
+    secrets.push(...tokens);
     const diagnosis = await clientDoctor(client);
     expect(causesOf(diagnosis)).toEqual(["refresh_replayed"]);
     const facts = findingOf(diagnosis, "refresh_replayed").facts;
@@ -217,10 +159,7 @@ describe("Connection doctor names the cause", () => {
   });
 
   it("a client_id that is not registered (an expired registration): unknown_client, found by the client_id string", async () => {
-    const client = new StandInClient(server, "stale-registration");
-    client.clientId = "mcpc_forgotten_registration";
-    await client.signIn("stale@example.com");
-    expect((await client.authorize({})).status).toBe(400);
+    await provoke.unknownClient(server, "mcpc_forgotten_registration");
     await recorded(server);
     const { registered, diagnosis } = await admin.doctor.caller({ clientId: "mcpc_forgotten_registration", window: "1h" });
     expect(registered).toBeNull();

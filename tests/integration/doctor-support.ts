@@ -6,7 +6,9 @@
  * through the tRPC API as an admin.
  */
 import { randomBytes } from "node:crypto";
+import http from "node:http";
 import { expect } from "vitest";
+import { freePort } from "../../server/db/embedded.ts";
 import { createCaller, type AppCaller } from "../../server/trpc/root.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { browse, CookieJar, hiddenField, pkce, REDIRECT } from "./oauth-support.ts";
@@ -151,3 +153,112 @@ export async function clientRowId(server: TestServer, clientId: string): Promise
   expect(row).not.toBeNull();
   return row!.id;
 }
+
+/**
+ * Each common cause of "my client can't connect", provoked against `server` (started with TRUST_PROXY, and
+ * RATE_LIMIT_MCP_PER_IP=4 for the rate limit). Each returns the stand-in client (or the address) the doctor is
+ * then asked about, and the tokens it received (none may appear in the doctor's answers).
+ */
+export const provoke = {
+  /** APP_URL names 127.0.0.1; the client calls the server as localhost and asks for that resource. */
+  async resourceMismatch(server: TestServer): Promise<{ client: StandInClient; called: string }> {
+    const called = server.url.replace("127.0.0.1", "localhost");
+    const client = new StandInClient(server, "misaddressed");
+    expect((await client.mcp(undefined, {}, called)).status).toBe(401);
+    await client.discover(called);
+    await client.register([REDIRECT], called);
+    await client.signIn("misaddressed@example.com");
+    const answer = await client.authorize({ resource: `${called}/mcp/mcp` });
+    expect(answer.location?.searchParams.get("error") ?? "error page").toMatch(/invalid_target|error page/);
+    return { client, called };
+  },
+
+  /**
+   * A proxy in front that strips WWW-Authenticate and answers /.well-known itself (404): the client gets a 401
+   * without a challenge and falls back to the well-known URI (RFC 9728 §3.1), which never reaches the server.
+   */
+  async proxyStripsChallenge(server: TestServer, ip: string): Promise<void> {
+    const target = new URL(server.url);
+    const proxy = http.createServer((req, res) => {
+      if (req.url?.startsWith("/.well-known/")) {
+        res.writeHead(404).end("not found");
+        return;
+      }
+      // The public address is APP_URL's (X-Forwarded-Host): only the proxy's header handling is wrong.
+      const headers = { ...req.headers, "x-forwarded-for": ip, "x-forwarded-host": target.host };
+      const upstream = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers }, (answer) => {
+        const out = { ...answer.headers };
+        delete out["www-authenticate"];
+        res.writeHead(answer.statusCode ?? 502, out);
+        answer.pipe(res);
+      });
+      upstream.on("error", () => res.destroy());
+      req.pipe(upstream);
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
+    try {
+      const client = new StandInClient(server, "proxied", ip);
+      const res = await client.mcp(undefined, {}, `http://127.0.0.1:${port}`);
+      expect(res.status).toBe(401);
+      expect(res.headers.get("www-authenticate")).toBeNull();
+      expect((await client.fetch("/.well-known/oauth-protected-resource/mcp/mcp", { base: `http://127.0.0.1:${port}` })).status).toBe(404);
+    } finally {
+      proxy.closeAllConnections();
+      proxy.close();
+    }
+  },
+
+  /** A token for the SSE endpoint used on /mcp/mcp (RFC 8707 audience). */
+  async wrongAudience(server: TestServer): Promise<{ client: StandInClient; tokens: string[] }> {
+    const client = new StandInClient(server, "sse-token");
+    const tokens = await client.connect("audience@example.com", { resource: `${server.env.APP_URL}/mcp/sse` });
+    expect((await client.mcp(tokens.access_token)).status).toBe(401);
+    return { client, tokens: [tokens.access_token, tokens.refresh_token] };
+  },
+
+  async unregisteredRedirect(server: TestServer): Promise<{ client: StandInClient }> {
+    const client = new StandInClient(server, "wrong-redirect");
+    await client.register();
+    await client.signIn("redirect@example.com");
+    expect((await client.authorize({ redirect_uri: "http://app.example/elsewhere" })).status).toBe(400);
+    return { client };
+  },
+
+  /** A browser-based client whose Origin the server does not allow calls /mcp/mcp with its token. */
+  async originRefused(server: TestServer): Promise<{ client: StandInClient; tokens: string[] }> {
+    const client = new StandInClient(server, "browser-app");
+    const tokens = await client.connect("origin@example.com");
+    expect((await client.mcp(tokens.access_token, { origin: "https://app.example" })).status).toBe(403);
+    return { client, tokens: [tokens.access_token, tokens.refresh_token] };
+  },
+
+  /** More MCP calls from one address than RATE_LIMIT_MCP_PER_IP (4) allows. */
+  async rateLimited(server: TestServer): Promise<{ client: StandInClient; tokens: string[] }> {
+    const client = new StandInClient(server, "busy-office");
+    const tokens = await client.connect("office@example.com");
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await client.mcp(tokens.access_token)).status);
+    expect(statuses.at(-1)).toBe(429);
+    return { client, tokens: [tokens.access_token, tokens.refresh_token] };
+  },
+
+  /** A refresh token used once, then again from a second address (RFC 9700 §4.14.2). */
+  async refreshReplayed(server: TestServer, secondIp: string): Promise<{ client: StandInClient; tokens: string[] }> {
+    const client = new StandInClient(server, "two-egress");
+    const tokens = await client.connect("replay@example.com");
+    const first = await client.token({ grant_type: "refresh_token", refresh_token: tokens.refresh_token });
+    expect(first.status).toBe(200);
+    const replay = await client.token({ grant_type: "refresh_token", refresh_token: tokens.refresh_token }, secondIp);
+    expect(replay).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+    return { client, tokens: [tokens.access_token, tokens.refresh_token, first.body.access_token, first.body.refresh_token] };
+  },
+
+  /** An authorization request naming a client_id that is not registered (a registration that expired). */
+  async unknownClient(server: TestServer, clientId: string): Promise<void> {
+    const client = new StandInClient(server, "stale-registration");
+    client.clientId = clientId;
+    await client.signIn("stale@example.com");
+    expect((await client.authorize({})).status).toBe(400);
+  },
+};
