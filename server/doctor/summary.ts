@@ -9,6 +9,7 @@ import { Prisma } from "../db/client.ts";
 import { CAUSES, type CauseId } from "./causes.ts";
 import type { DoctorDeps, Evidence } from "./evidence.ts";
 import { causeOfRequest, causeOfSecurityEvent } from "./rules.ts";
+import { stepOf } from "./steps.ts";
 
 export const SUMMARY_MAX_RANGE_MS = 7 * 24 * 3600_000;
 const SUMMARY_GROUP_LIMIT = 500;
@@ -101,7 +102,8 @@ export async function failedConnections(deps: DoctorDeps, range: { from: Date; t
   ]);
 
   const tally = new Tally();
-  const tokenExplained = new Set<string>();
+  /** `<subject>|<step>` pairs a security event explains: the request rows refused there add no second cause. */
+  const explained = new Set<string>();
   for (const g of security) {
     const verdict = causeOfSecurityEvent(
       {
@@ -119,16 +121,17 @@ export async function failedConnections(deps: DoctorDeps, range: { from: Date; t
       { appUrl },
     );
     if (!verdict.causeId) continue;
-    if (verdict.kinds.includes("token")) tokenExplained.add(subjectKey(g));
+    for (const kind of verdict.kinds) explained.add(`${subjectKey(g)}|${kind}`);
     tally.add(verdict.causeId, g);
   }
   for (const g of requests) {
-    const causeId = causeOfRequest({ kind: "request", id: "", timestamp: g.last, responseTime: 0, userAgent: null, ...g });
+    const row = { kind: "request" as const, id: "", timestamp: g.last, responseTime: 0, userAgent: null, ...g };
+    const causeId = causeOfRequest(row);
     if (!causeId || EVENT_EXPLAINED.has(causeId)) continue;
-    if (causeId === "token_request_failed" && tokenExplained.has(subjectKey(g))) continue;
+    if (causeId !== "rate_limited" && explained.has(`${subjectKey(g)}|${stepOf(row)?.id}`)) continue;
     tally.add(causeId, g);
   }
-  return { from, to, capped, causes: await tally.resolve(deps) };
+  return { from, to, capped, causes: await tally.resolve(deps, { from, to }) };
 }
 
 function subjectKey(g: { clientId: string | null; ipAddress: string | null }): string {
@@ -151,8 +154,17 @@ class Tally {
     }
   }
 
-  /** Names the clients (by row id or by the client_id presented) in one query. */
-  async resolve(deps: DoctorDeps): Promise<FailedCause[]> {
+  /**
+   * Names the clients (by row id or by the client_id presented) in one query. A refusal recorded before the
+   * client was known (an Origin, a rate limit, the host) carries only an address: when exactly one client made
+   * requests from that address in the range, it is counted as that client's.
+   */
+  async resolve(deps: DoctorDeps, range: { from: Date; to: Date }): Promise<FailedCause[]> {
+    const addresses = [...new Set([...this.byCause.values()].flatMap((m) => [...m.values()].filter((s) => !s.clientId && s.ipAddress).map((s) => s.ipAddress!)))];
+    const owners = await clientsByAddress(deps, addresses.slice(0, 200), range);
+    for (const subjects of this.byCause.values()) {
+      for (const s of subjects.values()) if (!s.clientId && s.ipAddress && owners.has(s.ipAddress)) s.clientId = owners.get(s.ipAddress)!;
+    }
     const ids = [...new Set([...this.byCause.values()].flatMap((m) => [...m.values()].map((s) => s.clientId)).filter((v): v is string => Boolean(v)))];
     const clients = ids.length
       ? await deps.prisma.client.findMany({
@@ -189,4 +201,17 @@ class Tally {
     }
     return causes.sort((a, b) => b.subjects.length - a.subjects.length || b.count - a.count);
   }
+}
+
+/** The one client each address made requests as in the range (addresses used by several clients are left out). */
+async function clientsByAddress(deps: DoctorDeps, addresses: string[], range: { from: Date; to: Date }): Promise<Map<string, string>> {
+  if (addresses.length === 0) return new Map();
+  const rows = await deps.prisma.$queryRaw<Array<{ ipAddress: string; clientId: string }>>(Prisma.sql`
+    SELECT DISTINCT "ipAddress", "clientId" FROM "AnalyticsRequest"
+     WHERE "ipAddress" IN (${Prisma.join(addresses)}) AND "clientId" IS NOT NULL
+       AND "timestamp" >= ${range.from} AND "timestamp" < ${range.to}
+     LIMIT 1000`);
+  const owners = new Map<string, string | null>();
+  for (const r of rows) owners.set(r.ipAddress, owners.has(r.ipAddress) ? null : r.clientId);
+  return new Map([...owners].filter((e): e is [string, string] => e[1] !== null));
 }

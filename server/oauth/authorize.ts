@@ -208,11 +208,10 @@ export class AuthorizationEndpoint {
       throw error;
     }
     if (!client) {
-      // No row id to name it by: the client_id as presented (public, not a secret), so the doctor finds it by that string.
-      this.deps.events.security(
-        { ...origin, clientId: clientId.slice(0, 255) },
-        { type: "INVALID_CLIENT", severity: "low", details: { reason: "unknown_client", endpoint: "authorize" } },
-      );
+      // No row id to name it by: the event and the request's analytics row carry the client_id as presented
+      // (public, not a secret), so the connection doctor finds them by that string.
+      origin.clientId = clientId.slice(0, 255);
+      this.deps.events.security(origin, { type: "INVALID_CLIENT", severity: "low", details: { reason: "unknown_client", endpoint: "authorize" } });
       throw new LocalError("invalid_client", "This application is not registered here (or its registration expired). Ask it to register again.");
     }
     origin.clientId = client.id;

@@ -178,6 +178,19 @@ describe("Connection doctor names the cause", () => {
     const audience = byCause.get("wrong_audience")!;
     expect(audience.subjects).toEqual([expect.objectContaining({ kind: "client", name: "Doctor sse-token" })]);
     expect(byCause.get("unknown_client")!.subjects).toEqual([expect.objectContaining({ kind: "unknown_client", clientId: "mcpc_forgotten_registration" })]);
+    // Refused before a token named the client (Origin, rate limit): counted as the one client seen at that address.
+    expect(byCause.get("origin_refused")!.subjects).toEqual([expect.objectContaining({ kind: "client", name: "Doctor browser-app" })]);
+    expect(byCause.get("rate_limited")!.subjects).toEqual([expect.objectContaining({ kind: "client", name: "Doctor busy-office" })]);
+    // A refusal a security event explains is not counted a second time under a generic cause.
+    expect(byCause.has("authorization_error")).toBe(false);
+  });
+
+  it("a lookup submitted in the browser keeps its query (the page's single-fetch data request)", async () => {
+    const { setCookie } = await server.services.auth.signIn({ email: DOCTOR_ADMIN, provider: "dev", providerAccountId: DOCTOR_ADMIN });
+    const res = await fetch(`${server.url}/admin/doctor.data?ip=198.51.100.7&window=1h`, { headers: { cookie: setCookie.split(";")[0] } });
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    expect(body).toContain("discovery_not_reached");
   });
 });
 
