@@ -13,6 +13,18 @@ import { stepOf } from "./steps.ts";
 
 export const SUMMARY_MAX_RANGE_MS = 7 * 24 * 3600_000;
 const SUMMARY_GROUP_LIMIT = 500;
+/** The 401s without a token are scanned over the last day of the range at most (MCP traffic is the bulk of the rows). */
+const CHALLENGE_SCAN_MS = 24 * 3600_000;
+/** The steps that show a client followed the 401's challenge (timeline.ts waits as long). */
+const FOLLOW_UP_ROUTES = [
+  "/.well-known/oauth-protected-resource",
+  "/.well-known/oauth-protected-resource/*",
+  "/.well-known/oauth-authorization-server",
+  "/.well-known/openid-configuration",
+  "/api/oauth/register",
+  "/oauth/authorize",
+  "/api/oauth/token",
+];
 
 /** The routes of a connection's steps whose refusals count here. */
 const STEP_ROUTES = [
@@ -131,6 +143,9 @@ export async function failedConnections(deps: DoctorDeps, range: { from: Date; t
     if (causeId !== "rate_limited" && explained.has(`${subjectKey(g)}|${stepOf(row)?.id}`)) continue;
     tally.add(causeId, g);
   }
+  for (const g of await challengesNotFollowed(deps, { from: new Date(Math.max(from.getTime(), to.getTime() - CHALLENGE_SCAN_MS)), to })) {
+    tally.add("discovery_not_reached", { clientId: null, ...g });
+  }
   return { from, to, capped, causes: await tally.resolve(deps, { from, to }) };
 }
 
@@ -214,4 +229,23 @@ async function clientsByAddress(deps: DoctorDeps, addresses: string[], range: { 
   const owners = new Map<string, string | null>();
   for (const r of rows) owners.set(r.ipAddress, owners.has(r.ipAddress) ? null : r.clientId);
   return new Map([...owners].filter((e): e is [string, string] => e[1] !== null));
+}
+
+/**
+ * Addresses whose MCP request without a token (the 401 that starts OAuth) was not followed, within two minutes, by
+ * any discovery, registration, authorization or token request from that address: the challenge did not reach the
+ * client, or its metadata did not (timeline.ts `discovery_not_reached`). The follow-up lookup uses
+ * `(ipAddress, timestamp)`.
+ */
+async function challengesNotFollowed(deps: DoctorDeps, range: { from: Date; to: Date }): Promise<Array<{ ipAddress: string | null; n: number; last: Date }>> {
+  return deps.prisma.$queryRaw(Prisma.sql`
+    SELECT c."ipAddress", count(*)::int AS n, max(c."timestamp") AS last
+      FROM "AnalyticsRequest" c
+     WHERE c."timestamp" >= ${range.from} AND c."timestamp" < ${range.to}
+       AND c.endpoint IN ('/mcp/mcp', '/mcp/sse') AND c."statusCode" = 401 AND c."oauthError" IS NULL AND c."ipAddress" IS NOT NULL
+       AND NOT EXISTS (
+         SELECT 1 FROM "AnalyticsRequest" d
+          WHERE d."ipAddress" = c."ipAddress" AND d."timestamp" >= c."timestamp" AND d."timestamp" < c."timestamp" + interval '2 minutes'
+            AND d.endpoint IN (${Prisma.join(FOLLOW_UP_ROUTES)}))
+     GROUP BY 1 ORDER BY n DESC LIMIT ${SUMMARY_GROUP_LIMIT}`);
 }

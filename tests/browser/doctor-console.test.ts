@@ -69,13 +69,13 @@ describe("Connection doctor in the console", { timeout: 90_000 }, () => {
     await page.goto(`${server.url}/admin?range=1h`);
     const section = page.getByRole("region", { name: "Failed connections" });
     await section.waitFor();
-    for (const cause of ["resource_mismatch", "wrong_audience", "redirect_uri_unregistered", "origin_refused", "rate_limited", "refresh_replayed", "unknown_client"] as const) {
+    for (const cause of ["discovery_not_reached", "resource_mismatch", "wrong_audience", "redirect_uri_unregistered", "origin_refused", "rate_limited", "refresh_replayed", "unknown_client"] as const) {
       await expect(section.locator(`[data-cause="${cause}"]`).innerText()).resolves.toContain(CAUSES[cause].fix);
     }
     await screenshot(page, "doctor-dashboard");
     await section.locator('[data-cause="wrong_audience"]').getByRole("link", { name: "Doctor sse-token" }).click();
     await page.waitForURL(/\/admin\/clients\/[^/]+\/doctor/);
-    await expect(page.getByRole("heading", { level: 1 }).innerText()).resolves.toBe("Connection doctor: Doctor sse-token");
+    await page.getByRole("heading", { level: 1, name: "Connection doctor: Doctor sse-token" }).waitFor();
     expect(errors).toEqual([]);
     await close();
   });

@@ -172,7 +172,7 @@ describe("Connection doctor names the cause", () => {
     const summary = await admin.doctor.failures({ range: "1h" });
     expectNoSecrets(summary);
     const byCause = new Map(summary.causes.map((c) => [c.causeId, c]));
-    for (const cause of ["resource_mismatch", "wrong_audience", "redirect_uri_unregistered", "origin_refused", "rate_limited", "refresh_replayed", "unknown_client"]) {
+    for (const cause of ["discovery_not_reached", "resource_mismatch", "wrong_audience", "redirect_uri_unregistered", "origin_refused", "rate_limited", "refresh_replayed", "unknown_client"]) {
       expect(byCause.has(cause as never), `${cause} in ${[...byCause.keys()].join(", ")}`).toBe(true);
     }
     const audience = byCause.get("wrong_audience")!;
@@ -181,6 +181,7 @@ describe("Connection doctor names the cause", () => {
     // Refused before a token named the client (Origin, rate limit): counted as the one client seen at that address.
     expect(byCause.get("origin_refused")!.subjects).toEqual([expect.objectContaining({ kind: "client", name: "Doctor browser-app" })]);
     expect(byCause.get("rate_limited")!.subjects).toEqual([expect.objectContaining({ kind: "client", name: "Doctor busy-office" })]);
+    expect(byCause.get("discovery_not_reached")!.subjects).toEqual([expect.objectContaining({ kind: "address", ipAddress: "198.51.100.7" })]);
     // A refusal a security event explains is not counted a second time under a generic cause.
     expect(byCause.has("authorization_error")).toBe(false);
   });
