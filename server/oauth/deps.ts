@@ -5,6 +5,7 @@ import type { Env } from "../env.ts";
 import type { DomainEventBus, EventOrigin } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import type { ClientRegistry } from "./clients.ts";
+import type { DpopVerifier } from "./dpop-verifier.ts";
 import type { OAuthEvents } from "./emit.ts";
 
 export interface OAuthDeps {
@@ -17,6 +18,8 @@ export interface OAuthDeps {
   bus: DomainEventBus;
   events: OAuthEvents;
   clients: ClientRegistry;
+  /** DPoP proofs at the token endpoint (dpop-token.ts). */
+  dpop: DpopVerifier;
 }
 
 /** Per-request facts an endpoint fills in for logs and analytics (the host's RequestMeta satisfies this). */

@@ -54,7 +54,7 @@ export class OAuthServer {
   private readonly authorization: AuthorizationEndpoint;
   private readonly realm: string;
 
-  constructor(services: Pick<Services, "env" | "log" | "prisma" | "db" | "events">, options: OAuthServerOptions = {}) {
+  constructor(services: Pick<Services, "env" | "log" | "prisma" | "db" | "events" | "dpop">, options: OAuthServerOptions = {}) {
     this.metadataDocuments = new MetadataDocumentFetcher(options.metadataFetch);
     const events = new OAuthEvents(services.events);
     this.clients = new ClientRegistry({
@@ -72,6 +72,7 @@ export class OAuthServer {
       bus: services.events,
       events,
       clients: this.clients,
+      dpop: services.dpop,
     };
     this.authorization = new AuthorizationEndpoint(this.deps, options.scopeUsage);
     this.realm = services.env.APP_URL;
@@ -110,8 +111,8 @@ export class OAuthServer {
       request,
       meta,
       async (origin) => {
-        const { response } = await handleTokenRequest(this.deps, request, origin, seen);
-        return jsonResponse(response);
+        const { response, headers } = await handleTokenRequest(this.deps, request, origin, seen);
+        return jsonResponse(response, { headers });
       },
       seen,
     );
