@@ -117,6 +117,10 @@ export const CAUSES = {
     cause: "The client_id is not registered here, or its registration expired or was deleted: the client kept an old registration.",
     fix: "Make the client register again (or clear its stored registration); pre-registered clients need a client created under Clients.",
   },
+  metadata_document_refused: {
+    cause: "The client's Client ID Metadata Document (its client_id URL) could not be fetched or was refused, so the server does not know the client.",
+    fix: "Serve the document at exactly the client_id URL over https, as JSON whose client_id equals that URL, with redirect_uris and token_endpoint_auth_method none; the reason is reported with this step.",
+  },
   client_disabled: {
     cause: "The client is disabled, so its tokens are refused.",
     fix: "Enable the client on its page under Clients (or leave it disabled on purpose).",

@@ -131,6 +131,14 @@ export function causeOfSecurityEvent(event: SecurityEvidence, evidence: Evidence
       return verdict("pkce_failed", [], ["token"], { id: "token", label: "PKCE verifier refused" });
     case "INVALID_CLIENT": {
       const standalone: StepKind = { id: "token", label: "Client not recognised" };
+      if (reason === "metadata_document") {
+        return verdict(
+          "metadata_document_refused",
+          [event.clientId && !looksLikeRowId(event.clientId) ? `client_id: ${event.clientId}` : null, text(d.description) && `Why: ${text(d.description)}.`],
+          ["authorize", "token"],
+          { id: "registration", label: "Client ID Metadata Document refused" },
+        );
+      }
       if (reason === "unknown_client") {
         const presented = event.clientId && !looksLikeRowId(event.clientId) ? event.clientId : null;
         return verdict("unknown_client", [presented && `client_id presented: ${presented}`], ["authorize", "token", "registration"], standalone);

@@ -2,7 +2,7 @@
  * Security events the host records for the connection doctor (server/doctor): an `Origin` refused by the CORS
  * step, and a request for /.well-known, /api/oauth or /mcp that arrived under another host than APP_URL's (the
  * usual sign of an APP_URL that does not match the public address, so the resource in the metadata differs from
- * the URL the client called, RFC 9728 §3.3). Each is recorded once per (what, IP) and minute: a client retrying
+ * the URL the client called, RFC 9728 §3.3) — only when the host the client addressed is known (`publicHost`). Each is recorded once per (what, IP) and minute: a client retrying
  * in a loop must not fill the table. Only the Origin, the host and the route are kept: no token, query or body.
  */
 import type { IncomingMessage } from "node:http";
@@ -53,8 +53,7 @@ export function connectionNotes(env: Pick<Env, "APP_URL" | "TRUST_PROXY">, event
       });
     },
     checkHost(req, meta, route) {
-      const forwarded = env.TRUST_PROXY ? req.headers["x-forwarded-host"] : undefined;
-      const host = (typeof forwarded === "string" ? forwarded.split(",")[0].trim() : req.headers.host)?.toLowerCase();
+      const host = publicHost(req, env.TRUST_PROXY);
       if (!host || host === appHost) return;
       if (!once.first(`host ${meta.ip} ${host}`)) return;
       events.security({
@@ -65,4 +64,17 @@ export function connectionNotes(env: Pick<Env, "APP_URL" | "TRUST_PROXY">, event
       });
     },
   };
+}
+
+/**
+ * The host the client addressed, when it can be known: X-Forwarded-Host from a trusted proxy, or the Host of a
+ * request that came straight here. Behind a proxy (Via or X-Forwarded-* present) that is not trusted, or that does
+ * not say, Host is usually the proxy's upstream name and tells nothing about the public address: null.
+ */
+function publicHost(req: IncomingMessage, trustProxy: boolean): string | null {
+  const forwardedHost = req.headers["x-forwarded-host"];
+  if (trustProxy && typeof forwardedHost === "string") return forwardedHost.split(",")[0].trim().toLowerCase() || null;
+  const proxied = req.headers.via !== undefined || req.headers["x-forwarded-for"] !== undefined || req.headers.forwarded !== undefined;
+  if (proxied) return null;
+  return req.headers.host?.toLowerCase() ?? null;
 }

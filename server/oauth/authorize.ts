@@ -204,7 +204,19 @@ export class AuthorizationEndpoint {
     try {
       client = await this.deps.clients.find(clientId);
     } catch (error) {
-      if (error instanceof OAuthError) throw new LocalError(error.error, `The client could not be loaded: ${error.description}.`, error.status >= 500 ? error.status : 400);
+      if (error instanceof OAuthError) {
+        if (error.error === "invalid_client") {
+          // A Client ID Metadata Document that could not be used: what was wrong with it (the wire text, no secret)
+          // is what the connection doctor shows for the client_id as presented.
+          origin.clientId = clientId.slice(0, 255);
+          this.deps.events.security(origin, {
+            type: "INVALID_CLIENT",
+            severity: "low",
+            details: { reason: "metadata_document", endpoint: "authorize", description: error.description },
+          });
+        }
+        throw new LocalError(error.error, `The client could not be loaded: ${error.description}.`, error.status >= 500 ? error.status : 400);
+      }
       throw error;
     }
     if (!client) {

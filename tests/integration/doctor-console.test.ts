@@ -167,6 +167,16 @@ describe("Connection doctor names the cause", () => {
     expect(findingOf(diagnosis, "unknown_client").facts).toEqual(["client_id presented: mcpc_forgotten_registration"]);
   });
 
+  it("a Client ID Metadata Document the server cannot use: metadata_document_refused, with the reason", async () => {
+    await provoke.metadataDocumentRefused(server, "https://127.0.0.1/doctor-client.json");
+    await recorded(server);
+    const { diagnosis } = await admin.doctor.caller({ clientId: "https://127.0.0.1/doctor-client.json", window: "1h" });
+    expect(causesOf(diagnosis)).toEqual(["metadata_document_refused"]);
+    const facts = findingOf(diagnosis, "metadata_document_refused").facts;
+    expect(facts[0]).toBe("client_id: https://127.0.0.1/doctor-client.json");
+    expect(facts[1]).toMatch(/^Why: client/);
+  });
+
   it("the dashboard summary lists the clients that failed, grouped by cause", async () => {
     await recorded(server);
     const summary = await admin.doctor.failures({ range: "1h" });

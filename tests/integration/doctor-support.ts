@@ -34,8 +34,11 @@ export class StandInClient {
     this.agent = `${name}/1.0 (doctor test ${randomBytes(3).toString("hex")})`;
   }
 
+  /** The public host a trusted proxy in front reports (X-Forwarded-Host), when it is not APP_URL's. */
+  forwardedHost: string | null = null;
+
   headers(extra: Record<string, string> = {}, ip = this.ip): Record<string, string> {
-    return { "x-forwarded-for": ip, "user-agent": this.agent, ...extra };
+    return { "x-forwarded-for": ip, "user-agent": this.agent, ...(this.forwardedHost ? { "x-forwarded-host": this.forwardedHost } : {}), ...extra };
   }
 
   async fetch(path: string, init: RequestInit & { ip?: string; base?: string } = {}): Promise<Response> {
@@ -164,6 +167,8 @@ export const provoke = {
   async resourceMismatch(server: TestServer): Promise<{ client: StandInClient; called: string }> {
     const called = server.url.replace("127.0.0.1", "localhost");
     const client = new StandInClient(server, "misaddressed");
+    // Through the proxy in front (trusted), which reports the host the client called.
+    client.forwardedHost = new URL(called).host;
     expect((await client.mcp(undefined, {}, called)).status).toBe(401);
     await client.discover(called);
     await client.register([REDIRECT], called);
@@ -252,6 +257,14 @@ export const provoke = {
     const replay = await client.token({ grant_type: "refresh_token", refresh_token: tokens.refresh_token }, secondIp);
     expect(replay).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
     return { client, tokens: [tokens.access_token, tokens.refresh_token, first.body.access_token, first.body.refresh_token] };
+  },
+
+  /** A client_id URL (Client ID Metadata Document) the server refuses to fetch (a loopback address: SSRF guard). */
+  async metadataDocumentRefused(server: TestServer, clientId: string): Promise<void> {
+    const client = new StandInClient(server, "cimd-client");
+    client.clientId = clientId;
+    await client.signIn("cimd@example.com");
+    expect((await client.authorize({})).status).toBe(400);
   },
 
   /** An authorization request naming a client_id that is not registered (a registration that expired). */
