@@ -17,6 +17,8 @@ export type SecurityEventType =
   | "REDIRECT_URI_MISMATCH"
   | "INVALID_ORIGIN"
   | "INVALID_DPOP_PROOF"
+  /** A client called this server under another address than APP_URL, or asked for a resource it does not serve. */
+  | "RESOURCE_MISMATCH"
   | "ADMIN_ACTION";
 
 /** Who and where, attached to most events. */

@@ -3,6 +3,7 @@ import { Link, useLoaderData } from "@remix-run/react";
 import { Card } from "@tremor/react";
 import type { ReactNode } from "react";
 import { bucketLabel, ChartCard, LatencyChart, RequestsChart, SecurityChart, TokensChart } from "../components/admin/charts";
+import { FailedConnectionsList } from "../components/admin/doctor";
 import { PageHeader } from "../components/admin/shell";
 import { Time } from "../components/ui/time";
 import { callApi } from "../lib/api.server";
@@ -20,12 +21,14 @@ const RANGES = [
 
 export async function loader(args: LoaderFunctionArgs) {
   const range = oneOf(new URL(args.request.url).searchParams.get("range"), ["1h", "24h", "7d", "30d"] as const) ?? "24h";
-  const [summary, series] = await callApi(args, (api) => Promise.all([api.analytics.summary({ range }), api.analytics.timeSeries({ range })]));
-  return { range, summary, series };
+  const [summary, series, failures] = await callApi(args, (api) =>
+    Promise.all([api.analytics.summary({ range }), api.analytics.timeSeries({ range }), api.doctor.failures({ range })]),
+  );
+  return { range, summary, series, failures };
 }
 
 export default function Dashboard() {
-  const { range, summary, series } = useLoaderData<typeof loader>();
+  const { range, summary, series, failures } = useLoaderData<typeof loader>();
   const label = (start: Date) => bucketLabel(start, series.bucketSeconds);
   const requests = series.requests.map((b) => ({ time: label(b.start), Requests: b.requests, "4xx": b.clientErrors, "5xx": b.serverErrors }));
   const latency = series.requests.map((b) => ({ time: label(b.start), p50: b.p50Ms, p95: b.p95Ms, p99: b.p99Ms }));
@@ -87,6 +90,20 @@ export default function Dashboard() {
         <ChartCard title="Security events by severity" summary={summary.security.bySeverity.map((s) => `${s.count} ${s.severity}`).join(", ") || "No security events."}>
           <SecurityChart data={security} />
         </ChartCard>
+      </section>
+      <section aria-labelledby="failed-connections" className="mt-6">
+        <h2 id="failed-connections" className="mb-1 text-base font-semibold text-gray-900">
+          Failed connections
+        </h2>
+        <p className="mb-3 text-sm text-gray-600">
+          Clients that tried and failed, by cause{failures.capped ? " (the last 7 days of this range)" : ""}. Open one for its attempts step by step, or look
+          up any caller in the{" "}
+          <Link to="/admin/doctor" className="text-blue-700 hover:underline">
+            connection doctor
+          </Link>
+          .
+        </p>
+        <FailedConnectionsList failures={failures} />
       </section>
       <section aria-label="Top lists" className="mt-6 grid grid-cols-1 gap-4 lg:grid-cols-2">
         <TopList

@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { useLoaderData, useNavigate, useRevalidator } from "@remix-run/react";
+import { Link, useLoaderData, useNavigate, useRevalidator } from "@remix-run/react";
 import { useMutation } from "@tanstack/react-query";
 import { Card } from "@tremor/react";
 import { useState, type ReactNode } from "react";
@@ -8,7 +8,7 @@ import { Breadcrumb } from "../components/admin/breadcrumb";
 import { ClientForm, SecretModal } from "../components/admin/client-form";
 import { GrantsTable } from "../components/admin/grants-table";
 import { PageHeader } from "../components/admin/shell";
-import { Button } from "../components/ui/button";
+import { Button, buttonClass } from "../components/ui/button";
 import { ConfirmButton } from "../components/ui/confirm-dialog";
 import { EmptyState } from "../components/ui/empty-state";
 import { Modal } from "../components/ui/modal";
@@ -89,6 +89,9 @@ export default function ClientPage() {
         }
         actions={
           <>
+            <Link to={`/admin/clients/${client.id}/doctor`} className={buttonClass("secondary", "sm")}>
+              Connection doctor
+            </Link>
             {editable ? (
               <Button
                 size="sm"

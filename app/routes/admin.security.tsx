@@ -22,7 +22,9 @@ const WINDOW_KEYS = Object.keys(WINDOWS) as Array<keyof typeof WINDOWS>;
 export async function loader(args: LoaderFunctionArgs) {
   const params = new URL(args.request.url).searchParams;
   const window = oneOf(params.get("window"), WINDOW_KEYS);
+  const id = text(params.get("id"), 64);
   const filters = {
+    id: id && /^[0-9a-f-]{36}$/i.test(id) ? id : undefined,
     type: text(params.get("type"), 64),
     severity: oneOf(params.get("severity"), SEVERITIES),
     clientId: text(params.get("clientId"), 2048),
@@ -32,6 +34,7 @@ export async function loader(args: LoaderFunctionArgs) {
   return callApi(args, async (api) => {
     const [page, types] = await Promise.all([
       api.security.list({
+        id: filters.id,
         type: filters.type && /^[A-Za-z0-9_.:-]+$/.test(filters.type) ? filters.type : undefined,
         severity: filters.severity,
         clientId: filters.clientId,
@@ -52,7 +55,7 @@ export default function SecurityPage() {
     success: (r) => (r.reviewed === 1 ? "Event marked reviewed." : `${r.reviewed} events marked reviewed.`),
   });
   const unreviewedIds = page.items.filter((e) => !e.reviewedAt).map((e) => e.id);
-  const filtered = Boolean(filters.type || filters.severity || filters.clientId || filters.window || filters.reviewed !== "all");
+  const filtered = Boolean(filters.id || filters.type || filters.severity || filters.clientId || filters.window || filters.reviewed !== "all");
   return (
     <>
       <PageHeader

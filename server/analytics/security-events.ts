@@ -11,6 +11,8 @@ import { clientRowIdOf } from "./queries.ts";
 type Deps = Pick<Services, "prisma">;
 
 export interface SecurityEventFilter {
+  /** One event (the connection doctor links each step to the event behind it). */
+  id?: string;
   type?: string;
   severity?: Severity;
   /** A client, by its public `client_id` (what an admin knows) or its row id (what the rows carry): clientRowIdOf. */
@@ -41,6 +43,7 @@ export interface SecurityEventRow {
 
 function whereOf(filter: SecurityEventFilter, clientId: string | null): Prisma.AnalyticsSecurityWhereInput {
   return {
+    ...(filter.id ? { id: filter.id } : {}),
     ...(filter.type ? { eventType: filter.type } : {}),
     ...(filter.severity ? { severity: filter.severity } : {}),
     ...(clientId ? { clientId } : {}),

@@ -108,6 +108,51 @@ export const CAUSES = {
     cause: "A signed proof or assertion was outside the accepted time window: the client's clock is off.",
     fix: "Synchronise the client machine's clock (NTP).",
   },
+  // ---- What the console's doctor reads from the stored rows (server/doctor/timeline.ts) ----
+  discovery_not_reached: {
+    cause: "The MCP endpoint answered 401 with its Bearer challenge, but this client never fetched the metadata documents afterwards. A proxy in front of the server most likely strips WWW-Authenticate or does not forward the /.well-known paths.",
+    fix: "Configure the proxy to pass WWW-Authenticate through (and expose it to browsers) and to forward /.well-known/oauth-protected-resource/* and /.well-known/oauth-authorization-server; then run `mcp-oauth-server doctor <MCP URL>` through the proxy.",
+  },
+  unknown_client: {
+    cause: "The client_id is not registered here, or its registration expired or was deleted: the client kept an old registration.",
+    fix: "Make the client register again (or clear its stored registration); pre-registered clients need a client created under Clients.",
+  },
+  metadata_document_refused: {
+    cause: "The client's Client ID Metadata Document (its client_id URL) could not be fetched or was refused, so the server does not know the client.",
+    fix: "Serve the document at exactly the client_id URL over https, as JSON whose client_id equals that URL, with redirect_uris and token_endpoint_auth_method none; the reason is reported with this step.",
+  },
+  client_disabled: {
+    cause: "The client is disabled, so its tokens are refused.",
+    fix: "Enable the client on its page under Clients (or leave it disabled on purpose).",
+  },
+  registration_refused: {
+    cause: "Dynamic client registration refused the client's metadata (RFC 7591 §3.2.2), usually a redirect URI that is neither https nor loopback.",
+    fix: "Read the error of the registration step; register a redirect URI this server accepts, or create the client under Clients.",
+  },
+  consent_denied: {
+    cause: "The person chose Deny on the consent page.",
+    fix: "Nothing to change on the server; the person can connect again and choose Allow.",
+  },
+  stopped_at_sign_in: {
+    cause: "The authorization request sent the person to sign in, and the flow stopped there: sign-in was not completed.",
+    fix: "If sign-in fails rather than being abandoned, check the identity provider settings (GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and its redirect URI APP_URL/api/auth/callback/google).",
+  },
+  stopped_at_consent: {
+    cause: "The consent page was shown but no decision came back: the person left it open or closed it.",
+    fix: "Nothing to change on the server unless the page fails to submit (a proxy that rewrites the Origin of form posts makes the server refuse them).",
+  },
+  code_not_redeemed: {
+    cause: "The authorization code was sent back to the client's redirect URI, but the client never came to the token endpoint: its redirect listener did not receive it (a closed loopback port, a browser that could not hand the redirect to the app).",
+    fix: "Check that the client is listening on its registered redirect URI while the person signs in, and that nothing between the browser and the app drops the redirect.",
+  },
+  code_replayed: {
+    cause: "An authorization code was presented twice, so the grant issued with it was revoked (RFC 6749 §4.1.2).",
+    fix: "Make the client exchange each code once; a client retrying a lost token response must start a new authorization.",
+  },
+  pkce_failed: {
+    cause: "The code_verifier sent to the token endpoint does not match the code_challenge of the authorization request (RFC 7636 §4.6).",
+    fix: "Make the client send the verifier of the same authorization request (two flows running at once in one client mix them up).",
+  },
   mcp_error: {
     cause: "The MCP request was refused by the protocol layer.",
     fix: "Read the JSON-RPC error reported with this step (unsupported protocol version, missing headers, unknown method).",

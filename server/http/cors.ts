@@ -55,15 +55,18 @@ function isLoopbackOrigin(origin: string): boolean {
  * Returns the CORS step: it answers preflights and refused Origins itself (returns true), and otherwise adds the
  * response headers and returns false.
  */
-export function cors(env: Env): (req: IncomingMessage, res: ServerResponse, path: string) => boolean {
+export function cors(
+  env: Env,
+): (req: IncomingMessage, res: ServerResponse, path: string, refused?: (origin: string) => void) => boolean {
   const policy = originPolicy(env);
-  return (req, res, path) => {
+  return (req, res, path, refused) => {
     if (!CORS_PATH.test(path)) return false;
     const origin = req.headers.origin;
     const vary = res.getHeader("Vary");
     res.setHeader("Vary", vary ? `${String(vary)}, Origin` : "Origin");
     const verdict = origin ? policy(origin, path) : "*";
     if (!verdict) {
+      refused?.(origin!);
       sendJson(res, 403, { error: "invalid_request", error_description: "Origin not allowed" });
       return true;
     }

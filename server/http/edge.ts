@@ -9,7 +9,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Services } from "../services.ts";
 import { accessLog } from "./access-log.ts";
 import { sendBadRequest } from "./bad-request.ts";
-import { cors } from "./cors.ts";
+import { connectionNotes } from "./connection-notes.ts";
+import { cors, CORS_PATH } from "./cors.ts";
 import { headerProblem, targetProblem } from "./input-guard.ts";
 import { rateLimitByIp } from "./rate-limit-middleware.ts";
 import { createRequestMeta, type RequestMeta } from "./request-context.ts";
@@ -30,6 +31,7 @@ export function createEdge(
   const headers = securityHeaders(env);
   const watch = accessLog(services, (req) => routeOf(pathOf(originalUrl(req))));
   const corsStep = cors(env);
+  const notes = connectionNotes(env, services.events);
   const limit = rateLimitByIp(services.rateLimits);
   const onNonce = headers.useNonce;
   return (req, res, next, route) => {
@@ -46,7 +48,8 @@ export function createEdge(
       return meta;
     }
     const path = pathOf(target);
-    if (corsStep(req, res, path)) return meta;
+    if (CORS_PATH.test(path)) notes.checkHost(req, meta, meta.route ?? routeOf(path));
+    if (corsStep(req, res, path, (origin) => notes.originRefused(meta, origin, meta.route ?? routeOf(path)))) return meta;
     limit(req, res, meta, path, next);
     return meta;
   };

@@ -60,7 +60,10 @@ export function mountRemix(build: ServerBuild, mode: string): RemixApp {
       if (pathname === manifestPath) return "/__manifest";
       const cached = cache.get(pathname);
       if (cached) return cached;
-      const matches = matchRoutes(routes, pathname);
+      // Single fetch: a client-side navigation loads the page's data from its path + ".data" ("/_root.data" for
+      // "/"). It is that page's route (and keeps its query string: a filter or lookup submitted in the browser).
+      const page = pathname === "/_root.data" ? "/" : pathname.endsWith(".data") ? pathname.slice(0, -".data".length) : pathname;
+      const matches = matchRoutes(routes, page);
       const leaf = matches?.at(-1);
       const pattern = !leaf
         ? "unmatched"

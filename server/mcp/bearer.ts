@@ -285,6 +285,8 @@ export class BearerAuth {
       caller ? { ...origin, clientId: caller.clientDbId, userId: caller.userId } : origin,
       endpoint,
       reason,
+      // The audience a wrong-audience token was issued for (a URL, not a secret): what the doctor names.
+      reason === "audience" && caller ? caller.resource : undefined,
     );
     return this.fail(endpoint, 401, "invalid_token", this.invalidText(reason, endpoint), {}, scheme);
   }
@@ -306,12 +308,12 @@ export class BearerAuth {
     }
   }
 
-  private recordInvalid(origin: EventOrigin, endpoint: McpEndpoint, reason: InvalidReason | "query_string"): void {
+  private recordInvalid(origin: EventOrigin, endpoint: McpEndpoint, reason: InvalidReason | "query_string", tokenAudience?: string): void {
     this.services.events.security({
       ...origin,
       type: "INVALID_TOKEN",
       severity: reason === "revoked" || reason === "grant_revoked" || reason === "audience" || reason === "dpop_bound_as_bearer" ? "medium" : "low",
-      details: { reason, endpoint: `/mcp/${endpoint}` },
+      details: { reason, endpoint: `/mcp/${endpoint}`, ...(tokenAudience ? { audience: tokenAudience } : {}) },
     });
   }
 

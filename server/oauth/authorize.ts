@@ -204,10 +204,26 @@ export class AuthorizationEndpoint {
     try {
       client = await this.deps.clients.find(clientId);
     } catch (error) {
-      if (error instanceof OAuthError) throw new LocalError(error.error, `The client could not be loaded: ${error.description}.`, error.status >= 500 ? error.status : 400);
+      if (error instanceof OAuthError) {
+        if (error.error === "invalid_client") {
+          // A Client ID Metadata Document that could not be used: what was wrong with it (the wire text, no secret)
+          // is what the connection doctor shows for the client_id as presented.
+          origin.clientId = clientId.slice(0, 255);
+          this.deps.events.security(origin, {
+            type: "INVALID_CLIENT",
+            severity: "low",
+            details: { reason: "metadata_document", endpoint: "authorize", description: error.description },
+          });
+        }
+        throw new LocalError(error.error, `The client could not be loaded: ${error.description}.`, error.status >= 500 ? error.status : 400);
+      }
       throw error;
     }
     if (!client) {
+      // No row id to name it by: the event and the request's analytics row carry the client_id as presented
+      // (public, not a secret), so the connection doctor finds them by that string.
+      origin.clientId = clientId.slice(0, 255);
+      this.deps.events.security(origin, { type: "INVALID_CLIENT", severity: "low", details: { reason: "unknown_client", endpoint: "authorize" } });
       throw new LocalError("invalid_client", "This application is not registered here (or its registration expired). Ask it to register again.");
     }
     origin.clientId = client.id;
@@ -217,7 +233,12 @@ export class AuthorizationEndpoint {
     let redirectUri: string;
     if (presented !== undefined) {
       if (!findRedirectUri(client.redirectUris, presented)) {
-        this.deps.events.security(origin, { type: "REDIRECT_URI_MISMATCH", severity: "medium", details: { endpoint: "authorize" } });
+        // The presented URI (not a secret) is what the connection doctor shows next to the registered ones.
+        this.deps.events.security(origin, {
+          type: "REDIRECT_URI_MISMATCH",
+          severity: "medium",
+          details: { endpoint: "authorize", redirectUri: presented.slice(0, 500) },
+        });
         throw new LocalError("invalid_request", "The redirect_uri is not registered for this application, so it will not be sent there.");
       }
       redirectUri = presented;
@@ -256,12 +277,31 @@ export class AuthorizationEndpoint {
       // checkScope: well-formed and registered; the admin rule needs the person and is applied after sign-in.
       decideScopes({ requested: pending.requestedScope, clientScope: client.scope, isAdmin: true });
       // checkResource (RFC 8707 §2)
-      pending.resource = resolveResource(params.getAll("resource"), this.deps.env.APP_URL);
+      pending.resource = this.checkResource(params.getAll("resource"), origin);
     } catch (error) {
       if (error instanceof OAuthError) throw new PendingRedirectError(pending, error);
       throw error;
     }
     return pending;
+  }
+
+  /**
+   * checkResource (RFC 8707 §2). A resource this server does not serve is usually the URL the client called when
+   * APP_URL names another address: recorded (the resource asked for, never a token) for the connection doctor.
+   */
+  private checkResource(requested: string[], origin: EventOrigin): string {
+    try {
+      return resolveResource(requested, this.deps.env.APP_URL);
+    } catch (error) {
+      if (error instanceof OAuthError && error.error === "invalid_target") {
+        this.deps.events.security(origin, {
+          type: "RESOURCE_MISMATCH",
+          severity: "low",
+          details: { endpoint: "authorize", resource: requested.slice(0, 3).map((r) => r.slice(0, 300)), expected: this.deps.env.APP_URL },
+        });
+      }
+      throw error;
+    }
   }
 
   /**

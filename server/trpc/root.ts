@@ -7,6 +7,7 @@ import type { RequestMeta } from "../http/request-context.ts";
 import type { Services } from "../services.ts";
 import { analyticsRouter } from "./routers/analytics.ts";
 import { clientsRouter } from "./routers/clients.ts";
+import { doctorRouter } from "./routers/doctor.ts";
 import { meRouter } from "./routers/me.ts";
 import { securityRouter } from "./routers/security.ts";
 import { tokensRouter } from "./routers/tokens.ts";
@@ -19,6 +20,7 @@ export const appRouter = router({
   security: securityRouter,
   tokens: tokensRouter,
   analytics: analyticsRouter,
+  doctor: doctorRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -42,7 +42,7 @@ describe("Admin console: who gets in", { timeout: 90_000 }, () => {
   it("shows a signed-in non-admin a clear 403 page on every admin page", async () => {
     const { page, context } = await browser.newPage();
     await devSignIn(page, server.url, "visitor@example.com");
-    for (const path of ["/admin", "/admin/users", "/admin/security", "/admin/clients", "/admin/tokens"]) {
+    for (const path of ["/admin", "/admin/users", "/admin/security", "/admin/clients", "/admin/tokens", "/admin/doctor"]) {
       const response = await page.goto(`${server.url}${path}`);
       expect(response?.status(), path).toBe(403);
       await expect(page.getByRole("heading", { name: /Administrators only/ }).isVisible()).resolves.toBe(true);

@@ -12,6 +12,7 @@ const SECTIONS = [
   { to: "/admin/tokens", label: "Tokens" },
   { to: "/admin/users", label: "Users" },
   { to: "/admin/security", label: "Security" },
+  { to: "/admin/doctor", label: "Doctor" },
 ];
 
 export function AdminShell({ email, csrf, children }: { email: string; csrf: string; children: ReactNode }) {

@@ -11,6 +11,7 @@ export const securityRouter = router({
     .input(
       pageInput
         .extend({
+          id: z.string().uuid().optional(),
           type: z.string().trim().max(64).regex(/^[A-Za-z0-9_.:-]*$/).optional(),
           severity: z.enum(severities).optional(),
           clientId: z.string().trim().max(2048).optional(),
@@ -24,6 +25,7 @@ export const securityRouter = router({
       listSecurityEvents(
         ctx.services,
         {
+          id: input.id,
           type: input.type || undefined,
           severity: input.severity,
           clientId: input.clientId || undefined,
