@@ -136,7 +136,7 @@ export async function getClient(deps: Pick<Services, "prisma">, id: string, now 
   const [activeGrants, revokedGrants, users, activeAccessTokens, activeRefreshTokens, consents, createdBy] = await Promise.all([
     prisma.grant.count({ where: { clientId: id, revokedAt: null } }),
     prisma.grant.count({ where: { clientId: id, revokedAt: { not: null } } }),
-    prisma.grant.findMany({ where: { clientId: id, revokedAt: null }, distinct: ["userId"], select: { userId: true } }),
+    prisma.grant.findMany({ where: { clientId: id, revokedAt: null, userId: { not: null } }, distinct: ["userId"], select: { userId: true } }),
     prisma.accessToken.count({ where: { clientId: id, revokedAt: null, expiresAt: { gt: now } } }),
     prisma.refreshToken.count({ where: { clientId: id, revokedAt: null, rotatedAt: null, expiresAt: { gt: now } } }),
     prisma.consent.count({ where: { clientId: id } }),

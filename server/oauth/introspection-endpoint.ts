@@ -63,8 +63,9 @@ export async function handleIntrospectionRequest(deps: OAuthDeps, request: Reque
       active: true,
       scope: info.scopes.join(" "),
       client_id: info.clientId,
-      sub: info.userId,
-      username: info.userEmail,
+      // RFC 7662 §2.2: a machine client's token (client_credentials) is about the client itself.
+      sub: info.userId ?? info.clientId,
+      ...(info.userEmail ? { username: info.userEmail } : {}),
       token_type: "Bearer",
       exp: Math.floor(info.expiresAt.getTime() / 1000),
       iat: Math.floor(info.createdAt.getTime() / 1000),

@@ -101,9 +101,10 @@ export interface AccessTokenInfo {
   clientDbId: string;
   clientId: string;
   clientName: string;
-  userId: string;
-  userEmail: string;
-  userRole: "USER" | "ADMIN";
+  /** Null for a machine client's own token (client_credentials). */
+  userId: string | null;
+  userEmail: string | null;
+  userRole: "USER" | "ADMIN" | null;
   scopes: string[];
   /** The audience (RFC 8707 resource) the token is bound to. */
   resource: string;
@@ -132,8 +133,8 @@ export async function findAccessToken(prisma: PrismaClient, token: string, now =
     clientId: row.client.clientId,
     clientName: row.client.name,
     userId: row.userId,
-    userEmail: row.user.email,
-    userRole: row.user.role,
+    userEmail: row.user?.email ?? null,
+    userRole: row.user?.role ?? null,
     scopes: row.scope.split(" ").filter(Boolean),
     resource: row.resource,
     expiresAt: row.expiresAt,
