@@ -11,6 +11,10 @@ import { migrate, readMigrations } from "../../server/db/migrate.ts";
 import { createLogger } from "../../server/logger.ts";
 import { adminQuery, withDatabase } from "./database.ts";
 import { createHash } from "node:crypto";
+import pg from "pg";
+
+/** The advisory lock key every test run on this database server holds shared while it runs. */
+const RUNS_LOCK = 0x6d63706f; // "mcpo"
 
 let embedded: EmbeddedPostgresHandle | undefined;
 let embeddedDir: string | undefined;
@@ -31,9 +35,14 @@ export default async function setup(project: TestProject) {
     .slice(0, 12);
   const template = `mcp_oauth_template_${digest}`;
 
-  // Leftovers of interrupted runs, and templates of older migration sets. Test databases carry the pid of the run
-  // that made them (mcp_oauth_test_<pid>_<random>): those of a run still going (another `vitest` on this machine)
-  // are kept, and so are the templates while such a run may still copy them.
+  // Runs on this machine (other checkouts may have other migration sets, so other templates) announce themselves
+  // with a shared advisory lock held for the whole run. Only a run that can take the lock exclusively (no other run
+  // going) drops the templates of other migration sets; test databases of runs that are not alive any more
+  // (mcp_oauth_test_<pid>_<random>) are dropped either way.
+  const guard = new pg.Client({ connectionString: serverUrl });
+  await guard.connect();
+  const { rows: lock } = await guard.query<{ alone: boolean }>("SELECT pg_try_advisory_lock($1) AS alone", [RUNS_LOCK]);
+  const alone = lock[0]!.alone;
   const { rows } = await adminQuery<{ datname: string }>(
     serverUrl,
     `SELECT datname FROM pg_database WHERE datname LIKE 'mcp_oauth_test_%' OR (datname LIKE 'mcp_oauth_template_%' AND datname <> $1)`,
@@ -43,11 +52,12 @@ export default async function setup(project: TestProject) {
     const pid = Number(/^mcp_oauth_test_(\d+)_/.exec(name)?.[1]);
     return Number.isInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid);
   };
-  const otherRunsGoing = rows.some((row) => liveRun(row.datname));
   for (const row of rows) {
-    if (liveRun(row.datname) || (otherRunsGoing && row.datname.startsWith("mcp_oauth_template_"))) continue;
+    if (liveRun(row.datname) || (!alone && row.datname.startsWith("mcp_oauth_template_"))) continue;
     await adminQuery(serverUrl, `DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`).catch(() => {});
   }
+  await guard.query("SELECT pg_advisory_lock_shared($1)", [RUNS_LOCK]);
+  if (alone) await guard.query("SELECT pg_advisory_unlock($1)", [RUNS_LOCK]);
 
   const exists = await adminQuery(serverUrl, "SELECT 1 FROM pg_database WHERE datname = $1", [template]);
   if (!exists.rowCount) {
@@ -63,6 +73,7 @@ export default async function setup(project: TestProject) {
   project.provide("testRunPid", process.pid);
 
   return async () => {
+    await guard.end().catch(() => {});
     await embedded?.stop();
     if (embeddedDir) rmSync(embeddedDir, { recursive: true, force: true });
   };
