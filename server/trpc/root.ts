@@ -7,6 +7,7 @@ import type { RequestMeta } from "../http/request-context.ts";
 import type { Services } from "../services.ts";
 import { analyticsRouter } from "./routers/analytics.ts";
 import { clientsRouter } from "./routers/clients.ts";
+import { identityProvidersRouter } from "./routers/identity-providers.ts";
 import { meRouter } from "./routers/me.ts";
 import { securityRouter } from "./routers/security.ts";
 import { tokensRouter } from "./routers/tokens.ts";
@@ -15,6 +16,7 @@ import { usersRouter } from "./routers/users.ts";
 export const appRouter = router({
   me: meRouter,
   clients: clientsRouter,
+  identityProviders: identityProvidersRouter,
   users: usersRouter,
   security: securityRouter,
   tokens: tokensRouter,
