@@ -97,7 +97,7 @@ export default function ClientPage() {
                 Edit
               </Button>
             ) : null}
-            {client.type === "confidential" ? (
+            {client.type === "confidential" && client.tokenEndpointAuthMethod !== "private_key_jwt" ? (
               <ConfirmButton
                 label="Rotate secret"
                 tone="primary"
@@ -158,6 +158,11 @@ export default function ClientPage() {
             <Item label="Authentication">
               <span className="font-mono text-xs">{client.tokenEndpointAuthMethod}</span>
             </Item>
+            {client.tokenEndpointAuthMethod === "private_key_jwt" ? (
+              <Item label="Public keys">
+                <span className="break-all font-mono text-xs">{client.jwksUri ?? `${client.inlineKeys ?? 0} key(s) stored (JWK Set)`}</span>
+              </Item>
+            ) : null}
             <Item label="Grant types">
               <span className="font-mono text-xs">{client.grantTypes.join(", ")}</span>
             </Item>
@@ -174,7 +179,7 @@ export default function ClientPage() {
               <Time value={client.createdAt} />
               {client.createdBy ? ` by ${client.createdBy.email}` : ""}
             </Item>
-            {client.type === "confidential" ? (
+            {client.type === "confidential" && client.tokenEndpointAuthMethod !== "private_key_jwt" ? (
               <Item label="Secret rotated">
                 <Time value={client.secretRotatedAt} />
               </Item>
@@ -194,6 +199,7 @@ export default function ClientPage() {
         </Card>
         <Card className="p-4">
           <h2 className="text-sm font-semibold text-gray-900">Redirect URIs</h2>
+          {client.redirectUris.length === 0 ? <p className="mt-3 text-sm text-gray-500">None: a machine client gets its tokens at the token endpoint, with no browser redirect.</p> : null}
           <ul className="mt-3 space-y-1">
             {client.redirectUris.map((uri) => (
               <li key={uri} className="break-all font-mono text-xs">
@@ -228,10 +234,13 @@ export default function ClientPage() {
           <ClientForm
             mode="edit"
             initial={{ name: client.name, redirectUris: client.redirectUris, scopes: client.scopes }}
+            machine={client.redirectUris.length === 0}
             scopeOptions={options.scopes}
             busy={update.isPending}
             error={update.error ? errorMessage(update.error) : null}
-            onSubmit={(values) => update.mutate({ id: client.id, name: values.name, redirectUris: values.redirectUris, scopes: values.scopes })}
+            onSubmit={(values) =>
+              update.mutate({ id: client.id, name: values.name, redirectUris: client.redirectUris.length === 0 ? undefined : values.redirectUris, scopes: values.scopes })
+            }
             onCancel={() => setEditing(false)}
           />
         </Modal>
