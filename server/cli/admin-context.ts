@@ -30,7 +30,8 @@ export async function openAdminContext(source: NodeJS.ProcessEnv = process.env):
   const events = new DomainEventBus();
   const redis = env.REDIS_URL ? createRedisService(env.REDIS_URL, { prefix: env.REDIS_KEY_PREFIX, log }) : null;
   const published: Array<Promise<number>> = [];
-  if (redis) events.on("oauth.revocation", (ids) => published.push(broadcastRevocation(redis, ids)));
+  // The connection has no offline queue: wait until it is ready before publishing (false after 2 s: Redis down).
+  if (redis) events.on("oauth.revocation", (ids) => published.push(redis.waitUntilReady().then(() => broadcastRevocation(redis, ids))));
   return {
     env,
     prisma: db.prisma,

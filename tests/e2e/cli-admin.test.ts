@@ -10,6 +10,7 @@ import path from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { run } from "../helpers/consent-browser.ts";
+import { redisTestPrefix, TEST_REDIS_URL } from "../helpers/mcp.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { basic, mcpStatus, tokenRequest } from "../integration/oauth-support.ts";
 
@@ -19,9 +20,10 @@ let env: Record<string, string | undefined>;
 const dir = mkdtempSync(path.join(os.tmpdir(), "cli-admin-"));
 
 beforeAll(async () => {
-  server = await startTestServer({ RATE_LIMIT_ENABLED: "false" });
-  // The operator's environment: the server's database, nothing else of the test runner's.
-  env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: "test", DATABASE_URL: server.database.url, LOG_LEVEL: "silent" };
+  const redis = { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: redisTestPrefix("cli-admin") };
+  server = await startTestServer({ RATE_LIMIT_ENABLED: "false", ...redis });
+  // The operator's environment: the server's database and Redis, nothing else of the test runner's.
+  env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: "test", DATABASE_URL: server.database.url, LOG_LEVEL: "silent", ...redis };
 });
 
 async function cli(args: string[], extraEnv: Record<string, string> = {}) {
@@ -54,8 +56,11 @@ describe("mcp-oauth-server clients", () => {
     expect(shown.stdout).not.toContain(client.client_secret);
     expect(shown.json()).toMatchObject({ client_id: client.client_id, disabled: false });
 
+    // The token is in the server's verified-token cache now; the CLI's revocation reaches it through Redis.
+    expect(await mcpStatus(server.url, token.body.access_token as string)).toBe(200);
     const disabled = await cli(["clients", "disable", client.client_id]);
     expect(disabled.code).toBe(0);
+    expect(await mcpStatus(server.url, token.body.access_token as string)).toBe(401);
     const refused = await tokenRequest(server.url, { grant_type: "client_credentials" }, { headers: { authorization: basic(client.client_id, client.client_secret) } });
     expect(refused.status).toBe(401);
     const failing = await cli(["doctor", `${server.url}/mcp/mcp`, "--client-credentials", "--client-id", client.client_id, "--client-secret", client.client_secret, "--json"]);
