@@ -103,7 +103,7 @@ export default function ClientPage() {
                 Edit
               </Button>
             ) : null}
-            {client.type === "confidential" ? (
+            {client.type === "confidential" && client.tokenEndpointAuthMethod !== "private_key_jwt" ? (
               <ConfirmButton
                 label="Rotate secret"
                 tone="primary"
@@ -164,6 +164,11 @@ export default function ClientPage() {
             <Item label="Authentication">
               <span className="font-mono text-xs">{client.tokenEndpointAuthMethod}</span>
             </Item>
+            {client.tokenEndpointAuthMethod === "private_key_jwt" ? (
+              <Item label="Public keys">
+                <span className="break-all font-mono text-xs">{client.jwksUri ?? `${client.inlineKeys ?? 0} key(s) stored (JWK Set)`}</span>
+              </Item>
+            ) : null}
             <Item label="Grant types">
               <span className="font-mono text-xs">{client.grantTypes.join(", ")}</span>
             </Item>
@@ -190,7 +195,7 @@ export default function ClientPage() {
               <Time value={client.createdAt} />
               {client.createdBy ? ` by ${client.createdBy.email}` : ""}
             </Item>
-            {client.type === "confidential" ? (
+            {client.type === "confidential" && client.tokenEndpointAuthMethod !== "private_key_jwt" ? (
               <Item label="Secret rotated">
                 <Time value={client.secretRotatedAt} />
               </Item>
@@ -210,6 +215,7 @@ export default function ClientPage() {
         </Card>
         <Card className="p-4">
           <h2 className="text-sm font-semibold text-gray-900">Redirect URIs</h2>
+          {client.redirectUris.length === 0 ? <p className="mt-3 text-sm text-gray-500">None: a machine client gets its tokens at the token endpoint, with no browser redirect.</p> : null}
           <ul className="mt-3 space-y-1">
             {client.redirectUris.map((uri) => (
               <li key={uri} className="break-all font-mono text-xs">
@@ -244,10 +250,13 @@ export default function ClientPage() {
           <ClientForm
             mode="edit"
             initial={{ name: client.name, redirectUris: client.redirectUris, scopes: client.scopes }}
+            machine={client.redirectUris.length === 0}
             scopeOptions={options.scopes}
             busy={update.isPending}
             error={update.error ? errorMessage(update.error) : null}
-            onSubmit={(values) => update.mutate({ id: client.id, name: values.name, redirectUris: values.redirectUris, scopes: values.scopes })}
+            onSubmit={(values) =>
+              update.mutate({ id: client.id, name: values.name, redirectUris: client.redirectUris.length === 0 ? undefined : values.redirectUris, scopes: values.scopes })
+            }
             onCancel={() => setEditing(false)}
           />
         </Modal>

@@ -4,6 +4,7 @@ import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { ClientKindBadge, StatusBadge } from "../components/admin/badges";
 import { ClientForm, SecretModal } from "../components/admin/client-form";
+import { MachineClientForm } from "../components/admin/machine-client-form";
 import { PageHeader } from "../components/admin/shell";
 import { Button } from "../components/ui/button";
 import { EmptyState } from "../components/ui/empty-state";
@@ -39,7 +40,18 @@ export default function ClientsPage() {
   const toast = useToast();
   const revalidator = useRevalidator();
   const [creating, setCreating] = useState(false);
-  const [created, setCreated] = useState<{ id: string; clientId: string; secret: string | null } | null>(null);
+  const [created, setCreated] = useState<{ id: string; clientId: string; secret: string | null; machine?: boolean } | null>(null);
+  const [creatingMachine, setCreatingMachine] = useState(false);
+  const createMachine = useMutation(
+    trpc.clients.createMachine.mutationOptions({
+      onSuccess(result) {
+        setCreatingMachine(false);
+        setCreated({ id: result.client.id, clientId: result.client.clientId, secret: result.clientSecret, machine: true });
+        toast.show({ tone: "success", message: `Machine client “${result.client.name}” created.` });
+        revalidator.revalidate();
+      },
+    }),
+  );
   const create = useMutation(
     trpc.clients.create.mutationOptions({
       onSuccess(result) {
@@ -57,12 +69,20 @@ export default function ClientsPage() {
         title="Clients"
         description="Applications that may ask people for access: registered dynamically, by a metadata document, or created here."
         actions={
-          <Button tone="primary" size="sm" onClick={() => {
-            create.reset();
-            setCreating(true);
-          }}>
-            New client
-          </Button>
+          <>
+            <Button size="sm" onClick={() => {
+              createMachine.reset();
+              setCreatingMachine(true);
+            }}>
+              New machine client
+            </Button>
+            <Button tone="primary" size="sm" onClick={() => {
+              create.reset();
+              setCreating(true);
+            }}>
+              New client
+            </Button>
+          </>
         }
       />
       <FilterBar label="Filter clients">
@@ -134,7 +154,23 @@ export default function ClientsPage() {
           onCancel={() => setCreating(false)}
         />
       </Modal>
-      <SecretModal open={created !== null} title="Client created" clientId={created?.clientId ?? ""} secret={created?.secret ?? null} onClose={() => setCreated(null)}>
+      <Modal open={creatingMachine} title="New machine client" onClose={() => setCreatingMachine(false)} wide>
+        <MachineClientForm
+          scopeOptions={options.scopes}
+          busy={createMachine.isPending}
+          error={createMachine.error ? errorMessage(createMachine.error) : null}
+          onSubmit={(values) => createMachine.mutate(values)}
+          onCancel={() => setCreatingMachine(false)}
+        />
+      </Modal>
+      <SecretModal
+        open={created !== null}
+        title="Client created"
+        clientId={created?.clientId ?? ""}
+        secret={created?.secret ?? null}
+        onClose={() => setCreated(null)}
+        noSecret={created?.machine ? "This client authenticates with its private key (private_key_jwt): there is no secret." : undefined}
+      >
         {created ? (
           <p>
             <Link to={`/admin/clients/${created.id}`} className="text-blue-700 underline">

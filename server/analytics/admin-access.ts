@@ -51,7 +51,8 @@ async function verifyAdminBearer(deps: AdminAccessDeps, request: Request, author
     if (error === "insufficient_scope") return insufficient();
     return { ok: false, response: jsonError(status, error ?? "unauthorized", description, true, error) };
   }
-  if (result.caller.role !== "ADMIN") return insufficient();
+  // The analytics API is for people with role ADMIN; a machine client's token (no person) does not qualify.
+  if (result.caller.role !== "ADMIN" || !result.caller.userId) return insufficient();
   return { ok: true, userId: result.caller.userId, clientId: result.caller.clientDbId, via: "bearer" };
 }
 

@@ -20,6 +20,8 @@ export interface SecurityEventFilter {
   from?: Date;
   to?: Date;
   reviewed?: "all" | "reviewed" | "unreviewed";
+  /** Events about one identity provider (their `details.issuer`: refused ID-JAGs). */
+  issuer?: string;
 }
 
 export interface SecurityEventRow {
@@ -52,6 +54,7 @@ function whereOf(filter: SecurityEventFilter, clientId: string | null): Prisma.A
       : {}),
     ...(filter.reviewed === "reviewed" ? { reviewedAt: { not: null } } : {}),
     ...(filter.reviewed === "unreviewed" ? { reviewedAt: null } : {}),
+    ...(filter.issuer ? { details: { path: ["issuer"], equals: filter.issuer } } : {}),
   };
 }
 

@@ -6,7 +6,8 @@ import type { Services } from "../services.ts";
 
 export function auditAdminAction(
   deps: Pick<Services, "events">,
-  byUserId: string,
+  /** The admin who acted; null for a machine client holding mcp:admin (then `target` names the client). */
+  byUserId: string | null,
   action: string,
   target: Record<string, string | number | boolean | null>,
 ): void {

@@ -4,19 +4,24 @@
  *
  *   doctor <MCP server URL> [--interactive | --client-credentials --client-id ID --client-secret S | --token T]
  *          [--origin O] [--tool NAME] [--scope "S1 S2"] [--port N] [--timeout SECONDS] [--json]
+ *   clients create|list|show|disable|enable|delete   machine clients (admin.ts)
+ *   idp add|list|remove                             trusted identity providers (admin.ts)
  *   migrate            apply the database migrations (DATABASE_URL, or the embedded database in DATA_DIR)
  *   start              start the server (as `npm start`)
  */
 import { parseArgs } from "node:util";
 import { runDoctor } from "./doctor/index.ts";
 import { formatStep } from "./doctor/report.ts";
+import { runAdminCommand } from "./admin.ts";
+import { openAdminContext } from "./admin-context.ts";
 
 const USAGE = `Usage: mcp-oauth-server <command> [options]
 
 Commands:
   doctor <url>   check an MCP server from outside, as a client would (no database needed)
                  --interactive          sign in through the browser and call the tools
-                 --client-credentials   use a machine client (--client-id, --client-secret)
+                 --client-credentials   use a machine client (--client-id, --client-secret, or the
+                                        environment's MCP_CLIENT_ID / MCP_CLIENT_SECRET)
                  --token <token>        use this access token
                  --origin <origin>      send this browser Origin (a browser-based client's view)
                  --tool <name>          the tool to call (default whoami, else one without arguments)
@@ -24,6 +29,14 @@ Commands:
                  --port <n>             loopback port of the redirect URI (default: any free one)
                  --timeout <seconds>    how long to wait for the browser (default 300)
                  --json                 one JSON document on stdout
+  clients create --name NAME --grant-types client_credentials[,jwt-bearer]
+                 [--auth-method client_secret_basic|private_key_jwt] [--jwks-uri URL | --jwks FILE]
+                 [--scope "S1 S2"] [--json]
+                                  create a machine client (prints client_id, and client_secret once)
+  clients list | show ID | disable ID | enable ID | delete ID   [--json]
+  idp add --issuer URL (--jwks-uri URL | --jwks FILE) [--allow-new-users] [--json]
+                                  trust an enterprise identity provider's ID-JAGs
+  idp list | remove ISSUER        [--json]
   migrate        apply the database migrations
   start          start the server
 `;
@@ -35,6 +48,9 @@ export async function main(argv: string[], io = { out: (s: string) => process.st
   switch (command) {
     case "doctor":
       return doctor(rest, io);
+    case "clients":
+    case "idp":
+      return runAdminCommand(command, rest, io, UsageError, () => openAdminContext());
     case "migrate":
       await import("../../scripts/migrate.ts");
       return process.exitCode === undefined ? 0 : Number(process.exitCode);
@@ -85,8 +101,9 @@ async function doctor(args: string[], io: { out(s: string): void; err(s: string)
     url,
     interactive: values.interactive,
     clientCredentials: values["client-credentials"],
-    clientId: values["client-id"],
-    clientSecret: values["client-secret"],
+    // The environment keeps a secret out of the process list and shell history.
+    clientId: values["client-id"] ?? process.env.MCP_CLIENT_ID,
+    clientSecret: values["client-secret"] ?? process.env.MCP_CLIENT_SECRET,
     token: values.token,
     origin: values.origin,
     tool: values.tool,

@@ -89,6 +89,15 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger, option
   if (existsSync(pidFile)) {
     const pid = readPid(pidFile);
     if (!pid || !isRunning(pid)) rmSync(pidFile);
+    else {
+      // A live postmaster on this data directory: the server is running. Commands (`mcp-oauth-server clients …`)
+      // attach to it instead of starting a second one; its port is line 4 of postmaster.pid.
+      const port = Number.parseInt(readFileSync(pidFile, "utf8").split("\n")[3] ?? "", 10);
+      if (Number.isInteger(port) && port > 0) {
+        log.info({ port, databaseDir }, "embedded PostgreSQL already running: attached");
+        return { url: `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/mcp_oauth`, stop: async () => {} };
+      }
+    }
   }
 
   if (!existsSync(path.join(databaseDir, "PG_VERSION"))) {

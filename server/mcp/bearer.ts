@@ -34,14 +34,18 @@ import type { Services } from "../services.ts";
 import { audienceCovers, ENDPOINT_SCOPES, protectedResourceMetadataUrl, resourceIdentifiers, resourceOf, type McpEndpoint, type ResourceIdentifiers } from "./resources.ts";
 import { TokenCache, type RevocationIds } from "./token-cache.ts";
 
-/** Who is calling: the verified token, its user and its client. Never holds the token itself. */
+/**
+ * Who is calling: the verified token, its user and its client. Never holds the token itself. A machine client's
+ * token (client_credentials, OAuth 2.1 §4.2) has no user: `userId`, `email` and `role` are null and the client acts
+ * as itself, with the scopes an admin allowed it.
+ */
 export interface McpCaller {
   tokenId: string;
   grantId: string;
-  userId: string;
-  email: string;
+  userId: string | null;
+  email: string | null;
   name: string | null;
-  role: Role;
+  role: Role | null;
   /** Client row id. */
   clientDbId: string;
   /** Public `client_id`. */
@@ -59,7 +63,7 @@ export interface McpCaller {
  * under the same name, and of the SSE stream bound.
  */
 export function callerKey(caller: McpCaller): string {
-  return caller.clientDbId + ":" + caller.userId;
+  return caller.clientDbId + ":" + (caller.userId ?? "client");
 }
 
 /** An HTTP answer to a failed bearer check, independent of Express or Fetch. */
@@ -252,9 +256,9 @@ export class BearerAuth {
       tokenId: row.id,
       grantId: row.grantId,
       userId: row.userId,
-      email: row.user.email,
-      name: row.user.name,
-      role: row.user.role,
+      email: row.user?.email ?? null,
+      name: row.user?.name ?? null,
+      role: row.user?.role ?? null,
       clientDbId: row.client.id,
       clientId: row.client.clientId,
       clientName: row.client.name,

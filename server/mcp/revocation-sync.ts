@@ -29,6 +29,12 @@ export interface RevocationSync {
   stop(): Promise<void>;
 }
 
+/** Publishes a revocation to every node (the receivers' count, or -1 when Redis is unreachable). */
+export function broadcastRevocation(redis: RedisService, ids: RevocationIds): Promise<number> {
+  const message: Broadcast = { node: redis.nodeId, ...ids };
+  return redis.publish(CHANNEL, JSON.stringify(message));
+}
+
 export function syncRevocations(
   deps: { events: DomainEventBus; redis: RedisService | null; log: Logger },
   target: RevocationTarget,
@@ -37,8 +43,7 @@ export function syncRevocations(
   const stopLocal = events.on("oauth.revocation", (ids) => {
     target.invalidate(ids);
     if (!redis) return;
-    const message: Broadcast = { node: redis.nodeId, ...ids };
-    void redis.publish(CHANNEL, JSON.stringify(message)).then((receivers) => {
+    void broadcastRevocation(redis, ids).then((receivers) => {
       if (receivers < 0) log.warn("revocation not broadcast: Redis unreachable (other nodes drop the token when their cache expires)");
     });
   });

@@ -12,7 +12,8 @@ import type { Logger } from "../logger.ts";
 import type { RedisService } from "../redis.ts";
 
 export interface SessionRecord {
-  userId: string;
+  /** Null for a machine client (client_credentials). */
+  userId: string | null;
   clientDbId: string;
   createdAt: number;
 }

@@ -43,7 +43,8 @@ export interface SseDeps {
 }
 
 interface Owner {
-  userId: string;
+  /** Null for a machine client (client_credentials). */
+  userId: string | null;
   clientDbId: string;
 }
 

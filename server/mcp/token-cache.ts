@@ -22,7 +22,8 @@ export interface CacheableToken {
   clientDbId: string;
   /** The public `client_id` (revocation events may name a client either way). */
   clientId: string;
-  userId: string;
+  /** Null for a machine client's token (client_credentials). */
+  userId: string | null;
   expiresAt: Date;
 }
 
@@ -85,7 +86,7 @@ export class TokenCache<T extends CacheableToken> {
         grants.has(value.grantId) ||
         clients.has(value.clientDbId) ||
         clients.has(value.clientId) ||
-        users.has(value.userId)
+        (value.userId !== null && users.has(value.userId))
       ) {
         this.entries.delete(digest);
         dropped += 1;

@@ -48,7 +48,8 @@ export interface ClientFilter {
 export type ClientPageInput = PageInput;
 export type ClientPage = Page<ClientRow>;
 
-const typeOf = (method: string): ClientType => (isConfidentialMethod(method) ? "confidential" : "public");
+// A private_key_jwt client (machine-clients.ts) is confidential too: it authenticates, with a key instead of a secret.
+const typeOf = (method: string): ClientType => (method === "none" ? "public" : "confidential");
 
 /** Clients newest first, keyset-paginated both ways (the cursor is a row id). */
 export async function listClients(deps: Pick<Services, "prisma">, filter: ClientFilter, page: ClientPageInput): Promise<ClientPage> {
@@ -120,6 +121,9 @@ export interface ClientDetails {
   firstTokenAt: Date | null;
   lastUsedAt: Date | null;
   metadataFetchedAt: Date | null;
+  /** private_key_jwt clients: where their keys are (the URL, or how many keys are stored inline). */
+  jwksUri: string | null;
+  inlineKeys: number | null;
   counts: {
     activeGrants: number;
     revokedGrants: number;
@@ -138,7 +142,7 @@ export async function getClient(deps: Pick<Services, "prisma">, id: string, now 
   const [activeGrants, revokedGrants, users, activeAccessTokens, activeRefreshTokens, consents, createdBy] = await Promise.all([
     prisma.grant.count({ where: { clientId: id, revokedAt: null } }),
     prisma.grant.count({ where: { clientId: id, revokedAt: { not: null } } }),
-    prisma.grant.findMany({ where: { clientId: id, revokedAt: null }, distinct: ["userId"], select: { userId: true } }),
+    prisma.grant.findMany({ where: { clientId: id, revokedAt: null, userId: { not: null } }, distinct: ["userId"], select: { userId: true } }),
     prisma.accessToken.count({ where: { clientId: id, revokedAt: null, expiresAt: { gt: now } } }),
     prisma.refreshToken.count({ where: { clientId: id, revokedAt: null, rotatedAt: null, expiresAt: { gt: now } } }),
     prisma.consent.count({ where: { clientId: id } }),
@@ -167,6 +171,8 @@ export async function getClient(deps: Pick<Services, "prisma">, id: string, now 
     firstTokenAt: client.firstTokenAt,
     lastUsedAt: client.lastUsedAt,
     metadataFetchedAt: client.metadataFetchedAt,
+    jwksUri: client.jwksUri,
+    inlineKeys: Array.isArray((client.jwks as { keys?: unknown } | null)?.keys) ? (client.jwks as { keys: unknown[] }).keys.length : null,
     counts: { activeGrants, revokedGrants, users: users.length, activeAccessTokens, activeRefreshTokens, consents },
   };
 }
@@ -272,7 +278,10 @@ export async function rotateClientSecret(deps: Pick<Services, "prisma">, id: str
   const client = await deps.prisma.client.findUnique({ where: { id }, select: { tokenEndpointAuthMethod: true } });
   if (!client) throw new DomainError("not_found", "No such client.");
   if (!isConfidentialMethod(client.tokenEndpointAuthMethod)) {
-    throw new DomainError("precondition", "This is a public client: it has no secret to rotate.");
+    throw new DomainError(
+      "precondition",
+      client.tokenEndpointAuthMethod === "private_key_jwt" ? "This client authenticates with its keys: it has no secret to rotate." : "This is a public client: it has no secret to rotate.",
+    );
   }
   const secret = generateClientSecret();
   await deps.prisma.client.update({ where: { id }, data: { clientSecretHash: secret.hash, secretRotatedAt: now } });

@@ -6,6 +6,8 @@
  * - `client_secret_post`: `client_id` and `client_secret` in the body.
  * - `none` (public clients, OAuth 2.1 §2.4): `client_id` in the body (or Basic with an empty password); PKCE and
  *   refresh rotation are what bind their grants.
+ * - `private_key_jwt` (RFC 7523 §2.2): `client_assertion_type` + `client_assertion` in the body, a JWT signed with a
+ *   key the client registered (client-assertion.ts); `client_id` may be omitted (the assertion's `sub` names it).
  * A client must use the method it registered; using two methods at once is `invalid_request` (RFC 6749 §2.3).
  * Failures are `invalid_client` (401, and `WWW-Authenticate: Basic` when Basic was tried, RFC 6749 §5.2), recorded
  * as INVALID_CLIENT security events. Secrets are compared in constant time against their stored digest.
@@ -16,18 +18,21 @@ import type { Params } from "./request-params.ts";
 import type { ClientRecord, ClientRegistry } from "./clients.ts";
 import { unknownClient } from "./clients.ts";
 import { verifyClientSecret } from "./client-secrets.ts";
+import { CLIENT_ASSERTION_TYPE, claimedClientId, type ClientAssertionVerifier } from "./client-assertion.ts";
 
 export interface PresentedCredentials {
   clientId: string | undefined;
   secret: string | undefined;
   /** How the credentials arrived. */
-  via: "basic" | "post" | "none";
+  via: "basic" | "post" | "none" | "jwt";
+  /** The `client_assertion` (via "jwt"). */
+  assertion?: string;
 }
 
 export interface AuthenticatedClient {
   client: ClientRecord;
   /** The method actually used. */
-  method: "client_secret_basic" | "client_secret_post" | "none";
+  method: "client_secret_basic" | "client_secret_post" | "none" | "private_key_jwt";
   basic: boolean;
 }
 
@@ -36,6 +41,24 @@ export function readClientCredentials(request: Pick<OAuthHttpRequest, "headers">
   const header = request.headers.get("authorization");
   const bodySecret = params.get("client_secret");
   const bodyId = params.get("client_id");
+  const assertionType = params.get("client_assertion_type");
+  const assertion = params.get("client_assertion");
+  if (assertionType !== undefined || assertion !== undefined) {
+    if (header || bodySecret !== undefined) {
+      throw new OAuthError("invalid_request", "use only one client authentication method (RFC 6749 §2.3)");
+    }
+    // RFC 7521 §4.2: both parameters, and the one assertion type this server knows (RFC 7523 §2.2).
+    if (assertionType !== CLIENT_ASSERTION_TYPE) {
+      throw new OAuthError("invalid_client", `client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`, { reason: "unsupported_assertion_type" });
+    }
+    if (!assertion) throw new OAuthError("invalid_client", "client_assertion is required with client_assertion_type", { reason: "no_assertion" });
+    const claimed = claimedClientId(assertion);
+    if (!claimed) throw new OAuthError("invalid_client", "client_assertion is not a readable JWT", { reason: "assertion_malformed" });
+    if (bodyId !== undefined && bodyId !== claimed) {
+      throw new OAuthError("invalid_client", "client_id does not match the client_assertion's sub", { reason: "client_id_mismatch" });
+    }
+    return { clientId: claimed, secret: undefined, via: "jwt", assertion };
+  }
   if (header) {
     // RFC 7235 §2.1: the scheme is case-insensitive and followed by one or more spaces; token68 is base64 here.
     const match = /^Basic +([A-Za-z0-9+/_-]+={0,2})$/i.exec(header.trim());
@@ -74,7 +97,12 @@ function formDecode(value: string): string {
   return decodeURIComponent(value.replace(/\+/g, " "));
 }
 
-export async function authenticateClient(clients: ClientRegistry, request: Pick<OAuthHttpRequest, "headers">, params: Params): Promise<AuthenticatedClient> {
+export async function authenticateClient(
+  clients: ClientRegistry,
+  request: Pick<OAuthHttpRequest, "headers">,
+  params: Params,
+  assertions?: ClientAssertionVerifier,
+): Promise<AuthenticatedClient> {
   const presented = readClientCredentials(request, params);
   const basic = request.headers.has("authorization");
   if (!presented.clientId) {
@@ -97,8 +125,16 @@ export async function authenticateClient(clients: ClientRegistry, request: Pick<
     });
   if (registered === "none") {
     if (presented.secret !== undefined) throw failure("this client is public and has no secret", "secret_for_public_client");
+    if (presented.via === "jwt") throw failure("this client is public and has no keys", "assertion_for_public_client");
     return { client, method: "none", basic };
   }
+  if (registered === "private_key_jwt") {
+    if (presented.via !== "jwt") throw failure("this client must authenticate with private_key_jwt", "wrong_auth_method");
+    if (!assertions) throw failure("private_key_jwt is not accepted at this endpoint", "assertion_not_accepted");
+    await assertions.verify(client, presented.assertion!, basic);
+    return { client, method: "private_key_jwt", basic };
+  }
+  if (presented.via === "jwt") throw failure(`this client must authenticate with ${registered}`, "wrong_auth_method");
   const expectedVia = registered === "client_secret_basic" ? "basic" : "post";
   if (presented.via === "none") throw failure(`client authentication is required (${registered})`, "no_secret");
   if (presented.via !== expectedVia) throw failure(`this client must authenticate with ${registered}`, "wrong_auth_method");

@@ -4,8 +4,11 @@ import type { PrismaClient } from "../db/client.ts";
 import type { Env } from "../env.ts";
 import type { DomainEventBus, EventOrigin } from "../events.ts";
 import type { Logger } from "../logger.ts";
+import type { ClientAssertionVerifier } from "./client-assertion.ts";
 import type { ClientRegistry } from "./clients.ts";
 import type { DpopVerifier } from "./dpop-verifier.ts";
+import type { KeySets } from "./key-sets.ts";
+import type { ReplayCache } from "./replay-cache.ts";
 import type { OAuthEvents } from "./emit.ts";
 
 export interface OAuthDeps {
@@ -20,6 +23,12 @@ export interface OAuthDeps {
   clients: ClientRegistry;
   /** DPoP proofs at the token endpoint (dpop-token.ts). */
   dpop: DpopVerifier;
+  /** `private_key_jwt` client authentication (RFC 7523 §2.2). */
+  assertions: ClientAssertionVerifier;
+  /** Public keys of machine clients and trusted identity providers (jwks / jwks_uri). */
+  keySets: KeySets;
+  /** Single use of JWT ids across nodes (client assertions, ID-JAGs). */
+  replay: Pick<ReplayCache, "firstUse">;
 }
 
 /** Per-request facts an endpoint fills in for logs and analytics (the host's RequestMeta satisfies this). */

@@ -16,8 +16,11 @@ export type GrantServices = Pick<Services, "prisma" | "events">;
 
 export interface ActiveGrant {
   id: string;
-  userId: string;
-  user: { email: string; name: string | null };
+  /** Null for a machine client's own grant (client_credentials). */
+  userId: string | null;
+  user: { email: string; name: string | null } | null;
+  /** The trusted identity provider whose assertion produced the grant (ID-JAG), if any. */
+  identityProvider: string | null;
   /** The Client row id. */
   clientDbId: string;
   /** The public `client_id`. */
@@ -86,6 +89,7 @@ export async function listActiveGrants(
       lastUsedAt: true,
       user: { select: { email: true, name: true } },
       client: { select: { clientId: true, name: true } },
+      identityProvider: { select: { issuer: true } },
     },
   });
   const page = rows.slice(0, take);
@@ -94,6 +98,7 @@ export async function listActiveGrants(
       id: row.id,
       userId: row.userId,
       user: row.user,
+      identityProvider: row.identityProvider?.issuer ?? null,
       clientDbId: row.clientId,
       clientId: row.client.clientId,
       clientName: row.client.name,

@@ -47,7 +47,7 @@ export async function handleIntrospectionRequest(deps: OAuthDeps, request: OAuth
     origin.userId = caller.userId;
     origin.clientId = caller.clientDbId;
   } else {
-    const { client, method } = await authenticateClient(deps.clients, request, params);
+    const { client, method } = await authenticateClient(deps.clients, request, params, deps.assertions);
     origin.clientId = client.id;
     if (method === "none") {
       throw new OAuthError("invalid_client", "introspection is only for confidential clients", { reason: "public_client_introspection" });
@@ -66,8 +66,9 @@ export async function handleIntrospectionRequest(deps: OAuthDeps, request: OAuth
       active: true,
       scope: info.scopes.join(" "),
       client_id: info.clientId,
-      sub: info.userId,
-      username: info.userEmail,
+      // RFC 7662 §2.2: a machine client's token (client_credentials) is about the client itself.
+      sub: info.userId ?? info.clientId,
+      ...(info.userEmail ? { username: info.userEmail } : {}),
       token_type: info.dpopJkt ? "DPoP" : "Bearer",
       ...(info.dpopJkt ? { cnf: { jkt: info.dpopJkt } } : {}),
       exp: Math.floor(info.expiresAt.getTime() / 1000),

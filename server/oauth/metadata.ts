@@ -6,8 +6,10 @@
  *   (`/.well-known/oauth-protected-resource/mcp/mcp`); each document's `resource` is exactly the URL it describes
  *   (RFC 9728 §3.3).
  */
+import { ASSERTION_SIGNING_ALGS } from "./client-assertion.ts";
 import { TOKEN_ENDPOINT_AUTH_METHODS } from "./client-secrets.ts";
 import { SUPPORTED_GRANT_TYPES } from "./client-metadata.ts";
+import { ID_JAG_PROFILE, JWT_BEARER_GRANT_TYPE } from "./grant-jwt-bearer.ts";
 import { DPOP_SIGNING_ALGS } from "./dpop.ts";
 import { RESOURCE_PATHS } from "./resources.ts";
 import { SUPPORTED_SCOPES } from "./scopes.ts";
@@ -26,6 +28,14 @@ export const OAUTH_PATHS = {
 /** Metadata documents may be cached briefly by clients and proxies. */
 export const METADATA_CACHE_CONTROL = "public, max-age=300";
 
+/**
+ * Grant types an administrator can give a client (never open registration): `client_credentials` (MCP client
+ * credentials extension) and the ID-JAG `jwt-bearer` grant (MCP enterprise-managed authorization).
+ */
+export const ADMIN_ONLY_GRANT_TYPES = ["client_credentials", JWT_BEARER_GRANT_TYPE] as const;
+/** Client authentication methods: the registrable ones plus `private_key_jwt` (RFC 7523 §2.2, admin-created clients). */
+export const CLIENT_AUTH_METHODS = [...TOKEN_ENDPOINT_AUTH_METHODS, "private_key_jwt"] as const;
+
 export function authorizationServerMetadata(appUrl: string) {
   return {
     issuer: appUrl,
@@ -37,12 +47,18 @@ export function authorizationServerMetadata(appUrl: string) {
     scopes_supported: [...SUPPORTED_SCOPES],
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
-    grant_types_supported: [...SUPPORTED_GRANT_TYPES],
+    grant_types_supported: [...SUPPORTED_GRANT_TYPES, ...ADMIN_ONLY_GRANT_TYPES],
     code_challenge_methods_supported: ["S256"],
-    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
-    revocation_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    // RFC 8414 §2: required with private_key_jwt (MCP client credentials extension, "Server Metadata Requirements").
+    token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_SIGNING_ALGS],
+    revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    revocation_endpoint_auth_signing_alg_values_supported: [...ASSERTION_SIGNING_ALGS],
     // Admins may also introspect with an access token carrying mcp:admin (Authorization: Bearer).
-    introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+    introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+    introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_SIGNING_ALGS],
+    // draft-ietf-oauth-identity-assertion-authz-grant (MCP enterprise-managed authorization): ID-JAGs are accepted.
+    authorization_grant_profiles_supported: [ID_JAG_PROFILE],
     // RFC 9207
     authorization_response_iss_parameter_supported: true,
     // draft-ietf-oauth-client-id-metadata-document

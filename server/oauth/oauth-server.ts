@@ -9,7 +9,9 @@
 import { sweepExpired } from "./expired-sweep.ts";
 import type { SessionUser } from "../auth/people.ts";
 import type { Services } from "../services.ts";
+import { ClientAssertionVerifier } from "./client-assertion.ts";
 import { ClientRegistry } from "./clients.ts";
+import { KeySets } from "./key-sets.ts";
 import { originOf, type OAuthDeps, type OAuthRequestMeta } from "./deps.ts";
 import { OAuthEvents } from "./emit.ts";
 import { OAuthError } from "./errors.ts";
@@ -52,12 +54,15 @@ export interface SweepResult {
 export class OAuthServer {
   readonly clients: ClientRegistry;
   readonly metadataDocuments: MetadataDocumentFetcher;
+  /** JWK Sets of machine clients and trusted identity providers (tests point it at a fake internet). */
+  readonly keySets: KeySets;
   private readonly deps: OAuthDeps;
   private readonly authorization: AuthorizationEndpoint;
   private readonly realm: string;
 
-  constructor(services: Pick<Services, "env" | "log" | "prisma" | "db" | "events" | "dpop">, options: OAuthServerOptions = {}) {
+  constructor(services: Pick<Services, "env" | "log" | "prisma" | "db" | "events" | "dpop" | "replay">, options: OAuthServerOptions = {}) {
     this.metadataDocuments = new MetadataDocumentFetcher(options.metadataFetch);
+    this.keySets = new KeySets(options.metadataFetch);
     const events = new OAuthEvents(services.events);
     this.clients = new ClientRegistry({
       prisma: services.prisma,
@@ -75,6 +80,14 @@ export class OAuthServer {
       events,
       clients: this.clients,
       dpop: services.dpop,
+      keySets: this.keySets,
+      replay: services.replay,
+      assertions: new ClientAssertionVerifier({
+        issuer: services.env.APP_URL,
+        tokenEndpoint: services.env.APP_URL + OAUTH_PATHS.token,
+        keySets: this.keySets,
+        replay: services.replay,
+      }),
     };
     this.authorization = new AuthorizationEndpoint(this.deps, options.scopeUsage);
     this.realm = services.env.APP_URL;

@@ -14,6 +14,8 @@ import { tokenDpopHeaders, tokenRequestKey } from "./dpop-token.ts";
 import type { OAuthHttpRequest } from "./endpoint-http.ts";
 import { OAuthError } from "./errors.ts";
 import { redeemAuthorizationCode } from "./grant-authorization-code.ts";
+import { issueClientCredentialsToken } from "./grant-client-credentials.ts";
+import { JWT_BEARER_GRANT_TYPE, redeemIdentityAssertion } from "./grant-jwt-bearer.ts";
 import { rotateRefreshToken } from "./grant-refresh-token.ts";
 import { bodyParams, type Params } from "./request-params.ts";
 import type { TokenResponse } from "./tokens.ts";
@@ -34,6 +36,8 @@ export type GrantHandler = (deps: OAuthDeps, context: TokenRequestContext) => Pr
 export const grantHandlers: Record<string, GrantHandler> = {
   authorization_code: redeemAuthorizationCode,
   refresh_token: rotateRefreshToken,
+  client_credentials: issueClientCredentialsToken,
+  [JWT_BEARER_GRANT_TYPE]: redeemIdentityAssertion,
 };
 
 /** checkGrantType: known to this server (unsupported_grant_type) and registered by the client (unauthorized_client). */
@@ -69,7 +73,7 @@ export async function handleTokenRequest(
   // Request syntax first: a missing or unsupported grant type is reported as such before client authentication.
   if (!grantType) throw new OAuthError("invalid_request", "grant_type is required");
   if (!Object.hasOwn(grantHandlers, grantType)) throw unsupportedGrantType();
-  const { client } = await authenticateClient(deps.clients, request, params);
+  const { client } = await authenticateClient(deps.clients, request, params, deps.assertions);
   origin.clientId = client.id;
   const handler = checkGrantType(grantType, client);
   const dpopJkt = await tokenRequestKey(deps, request, client);

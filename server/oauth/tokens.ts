@@ -103,9 +103,10 @@ export interface AccessTokenInfo {
   clientDbId: string;
   clientId: string;
   clientName: string;
-  userId: string;
-  userEmail: string;
-  userRole: "USER" | "ADMIN";
+  /** Null for a machine client's own token (client_credentials). */
+  userId: string | null;
+  userEmail: string | null;
+  userRole: "USER" | "ADMIN" | null;
   scopes: string[];
   /** The audience (RFC 8707 resource) the token is bound to. */
   resource: string;
@@ -140,6 +141,6 @@ const FIND_ACCESS_TOKEN = statement(
   "oauth_find_access_token",
   `SELECT a.id, a."grantId", a."clientId" AS "clientDbId", c."clientId", c.name AS "clientName", a."userId", u.email AS "userEmail",
   u.role::text AS "userRole", a.scope, a.resource, a."dpopJkt", a."expiresAt", a."createdAt", a."revokedAt", c.disabled AS "clientDisabled"
-FROM "AccessToken" a JOIN "Client" c ON c.id = a."clientId" JOIN "User" u ON u.id = a."userId"
+FROM "AccessToken" a JOIN "Client" c ON c.id = a."clientId" LEFT JOIN "User" u ON u.id = a."userId"
 WHERE a."tokenHash" = $1`,
 );

@@ -8,6 +8,7 @@ import type { Services } from "../services.ts";
 import { analyticsRouter } from "./routers/analytics.ts";
 import { clientsRouter } from "./routers/clients.ts";
 import { doctorRouter } from "./routers/doctor.ts";
+import { identityProvidersRouter } from "./routers/identity-providers.ts";
 import { meRouter } from "./routers/me.ts";
 import { securityRouter } from "./routers/security.ts";
 import { tokensRouter } from "./routers/tokens.ts";
@@ -16,6 +17,7 @@ import { usersRouter } from "./routers/users.ts";
 export const appRouter = router({
   me: meRouter,
   clients: clientsRouter,
+  identityProviders: identityProvidersRouter,
   users: usersRouter,
   security: securityRouter,
   tokens: tokensRouter,

@@ -244,7 +244,7 @@ describe("Token endpoint errors, RFC 6749 §5.2 (JSON, no-store, 400 / 401, neve
 
   it.each([
     ["grant_type=password&username=a&password=b", "unsupported_grant_type"],
-    ["grant_type=client_credentials", "unsupported_grant_type"],
+    ["grant_type=client_credentials", "invalid_client"],
     ["grant_type=urn:ietf:params:oauth:grant-type:device_code", "unsupported_grant_type"],
     ["grant_type=__proto__", "unsupported_grant_type"],
     ["grant_type=toString", "unsupported_grant_type"],

@@ -186,6 +186,7 @@ function remixCases(): Record<string, RouteCase[]> {
     "/admin": [page("/admin", () => ({ range: "24h" }))],
     "/admin/clients": [page("/admin/clients", () => ({ q: "x", kind: "DYNAMIC", status: "active", cursor: "x", direction: "next" }))],
     "/admin/clients/:id": [page("/admin/clients/:id", () => ({ cursor: "x" }))],
+    "/admin/identity-providers": [page("/admin/identity-providers")],
     "/admin/security": [page("/admin/security", () => ({ type: "INVALID_TOKEN", severity: "high", reviewed: "false", window: "24h", clientId: "c", cursor: "x" }))],
     "/admin/tokens": [page("/admin/tokens", () => ({ clientId: "c", user: "u", userId: "u", cursor: "x", direction: "prev" }))],
     "/admin/users": [page("/admin/users", () => ({ q: "x", role: "ADMIN", cursor: "x" }))],
@@ -209,6 +210,9 @@ function remixCases(): Record<string, RouteCase[]> {
     "/api/oauth/token": [
       oauthPost("/api/oauth/token", () => ({ grant_type: "authorization_code", code: "mcpac_x", code_verifier: "v".repeat(43), client_id: client.client_id, redirect_uri: REDIRECT, resource: `${server.env.APP_URL}/mcp` })),
       oauthPost("/api/oauth/token", () => ({ grant_type: "refresh_token", refresh_token: "mcprt_x", client_id: client.client_id, scope: "mcp:tools", client_secret: "s" })),
+      // Issue 15: client_credentials with a private_key_jwt assertion, and the ID-JAG jwt-bearer grant.
+      oauthPost("/api/oauth/token", () => ({ grant_type: "client_credentials", client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", scope: "mcp:tools", resource: `${server.env.APP_URL}/mcp` })),
+      oauthPost("/api/oauth/token", () => ({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion: "eyJ0eXAiOiJvYXV0aC1pZC1qYWcrand0In0.eyJpc3MiOiJ4In0.c2ln", client_id: client.client_id, scope: "mcp:tools" })),
     ],
     "/api/oauth/register": [
       {

@@ -23,7 +23,7 @@ describe("tokens.list", () => {
     await connectApp(h.services, alice.id, other.id);
 
     const byClient = await admin.caller.tokens.list({ clientId: acme.id });
-    expect(byClient.items.map((g) => g.user.email).sort()).toEqual(["alice@example.com", "bob@example.com"]);
+    expect(byClient.items.map((g) => g.user?.email).sort()).toEqual(["alice@example.com", "bob@example.com"]);
     expect(byClient.items[0]).toMatchObject({ clientName: "Acme", clientId: acme.clientId, scopes: ["mcp:tools"] });
     expect(JSON.stringify(byClient)).not.toContain(a1.accessToken);
     expect(JSON.stringify(byClient)).not.toContain(a1.refreshToken);

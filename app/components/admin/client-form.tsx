@@ -28,8 +28,11 @@ export function ClientForm({
   error,
   onSubmit,
   onCancel,
+  machine = false,
 }: {
   mode: "create" | "edit";
+  /** A machine client (client_credentials / ID-JAG): it has no redirect URIs to edit. */
+  machine?: boolean;
   initial?: Partial<ClientFormValues>;
   scopeOptions: ScopeOption[];
   busy: boolean;
@@ -77,7 +80,7 @@ export function ClientForm({
           </div>
         </fieldset>
       ) : null}
-      <TextAreaField
+      {machine ? null : <TextAreaField
         label="Redirect URIs"
         hint="(one per line)"
         name="redirectUris"
@@ -86,7 +89,7 @@ export function ClientForm({
         defaultValue={(initial?.redirectUris ?? []).join("\n")}
         placeholder="https://app.example.com/oauth/callback"
         spellCheck={false}
-      />
+      />}
       <fieldset>
         <legend className="block text-sm font-medium text-gray-700">Scopes</legend>
         <div className="mt-1 space-y-2">
@@ -131,6 +134,7 @@ export function SecretModal({
   secret,
   onClose,
   children,
+  noSecret = "A public client has no secret: it proves itself with PKCE on every authorization.",
 }: {
   open: boolean;
   title: string;
@@ -138,6 +142,8 @@ export function SecretModal({
   secret: string | null;
   onClose: () => void;
   children?: React.ReactNode;
+  /** What to say when there is no secret. */
+  noSecret?: string;
 }) {
   const [copied, setCopied] = useState(false);
   return (
@@ -153,7 +159,7 @@ export function SecretModal({
             </p>
           </>
         ) : (
-          <p className="text-gray-600">A public client has no secret: it proves itself with PKCE on every authorization.</p>
+          <p className="text-gray-600">{noSecret}</p>
         )}
         {children}
         <div className="flex justify-end">

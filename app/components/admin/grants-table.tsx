@@ -36,9 +36,14 @@ export function GrantsTable({
         <TableRow key={grant.id}>
           {show.user ? (
             <TableCell>
-              <Link to={`/admin/users/${grant.userId}`} className="text-blue-700 hover:underline">
-                {grant.user.email}
-              </Link>
+              {grant.user ? (
+                <Link to={`/admin/users/${grant.userId}`} className="text-blue-700 hover:underline">
+                  {grant.user.email}
+                </Link>
+              ) : (
+                <span className="text-gray-500">the client itself</span>
+              )}
+              {grant.identityProvider ? <div className="text-xs text-gray-500">via {grant.identityProvider}</div> : null}
             </TableCell>
           ) : null}
           {show.client ? (
@@ -61,11 +66,11 @@ export function GrantsTable({
           <TableCell className="text-right">
             <ConfirmButton
               label="Revoke"
-              ariaLabel={`Revoke the grant of ${grant.user.email} to ${grant.clientName}`}
+              ariaLabel={`Revoke the grant of ${grant.user?.email ?? "the client itself"} to ${grant.clientName}`}
               title="Revoke this grant?"
               description={
                 <>
-                  The access and refresh tokens {grant.clientName} holds for {grant.user.email} stop working at once. The app must ask again.
+                  The access and refresh tokens {grant.clientName} holds for {grant.user?.email ?? "itself"} stop working at once. The app must ask again.
                 </>
               }
               confirmLabel="Revoke"

@@ -11,6 +11,7 @@ const SECTIONS = [
   { to: "/admin/clients", label: "Clients" },
   { to: "/admin/tokens", label: "Tokens" },
   { to: "/admin/users", label: "Users" },
+  { to: "/admin/identity-providers", label: "Identity providers" },
   { to: "/admin/security", label: "Security" },
   { to: "/admin/doctor", label: "Doctor" },
 ];

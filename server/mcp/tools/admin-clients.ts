@@ -101,6 +101,7 @@ export const adminRevokeClientTokens = defineTool({
     const counts = await revokeGrantsForClient(services, client.id, RevocationReason.admin);
     auditAdminAction(services, caller.userId, "client.revoke_tokens", {
       targetClientId: clientId,
+      ...(caller.userId ? {} : { byClientId: caller.clientId }),
       via: "mcp",
       grants: counts.grants,
     });

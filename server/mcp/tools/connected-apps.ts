@@ -23,6 +23,7 @@ export const listConnectedApps = defineTool({
   annotations: { title: "List my connected apps", readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   scopes: [McpScope.toolsRead],
   async handler({ limit, cursor }, { services, caller }) {
+    if (caller.userId === null) throw machineCaller();
     const page = await listActiveGrants(services, { userId: caller.userId, take: limit, cursor });
     return {
       apps: page.items.map((grant) => ({
@@ -57,6 +58,7 @@ export const revokeConnectedApp = defineTool({
   },
   scopes: [McpScope.toolsWrite],
   async handler({ grantId }, { services, caller }) {
+    if (caller.userId === null) throw machineCaller();
     const counts = await disconnectApp(services, caller.userId, grantId).catch((error: unknown) => {
       if (error instanceof DomainError && error.kind === "not_found") {
         throw new ToolError(`No active connected app with grantId "${grantId}" (see list_connected_apps)`);
@@ -66,3 +68,8 @@ export const revokeConnectedApp = defineTool({
     return { revoked: true, grantId, accessTokens: counts.accessTokens, refreshTokens: counts.refreshTokens };
   },
 });
+
+/** A machine client's token (client_credentials) acts for no person, so there are no connected apps to show. */
+function machineCaller(): ToolError {
+  return new ToolError("This tool lists a person's connected apps; a machine client acts for no person");
+}

@@ -15,7 +15,8 @@ export const whoami = defineTool({
   scopes: [McpScope.toolsRead],
   async handler(_args, { caller }) {
     return {
-      user: { id: caller.userId, email: caller.email, name: caller.name, role: caller.role },
+      // A machine client's token (client_credentials) acts for no person: `user` is null.
+      user: caller.userId ? { id: caller.userId, email: caller.email, name: caller.name, role: caller.role } : null,
       client: { clientId: caller.clientId, name: caller.clientName },
       scopes: caller.scopes,
       resource: caller.resource,

@@ -1,7 +1,8 @@
 /**
  * `clients`: OAuth clients — list (search, kind, status; cursor pagination), details, manual creation (the secret
- * is returned once), edits, secret rotation, disable/enable, delete (revokes its tokens first). Admins only; the
- * rules live in server/oauth/client-admin.ts. `id` is the Client row id.
+ * is returned once), machine clients (client_credentials / ID-JAG; a secret returned once, or a JWK Set / JWKS URI),
+ * edits, secret rotation, disable/enable, delete (revokes its tokens first). Admins only; the rules live in
+ * server/oauth/client-admin.ts and machine-clients.ts. `id` is the Client row id.
  */
 import { z } from "zod";
 import { auditAdminAction } from "../../auth/audit.ts";
@@ -15,7 +16,9 @@ import {
   setClientDpopRequired,
   updateClient,
 } from "../../oauth/client-admin.ts";
+import { createMachineClient, MACHINE_AUTH_METHODS, MACHINE_GRANT_TYPES } from "../../oauth/machine-clients.ts";
 import { SCOPES } from "../../oauth/scopes.ts";
+import { DomainError } from "../../domain-error.ts";
 import { adminProcedure, router } from "../init.ts";
 import { pageInput } from "../pagination.ts";
 
@@ -50,6 +53,33 @@ export const clientsRouter = router({
     .mutation(async ({ ctx, input }) => {
       const result = await createManualClient(ctx.services, input, ctx.user.id);
       auditAdminAction(ctx.services, ctx.user.id, "client.created", { clientDbId: result.client.id, type: input.type });
+      return result;
+    }),
+
+  /** A machine client (never by open registration): the secret is returned once; key clients get none. */
+  createMachine: adminProcedure
+    .input(
+      z.object({
+        name,
+        grantTypes: z.array(z.enum(MACHINE_GRANT_TYPES)).min(1).max(2),
+        authMethod: z.enum(MACHINE_AUTH_METHODS),
+        jwksUri: z.string().trim().max(2000).optional(),
+        /** The JWK Set as JSON text (pasted into the form). */
+        jwks: z.string().trim().max(64_000).optional(),
+        scopes,
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      let jwks: unknown;
+      if (input.jwks) {
+        try {
+          jwks = JSON.parse(input.jwks);
+        } catch {
+          throw new DomainError("invalid", "The JWK Set is not valid JSON.");
+        }
+      }
+      const result = await createMachineClient(ctx.services, { ...input, jwksUri: input.jwksUri || undefined, jwks }, ctx.user.id);
+      auditAdminAction(ctx.services, ctx.user.id, "client.created", { clientDbId: result.client.id, type: "machine", authMethod: input.authMethod });
       return result;
     }),
 

@@ -1,0 +1,58 @@
+/**
+ * `identityProviders`: the enterprise identity providers whose ID-JAGs this server trusts (MCP enterprise-managed
+ * authorization) — list, add, disable/enable, remove (revokes the grants their assertions produced), and the recent
+ * security events about one. Admins only; the rules live in server/oauth/identity-providers.ts.
+ */
+import { z } from "zod";
+import { auditAdminAction } from "../../auth/audit.ts";
+import { listSecurityEvents } from "../../analytics/security-events.ts";
+import { DomainError } from "../../domain-error.ts";
+import { addIdentityProvider, listIdentityProviders, removeIdentityProvider, setIdentityProviderDisabled } from "../../oauth/identity-providers.ts";
+import { adminProcedure, router } from "../init.ts";
+
+const issuer = z.string().trim().min(1).max(2000);
+
+export const identityProvidersRouter = router({
+  list: adminProcedure.query(({ ctx }) => listIdentityProviders(ctx.services)),
+
+  add: adminProcedure
+    .input(
+      z.object({
+        issuer,
+        jwksUri: z.string().trim().max(2000).optional(),
+        /** The JWK Set as JSON text. */
+        jwks: z.string().trim().max(64_000).optional(),
+        allowNewUsers: z.boolean().default(false),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      let jwks: unknown;
+      if (input.jwks) {
+        try {
+          jwks = JSON.parse(input.jwks);
+        } catch {
+          throw new DomainError("invalid", "The JWK Set is not valid JSON.");
+        }
+      }
+      const row = await addIdentityProvider(ctx.services, { issuer: input.issuer, jwksUri: input.jwksUri || undefined, jwks, allowNewUsers: input.allowNewUsers }, ctx.user.id);
+      auditAdminAction(ctx.services, ctx.user.id, "identity_provider.added", { issuer: row.issuer, allowNewUsers: row.allowNewUsers });
+      return row;
+    }),
+
+  setDisabled: adminProcedure.input(z.object({ issuer, disabled: z.boolean() })).mutation(async ({ ctx, input }) => {
+    const result = await setIdentityProviderDisabled(ctx.services, input.issuer, input.disabled);
+    auditAdminAction(ctx.services, ctx.user.id, input.disabled ? "identity_provider.disabled" : "identity_provider.enabled", { issuer: input.issuer });
+    return result;
+  }),
+
+  remove: adminProcedure.input(z.object({ issuer })).mutation(async ({ ctx, input }) => {
+    const counts = await removeIdentityProvider(ctx.services, input.issuer);
+    auditAdminAction(ctx.services, ctx.user.id, "identity_provider.removed", { issuer: counts.issuer, grants: counts.grants });
+    return counts;
+  }),
+
+  /** Recent security events naming this issuer (refused ID-JAGs: untrusted, replayed, for another client, …). */
+  events: adminProcedure
+    .input(z.object({ issuer, limit: z.number().int().min(1).max(100).default(20) }))
+    .query(({ ctx, input }) => listSecurityEvents(ctx.services, { issuer: input.issuer }, { direction: "forward", limit: input.limit })),
+});
