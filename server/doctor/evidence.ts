@@ -13,6 +13,8 @@ export const DOCTOR_MAX_WINDOW_MS = 24 * 3600_000;
 export const DOCTOR_ROW_LIMIT = 500;
 /** Addresses a client's anonymous steps are looked up by, at most. */
 const MAX_ADDRESSES = 5;
+/** User-Agents (the client's own and its person's browser) its anonymous steps are matched by, at most. */
+const MAX_AGENTS = 10;
 
 export interface DoctorDeps {
   prisma: PrismaClient;
@@ -143,19 +145,18 @@ export async function evidenceForClient(deps: DoctorDeps, ids: { rowId?: string;
   ]);
   const seen = [...own.rows, ...ownSecurity.rows];
   const addresses = topValues(seen.map((r) => r.ipAddress), MAX_ADDRESSES);
-  const agents = new Set(seen.map((r) => r.userAgent));
   if (addresses.length === 0) return assemble(window, [own], [ownSecurity]);
+  // Same address and same User-Agent: on a shared address (an office, a hosted connector), other programs' steps
+  // are left out, in the query, so they cannot crowd this client's out of the row limit.
+  const agents = topValues(seen.map((r) => r.userAgent), MAX_AGENTS);
+  const sameAgent = seen.some((r) => r.userAgent === null)
+    ? { OR: [{ userAgent: { in: agents } }, { userAgent: null }] }
+    : { userAgent: { in: agents } };
   const [anonymous, anonymousSecurity] = await Promise.all([
-    requests(deps, window, { ipAddress: { in: addresses }, clientId: null, endpoint: { in: ANONYMOUS_STEPS } }),
-    securityEvents(deps, window, { ipAddress: { in: addresses }, clientId: null }),
+    requests(deps, window, { ipAddress: { in: addresses }, clientId: null, endpoint: { in: ANONYMOUS_STEPS }, ...sameAgent }),
+    securityEvents(deps, window, { ipAddress: { in: addresses }, clientId: null, ...sameAgent }),
   ]);
-  // Same address and same User-Agent: on a shared address, another program's steps are left out.
-  const sameAgent = <T extends { userAgent: string | null }>(rows: T[]) => rows.filter((r) => agents.has(r.userAgent));
-  return assemble(
-    window,
-    [own, { rows: sameAgent(anonymous.rows), full: anonymous.full }],
-    [ownSecurity, { rows: sameAgent(anonymousSecurity.rows), full: anonymousSecurity.full }],
-  );
+  return assemble(window, [own, anonymous], [ownSecurity, anonymousSecurity]);
 }
 
 function topValues(values: Array<string | null>, limit: number): string[] {

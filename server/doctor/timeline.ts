@@ -72,6 +72,8 @@ export interface DiagnoseContext extends CauseContext {
   now?: Date;
 }
 
+/** Distinct facts shown with one cause, at most. */
+const MAX_FACTS = 8;
 /** A gap longer than this between two steps starts a new attempt. */
 const ATTEMPT_GAP_MS = 10 * 60_000;
 /** How long after a 401 challenge a client has to fetch the metadata before the doctor says it never did. */
@@ -247,13 +249,12 @@ function causeCounts(steps: TimelineStep[]): CauseCount[] {
   for (const step of steps) {
     if (!step.finding) continue;
     const seen = counts.get(step.finding.causeId);
-    if (!seen) counts.set(step.finding.causeId, { ...step.finding, count: 1, lastSeen: step.at });
+    if (!seen) counts.set(step.finding.causeId, { ...step.finding, facts: [...step.finding.facts], count: 1, lastSeen: step.at });
     else {
       seen.count += 1;
-      if (step.at >= seen.lastSeen) {
-        seen.lastSeen = step.at;
-        if (step.finding.facts.length > 0) seen.facts = step.finding.facts;
-      }
+      if (step.at >= seen.lastSeen) seen.lastSeen = step.at;
+      // Every distinct fact the steps showed (the host called and the resource asked for are both worth reading).
+      for (const fact of step.finding.facts) if (!seen.facts.includes(fact) && seen.facts.length < MAX_FACTS) seen.facts.push(fact);
     }
   }
   return [...counts.values()].sort((a, b) => b.count - a.count || b.lastSeen.getTime() - a.lastSeen.getTime());

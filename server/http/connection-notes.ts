@@ -33,26 +33,32 @@ export class OncePerWindow {
 }
 
 export interface ConnectionNotes {
-  originRefused(meta: RequestMeta, origin: string, route: string): void;
+  originRefused(meta: RequestMeta, origin: string, path: string): void;
   /** Checks the host the request was sent to against APP_URL's. */
-  checkHost(req: IncomingMessage, meta: RequestMeta, route: string): void;
+  checkHost(req: IncomingMessage, meta: RequestMeta, path: string): void;
 }
 
-export function connectionNotes(env: Pick<Env, "APP_URL" | "TRUST_PROXY">, events: DomainEventBus): ConnectionNotes {
+/** `routeOf` names a path's route pattern (never the raw path: it is what the rows carry). */
+export function connectionNotes(
+  env: Pick<Env, "APP_URL" | "TRUST_PROXY">,
+  events: DomainEventBus,
+  routeOf: (path: string) => string,
+): ConnectionNotes {
   const once = new OncePerWindow();
+  const route = (meta: RequestMeta, path: string) => (meta.route ?? routeOf(path)).slice(0, 100);
   const appHost = new URL(env.APP_URL).host.toLowerCase();
   const origin = (meta: RequestMeta) => ({ ip: meta.ip, userAgent: meta.userAgent, clientId: meta.clientId ?? null });
   return {
-    originRefused(meta, refused, route) {
+    originRefused(meta, refused, path) {
       if (!once.first(`origin ${meta.ip} ${refused}`)) return;
       events.security({
         ...origin(meta),
         type: "INVALID_ORIGIN",
         severity: "low",
-        details: { origin: refused.slice(0, 200), endpoint: route.slice(0, 100) },
+        details: { origin: refused.slice(0, 200), endpoint: route(meta, path) },
       });
     },
-    checkHost(req, meta, route) {
+    checkHost(req, meta, path) {
       const host = publicHost(req, env.TRUST_PROXY);
       if (!host || host === appHost) return;
       if (!once.first(`host ${meta.ip} ${host}`)) return;
@@ -60,7 +66,7 @@ export function connectionNotes(env: Pick<Env, "APP_URL" | "TRUST_PROXY">, event
         ...origin(meta),
         type: "RESOURCE_MISMATCH",
         severity: "low",
-        details: { reason: "host", calledHost: host.slice(0, 200), expected: env.APP_URL, endpoint: route.slice(0, 100) },
+        details: { reason: "host", calledHost: host.slice(0, 200), expected: env.APP_URL, endpoint: route(meta, path) },
       });
     },
   };

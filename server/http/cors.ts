@@ -57,16 +57,17 @@ function isLoopbackOrigin(origin: string): boolean {
  */
 export function cors(
   env: Env,
-): (req: IncomingMessage, res: ServerResponse, path: string, refused?: (origin: string) => void) => boolean {
+  onRefused?: (res: ServerResponse, origin: string, path: string) => void,
+): (req: IncomingMessage, res: ServerResponse, path: string) => boolean {
   const policy = originPolicy(env);
-  return (req, res, path, refused) => {
+  return (req, res, path) => {
     if (!CORS_PATH.test(path)) return false;
     const origin = req.headers.origin;
     const vary = res.getHeader("Vary");
     res.setHeader("Vary", vary ? `${String(vary)}, Origin` : "Origin");
     const verdict = origin ? policy(origin, path) : "*";
     if (!verdict) {
-      refused?.(origin!);
+      onRefused?.(res, origin!, path);
       sendJson(res, 403, { error: "invalid_request", error_description: "Origin not allowed" });
       return true;
     }

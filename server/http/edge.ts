@@ -13,7 +13,7 @@ import { connectionNotes } from "./connection-notes.ts";
 import { cors, CORS_PATH } from "./cors.ts";
 import { headerProblem, targetProblem } from "./input-guard.ts";
 import { rateLimitByIp } from "./rate-limit-middleware.ts";
-import { createRequestMeta, type RequestMeta } from "./request-context.ts";
+import { createRequestMeta, requestMeta, type RequestMeta } from "./request-context.ts";
 import { originalUrl, pathOf } from "./request-target.ts";
 import { securityHeaders } from "./security-headers.ts";
 
@@ -30,8 +30,8 @@ export function createEdge(
   const { env } = services;
   const headers = securityHeaders(env);
   const watch = accessLog(services, (req) => routeOf(pathOf(originalUrl(req))));
-  const corsStep = cors(env);
-  const notes = connectionNotes(env, services.events);
+  const notes = connectionNotes(env, services.events, routeOf);
+  const corsStep = cors(env, (res, origin, path) => notes.originRefused(requestMeta(res), origin, path));
   const limit = rateLimitByIp(services.rateLimits);
   const onNonce = headers.useNonce;
   return (req, res, next, route) => {
@@ -48,8 +48,8 @@ export function createEdge(
       return meta;
     }
     const path = pathOf(target);
-    if (CORS_PATH.test(path)) notes.checkHost(req, meta, meta.route ?? routeOf(path));
-    if (corsStep(req, res, path, (origin) => notes.originRefused(meta, origin, meta.route ?? routeOf(path)))) return meta;
+    if (CORS_PATH.test(path)) notes.checkHost(req, meta, path);
+    if (corsStep(req, res, path)) return meta;
     limit(req, res, meta, path, next);
     return meta;
   };

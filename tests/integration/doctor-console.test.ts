@@ -88,9 +88,13 @@ describe("Connection doctor names the cause", () => {
     const diagnosis = await clientDoctor(client);
     const finding = findingOf(diagnosis, "resource_mismatch");
     expect(finding.fix).toMatch(/APP_URL/);
-    const facts = stepsOf(diagnosis).flatMap((s) => s.finding?.facts ?? []);
-    expect(facts).toEqual(expect.arrayContaining([`The resource asked for: ${called}/mcp/mcp`, `APP_URL is ${server.env.APP_URL}; the resources served are under ${server.env.APP_URL}/mcp.`]));
-    expect(facts.some((f) => f.includes(`host ${new URL(called).host}`))).toBe(true);
+    // The cause gathers what each step showed: the host called (at the 401) and the resource asked for (at authorize).
+    expect(finding.facts).toEqual([
+      `The client called this server at host ${new URL(called).host} (/mcp/mcp).`,
+      `APP_URL is ${server.env.APP_URL}.`,
+      `The resource asked for: ${called}/mcp/mcp`,
+      `APP_URL is ${server.env.APP_URL}; the resources served are under ${server.env.APP_URL}/mcp.`,
+    ]);
     // The failing step links to its security event.
     const failing = stepsOf(diagnosis).find((s) => s.kind === "authorize" && s.finding?.causeId === "resource_mismatch");
     expect(failing?.evidence.map((e) => e.kind)).toEqual(["request", "security"]);

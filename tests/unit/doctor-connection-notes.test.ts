@@ -13,7 +13,7 @@ function setup(trustProxy: boolean) {
   const bus = new DomainEventBus();
   const seen: Array<DomainEvents["security.event"]> = [];
   bus.on("security.event", (e) => seen.push(e));
-  const notes = connectionNotes({ APP_URL: "https://mcp.example.com", TRUST_PROXY: trustProxy }, bus);
+  const notes = connectionNotes({ APP_URL: "https://mcp.example.com", TRUST_PROXY: trustProxy }, bus, (path) => path);
   const meta = { ip: "203.0.113.9", userAgent: "ua", clientId: null } as unknown as RequestMeta;
   const req = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;
   return { notes, seen, meta, req };

@@ -124,6 +124,14 @@ describe("Connection doctor: security events and request rows", () => {
     expect(steps[1].finding!.facts).toEqual(["Limit hit: 5 requests per 60 s per address on token (address 192.0.2.1).", "Setting: RATE_LIMIT_TOKEN_PER_IP"]);
   });
 
+  it("a DPoP proof outside the time window: clock_skew; other proof problems: invalid_token with the reason", () => {
+    const mcp = req(0, "POST", "/mcp/mcp", 401, { oauthError: "invalid_dpop_proof" });
+    const skewed = diagnose(evidence([mcp], [event(0, "INVALID_DPOP_PROOF", { reason: "iat_stale", endpoint: "/mcp/mcp" })]), { appUrl: APP, now: at(60) });
+    expect(skewed.causes.map((c) => c.causeId)).toEqual(["clock_skew"]);
+    const other = diagnose(evidence([mcp], [event(0, "INVALID_DPOP_PROOF", { reason: "jkt_mismatch", endpoint: "/mcp/mcp" })]), { appUrl: APP, now: at(60) });
+    expect(other.causes).toEqual([expect.objectContaining({ causeId: "invalid_token", facts: ["The DPoP proof was refused: jkt mismatch."] })]);
+  });
+
   it("the console's own cross-site refusal is not a connection cause", () => {
     const d = diagnose(evidence([], [event(0, "INVALID_ORIGIN", { surface: "trpc", origin: "https://evil.example" })]), { appUrl: APP, now: at(60) });
     expect(d.causes).toEqual([]);

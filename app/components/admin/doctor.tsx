@@ -125,9 +125,20 @@ function StepRow({ step }: { step: Step }) {
         ) : null}
       </div>
       {step.finding && step.status !== "ok" ? (
-        <p className="mt-1 text-gray-800">
-          {step.finding.cause} <span className="font-medium">Fix:</span> {step.finding.fix}
-        </p>
+        <div className="mt-1 text-gray-800">
+          <p>
+            {step.finding.cause} <span className="font-medium">Fix:</span> {step.finding.fix}
+          </p>
+          {step.finding.facts.length > 0 ? (
+            <ul className="mt-1 list-disc pl-5 text-gray-700">
+              {step.finding.facts.map((fact) => (
+                <li key={fact} className="break-all">
+                  {fact}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+        </div>
       ) : null}
       <p className="mt-1 flex flex-wrap gap-x-3 text-xs text-gray-600">
         {step.evidence.map((e) =>
