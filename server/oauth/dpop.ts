@@ -101,7 +101,7 @@ export async function verifyDpopProof(request: DpopRequest): Promise<VerifiedPro
   const { jti, htm, htu, iat, ath, nonce } = payload;
   if (typeof jti !== "string" || jti.length === 0 || jti.length > MAX_JTI_LENGTH) throw new DpopError("invalid_dpop_proof", "the DPoP proof needs a jti", "jti");
   if (htm !== request.method) throw new DpopError("invalid_dpop_proof", "the DPoP proof htm does not match the request method", "htm");
-  if (typeof htu !== "string" || normaliseHtu(htu) !== normaliseHtu(request.url)) {
+  if (typeof htu !== "string" || (htu !== request.url && normaliseHtu(htu) !== normaliseHtu(request.url))) {
     throw new DpopError("invalid_dpop_proof", "the DPoP proof htu does not match the request URI", "htu");
   }
   const now = Math.floor((request.now ?? Date.now()) / 1000);

@@ -42,7 +42,7 @@ describe("embedded PostgreSQL (DATABASE_URL unset)", () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000);
 
   it("npm run db:migrate on it exits 0; a process that exits without stopping it takes the server down with it", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "mcp-oauth-embedded-"));
@@ -69,7 +69,7 @@ describe("embedded PostgreSQL (DATABASE_URL unset)", () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 const run = promisify(execFile);
