@@ -81,7 +81,7 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
   const mcp = new McpService({ env, log, prisma: db.prisma, events, redis, rateLimits, dpop, shutdown: shutdown.signal });
   closers.push(() => mcp.close());
 
-  const oauth = new OAuthServer({ env, log, prisma: db.prisma, db, events, replay }, { scopeUsage: toolsNeeding });
+  const oauth = new OAuthServer({ env, log, prisma: db.prisma, db, events, replay, dpop }, { scopeUsage: toolsNeeding });
   jobs.every("oauth.sweep", 15 * 60_000, async () => {
     await oauth.sweep();
     await replay.sweep();

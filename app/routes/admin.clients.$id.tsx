@@ -45,6 +45,9 @@ export default function ClientPage() {
   const setDisabled = useActionMutation(trpc.clients.setDisabled.mutationOptions(), {
     success: (r) => (r.disabled ? "Client disabled: its tokens are refused." : "Client enabled."),
   });
+  const setDpop = useActionMutation(trpc.clients.setDpopRequired.mutationOptions(), {
+    success: (r) => (r.dpopRequired ? "DPoP required: token requests without a proof are refused." : "DPoP optional."),
+  });
   const revokeAll = useActionMutation(trpc.tokens.revokeForClient.mutationOptions(), {
     success: (r) => `${r.grants} grant${r.grants === 1 ? "" : "s"} revoked (${r.accessTokens} access, ${r.refreshTokens} refresh tokens).`,
   });
@@ -170,6 +173,16 @@ export default function ClientPage() {
               <span className="font-mono text-xs">{client.scopes.join(" ")}</span>
             </Item>
             <Item label="Application type">{client.applicationType}</Item>
+            <Item label="DPoP (RFC 9449)">
+              <span className="mr-2">{client.dpopRequired ? "required: every token is bound to the client's key" : "optional"}</span>
+              <Button
+                size="sm"
+                onClick={() => setDpop.mutate({ id: client.id, dpopRequired: !client.dpopRequired })}
+                disabled={setDpop.isPending}
+              >
+                {client.dpopRequired ? "Make optional" : "Require DPoP"}
+              </Button>
+            </Item>
             {client.clientUri ? (
               <Item label="Home page">
                 <span className="break-all">{client.clientUri}</span>

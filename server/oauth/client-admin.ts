@@ -112,6 +112,8 @@ export interface ClientDetails {
   /** Registered metadata as received (never a secret). */
   metadata: unknown;
   disabled: boolean;
+  /** Every token request must carry a DPoP proof (RFC 9449 §5.2 `dpop_bound_access_tokens`). */
+  dpopRequired: boolean;
   createdBy: { id: string; email: string } | null;
   createdAt: Date;
   updatedAt: Date;
@@ -161,6 +163,7 @@ export async function getClient(deps: Pick<Services, "prisma">, id: string, now 
     logoUri: client.logoUri,
     metadata: client.metadata,
     disabled: client.disabled,
+    dpopRequired: client.dpopRequired,
     createdBy,
     createdAt: client.createdAt,
     updatedAt: client.updatedAt,
@@ -297,6 +300,16 @@ export async function setClientDisabled(deps: Deps, id: string, disabled: boolea
   // Caches holding this client's verified tokens must drop them now, not when their entries expire.
   if (disabled) new OAuthEvents(deps.events).revoked({ clientId: id }, "client", 0, { clientIds: [id, client.clientId] });
   return { disabled };
+}
+
+/**
+ * The client's DPoP policy (RFC 9449 §5.2): required = its token requests without a proof are refused, so every
+ * token it gets from now on is bound to a key. Tokens it already holds keep their binding (or lack of one).
+ */
+export async function setClientDpopRequired(deps: Pick<Services, "prisma">, id: string, dpopRequired: boolean): Promise<{ dpopRequired: boolean }> {
+  const updated = await deps.prisma.client.updateMany({ where: { id }, data: { dpopRequired } });
+  if (updated.count === 0) throw new DomainError("not_found", "No such client.");
+  return { dpopRequired };
 }
 
 /** Deletes a client: first revokes every grant (tokens and caches), then removes the row and what hangs off it. */

@@ -25,6 +25,8 @@ export interface ClientMetadataInput {
   applicationType: "web" | "native";
   clientUri: string | null;
   logoUri: string | null;
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request must carry a DPoP proof. */
+  dpopBoundAccessTokens: boolean;
   /** The registered metadata as accepted (no secret), for display and audit. */
   metadata: Record<string, unknown>;
   /** Registered with the original's `{ name, redirectUris }` body. */
@@ -137,6 +139,7 @@ export function validateClientMetadata(body: unknown, options: { defaultAuthMeth
       applicationType,
       clientUri: null,
       logoUri: null,
+      dpopBoundAccessTokens: false,
       metadata: {
         client_name: name,
         redirect_uris: redirectUris,
@@ -161,6 +164,7 @@ export function validateClientMetadata(body: unknown, options: { defaultAuthMeth
   const logoUri = optionalHttpsUri(input.logo_uri, "logo_uri");
   const softwareId = optionalString(input.software_id, "software_id");
   const softwareVersion = optionalString(input.software_version, "software_version");
+  const dpopBoundAccessTokens = optionalBoolean(input.dpop_bound_access_tokens, "dpop_bound_access_tokens");
   let contacts: string[] | undefined;
   if (input.contacts !== undefined && input.contacts !== null) {
     if (
@@ -185,6 +189,7 @@ export function validateClientMetadata(body: unknown, options: { defaultAuthMeth
     ...(softwareId ? { software_id: softwareId } : {}),
     ...(softwareVersion ? { software_version: softwareVersion } : {}),
     ...(contacts ? { contacts } : {}),
+    ...(dpopBoundAccessTokens ? { dpop_bound_access_tokens: true } : {}),
   };
   return {
     name,
@@ -196,7 +201,15 @@ export function validateClientMetadata(body: unknown, options: { defaultAuthMeth
     applicationType,
     clientUri,
     logoUri,
+    dpopBoundAccessTokens,
     metadata,
     legacy: false,
   };
+}
+
+/** An optional boolean member (absent or null = false). */
+function optionalBoolean(value: unknown, name: string): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== "boolean") throw invalid(`${name} must be true or false`);
+  return value;
 }

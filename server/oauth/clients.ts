@@ -49,6 +49,7 @@ export class ClientRegistry {
         applicationType: input.applicationType,
         clientUri: input.clientUri,
         logoUri: input.logoUri,
+        dpopRequired: input.dpopBoundAccessTokens,
         metadata: input.metadata as object,
       },
     });
@@ -84,6 +85,7 @@ export class ClientRegistry {
       applicationType: metadata.applicationType,
       clientUri: metadata.clientUri,
       logoUri: metadata.logoUri,
+      dpopRequired: metadata.dpopBoundAccessTokens,
       metadata: metadata.metadata as object,
     };
     const now = new Date();
@@ -142,9 +144,19 @@ export class ClientRegistry {
 
 function sameMetadata(
   client: ClientRecord,
-  data: { name: string; redirectUris: string[]; grantTypes: string[]; scope: string; applicationType: string; clientUri: string | null; logoUri: string | null },
+  data: {
+    name: string;
+    redirectUris: string[];
+    grantTypes: string[];
+    scope: string;
+    applicationType: string;
+    clientUri: string | null;
+    logoUri: string | null;
+    dpopRequired: boolean;
+  },
 ): boolean {
   return (
+    client.dpopRequired === data.dpopRequired &&
     client.name === data.name &&
     client.applicationType === data.applicationType &&
     client.clientUri === data.clientUri &&

@@ -8,6 +8,7 @@ import type { ClientAssertionVerifier } from "./client-assertion.ts";
 import type { ClientRegistry } from "./clients.ts";
 import type { KeySets } from "./key-sets.ts";
 import type { ReplayCache } from "./replay-cache.ts";
+import type { DpopVerifier } from "./dpop-verifier.ts";
 import type { OAuthEvents } from "./emit.ts";
 
 export interface OAuthDeps {
@@ -26,6 +27,8 @@ export interface OAuthDeps {
   keySets: KeySets;
   /** Single use of JWT ids across nodes (client assertions, ID-JAGs). */
   replay: Pick<ReplayCache, "firstUse">;
+  /** DPoP proofs at the token endpoint (dpop-token.ts). */
+  dpop: DpopVerifier;
 }
 
 /** Per-request facts an endpoint fills in for logs and analytics (the host's RequestMeta satisfies this). */

@@ -13,11 +13,11 @@
  * `iat` window: a proof is accepted from 300 s before to 60 s after this server's clock (the MCP DPoP draft's
  * conformance scenarios use ±5 minutes; a proof dated more than a minute ahead is a clock problem, reported as such).
  *
- * Parsed public keys are cached by thumbprint (RFC 7638): a client signs every proof with one key, and importing
+ * Checked headers are cached (see CheckedHeader): a client signs every proof with one key, and parsing and importing
  * the JWK is the costly half of a check.
  */
-import { createHash } from "node:crypto";
-import { base64url, calculateJwkThumbprint, compactVerify, decodeProtectedHeader, importJWK, type JWK } from "jose";
+import { constants, createHash, KeyObject, verify as cryptoVerify } from "node:crypto";
+import { base64url, calculateJwkThumbprint, decodeProtectedHeader, importJWK, type JWK } from "jose";
 
 /** RFC 9449 §5.1 `dpop_signing_alg_values_supported`: asymmetric only (§4.3: never `none` or a MAC). */
 export const DPOP_SIGNING_ALGS = ["ES256", "ES384", "ES512", "EdDSA", "Ed25519", "RS256", "PS256", "RS384", "PS384", "RS512", "PS512"] as const;
@@ -61,8 +61,18 @@ export interface VerifiedProof {
   nonce?: string;
 }
 
-const keyCache = new Map<string, { key: CryptoKey | Uint8Array; alg: string }>();
-const KEY_CACHE_LIMIT = 10_000;
+/**
+ * What a proof's protected header establishes once checked, cached by the header's encoded form: a client sends the
+ * same header (typ, alg, jwk) with every proof, so the JSON, the key import and the thumbprint are done once per key
+ * and each later proof costs one signature check (node:crypto, synchronous) and its payload's parse.
+ */
+interface CheckedHeader {
+  alg: string;
+  jkt: string;
+  key: KeyObject;
+}
+const headerCache = new Map<string, CheckedHeader>();
+const HEADER_CACHE_LIMIT = 10_000;
 
 export async function verifyDpopProof(request: DpopRequest): Promise<VerifiedProof> {
   if (request.headers.length !== 1) {
@@ -72,6 +82,45 @@ export async function verifyDpopProof(request: DpopRequest): Promise<VerifiedPro
   if (proof.length > MAX_PROOF_LENGTH || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(proof)) {
     throw new DpopError("invalid_dpop_proof", "the DPoP proof is not a compact JWS", "malformed");
   }
+  const firstDot = proof.indexOf(".");
+  const secondDot = proof.indexOf(".", firstDot + 1);
+  const encodedHeader = proof.slice(0, firstDot);
+  const { alg, jkt, key } = headerCache.get(encodedHeader) ?? (await checkHeader(proof, encodedHeader));
+  if (!verifySignature(alg, key, proof.slice(0, secondDot), Buffer.from(proof.slice(secondDot + 1), "base64url"))) {
+    throw new DpopError("invalid_dpop_proof", "the DPoP proof signature does not verify", "signature");
+  }
+  let payload: Record<string, unknown>;
+  try {
+    payload = JSON.parse(Buffer.from(proof.slice(firstDot + 1, secondDot), "base64url").toString("utf8")) as Record<string, unknown>;
+  } catch {
+    throw new DpopError("invalid_dpop_proof", "the DPoP proof payload is not JSON", "malformed");
+  }
+  if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
+    throw new DpopError("invalid_dpop_proof", "the DPoP proof payload is not a JSON object", "malformed");
+  }
+  const { jti, htm, htu, iat, ath, nonce } = payload;
+  if (typeof jti !== "string" || jti.length === 0 || jti.length > MAX_JTI_LENGTH) throw new DpopError("invalid_dpop_proof", "the DPoP proof needs a jti", "jti");
+  if (htm !== request.method) throw new DpopError("invalid_dpop_proof", "the DPoP proof htm does not match the request method", "htm");
+  if (typeof htu !== "string" || (htu !== request.url && normaliseHtu(htu) !== normaliseHtu(request.url))) {
+    throw new DpopError("invalid_dpop_proof", "the DPoP proof htu does not match the request URI", "htu");
+  }
+  const now = Math.floor((request.now ?? Date.now()) / 1000);
+  if (typeof iat !== "number" || !Number.isFinite(iat)) throw new DpopError("invalid_dpop_proof", "the DPoP proof needs a numeric iat", "iat");
+  if (iat < now - DPOP_IAT_WINDOW.pastSeconds) throw new DpopError("invalid_dpop_proof", "the DPoP proof is too old (iat)", "iat_stale");
+  if (iat > now + DPOP_IAT_WINDOW.futureSeconds) throw new DpopError("invalid_dpop_proof", "the DPoP proof is dated in the future (iat): check the client clock", "iat_future");
+  if (request.accessToken !== undefined) {
+    const expected = accessTokenHash(request.accessToken);
+    if (ath !== expected) throw new DpopError("invalid_dpop_proof", "the DPoP proof ath does not match the access token", ath === undefined ? "ath_missing" : "ath");
+  }
+  if (request.nonceValid) {
+    if (typeof nonce !== "string") throw new DpopError("use_dpop_nonce", "a DPoP nonce is required (use the DPoP-Nonce header)", "nonce_missing");
+    if (!request.nonceValid(nonce)) throw new DpopError("use_dpop_nonce", "the DPoP nonce is not current (use the DPoP-Nonce header)", "nonce_stale");
+  }
+  return { jkt, jti, iat, ...(typeof nonce === "string" ? { nonce } : {}) };
+}
+
+/** The header checks of RFC 9449 §4.3 (typ, alg, a public jwk that fits alg), done once per distinct header. */
+async function checkHeader(proof: string, encodedHeader: string): Promise<CheckedHeader> {
   let header: ReturnType<typeof decodeProtectedHeader>;
   try {
     header = decodeProtectedHeader(proof);
@@ -95,48 +144,48 @@ export async function verifyDpopProof(request: DpopRequest): Promise<VerifiedPro
   } catch {
     throw new DpopError("invalid_dpop_proof", "the DPoP proof jwk is not a valid key", "jwk_invalid");
   }
-  const key = await publicKey(jkt, jwk, header.alg);
-  let payload: Record<string, unknown>;
+  let key: KeyObject;
   try {
-    const verified = await compactVerify(proof, key, { algorithms: [header.alg] });
-    payload = JSON.parse(new TextDecoder().decode(verified.payload)) as Record<string, unknown>;
-  } catch {
-    throw new DpopError("invalid_dpop_proof", "the DPoP proof signature does not verify", "signature");
-  }
-  if (payload === null || typeof payload !== "object") throw new DpopError("invalid_dpop_proof", "the DPoP proof payload is not a JSON object", "malformed");
-  const { jti, htm, htu, iat, ath, nonce } = payload;
-  if (typeof jti !== "string" || jti.length === 0 || jti.length > MAX_JTI_LENGTH) throw new DpopError("invalid_dpop_proof", "the DPoP proof needs a jti", "jti");
-  if (htm !== request.method) throw new DpopError("invalid_dpop_proof", "the DPoP proof htm does not match the request method", "htm");
-  if (typeof htu !== "string" || normaliseHtu(htu) !== normaliseHtu(request.url)) {
-    throw new DpopError("invalid_dpop_proof", "the DPoP proof htu does not match the request URI", "htu");
-  }
-  const now = Math.floor((request.now ?? Date.now()) / 1000);
-  if (typeof iat !== "number" || !Number.isFinite(iat)) throw new DpopError("invalid_dpop_proof", "the DPoP proof needs a numeric iat", "iat");
-  if (iat < now - DPOP_IAT_WINDOW.pastSeconds) throw new DpopError("invalid_dpop_proof", "the DPoP proof is too old (iat)", "iat_stale");
-  if (iat > now + DPOP_IAT_WINDOW.futureSeconds) throw new DpopError("invalid_dpop_proof", "the DPoP proof is dated in the future (iat): check the client clock", "iat_future");
-  if (request.accessToken !== undefined) {
-    const expected = base64url.encode(createHash("sha256").update(request.accessToken, "ascii").digest());
-    if (ath !== expected) throw new DpopError("invalid_dpop_proof", "the DPoP proof ath does not match the access token", ath === undefined ? "ath_missing" : "ath");
-  }
-  if (request.nonceValid) {
-    if (typeof nonce !== "string") throw new DpopError("use_dpop_nonce", "a DPoP nonce is required (use the DPoP-Nonce header)", "nonce_missing");
-    if (!request.nonceValid(nonce)) throw new DpopError("use_dpop_nonce", "the DPoP nonce is not current (use the DPoP-Nonce header)", "nonce_stale");
-  }
-  return { jkt, jti, iat, ...(typeof nonce === "string" ? { nonce } : {}) };
-}
-
-async function publicKey(jkt: string, jwk: JWK, alg: string): Promise<CryptoKey | Uint8Array> {
-  const cached = keyCache.get(jkt);
-  if (cached && cached.alg === alg) return cached.key;
-  let key: CryptoKey | Uint8Array;
-  try {
-    key = await importJWK(jwk, alg);
+    // jose checks that the key fits the algorithm (kty, crv, RSA size); node:crypto verifies from then on.
+    const imported = await importJWK(jwk, header.alg);
+    if (imported instanceof Uint8Array) throw new TypeError("a symmetric key");
+    key = KeyObject.from(imported);
   } catch {
     throw new DpopError("invalid_dpop_proof", "the DPoP proof jwk does not fit its alg", "jwk_alg");
   }
-  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value!);
-  keyCache.set(jkt, { key, alg });
-  return key;
+  if (key.type !== "public") throw new DpopError("invalid_dpop_proof", "the DPoP proof jwk must be a public key", "jwk_private");
+  const checked = { alg: header.alg, jkt, key };
+  if (headerCache.size >= HEADER_CACHE_LIMIT) headerCache.delete(headerCache.keys().next().value!);
+  headerCache.set(encodedHeader, checked);
+  return checked;
+}
+
+/** RFC 7518 §3 signature check of a JWS signing input. */
+function verifySignature(alg: string, key: KeyObject, signingInput: string, signature: Buffer): boolean {
+  const data = Buffer.from(signingInput, "ascii");
+  try {
+    switch (alg) {
+      case "ES256":
+      case "ES384":
+      case "ES512":
+        return cryptoVerify(`sha${alg.slice(2)}`, data, { key, dsaEncoding: "ieee-p1363" }, signature);
+      case "RS256":
+      case "RS384":
+      case "RS512":
+        return cryptoVerify(`sha${alg.slice(2)}`, data, key, signature);
+      case "PS256":
+      case "PS384":
+      case "PS512":
+        return cryptoVerify(`sha${alg.slice(2)}`, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature);
+      case "EdDSA":
+      case "Ed25519":
+        return cryptoVerify(null, data, key, signature);
+      default:
+        return false;
+    }
+  } catch {
+    return false;
+  }
 }
 
 /**

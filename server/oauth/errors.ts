@@ -29,7 +29,10 @@ export type OAuthErrorCode =
   | "invalid_client_metadata"
   // RFC 6750 §3.1
   | "invalid_token"
-  | "insufficient_scope";
+  | "insufficient_scope"
+  // RFC 9449 §5 (token endpoint), §8 (server nonce)
+  | "invalid_dpop_proof"
+  | "use_dpop_nonce";
 
 /** The HTTP status each code gets unless a step says otherwise. */
 const defaultStatus: Record<OAuthErrorCode, number> = {
@@ -49,6 +52,8 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_client_metadata: 400,
   invalid_token: 401,
   insufficient_scope: 403,
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
 };
 
 /** A security event to record along with the error (emitted by the endpoint, see events.ts). */
@@ -65,6 +70,8 @@ export interface OAuthErrorOptions {
   /** The client authenticated (or tried to) with HTTP Basic: a 401 then carries `WWW-Authenticate: Basic` (RFC 6749 §5.2). */
   basicAuth?: boolean;
   security?: SecurityNote;
+  /** Extra response headers (RFC 9449 §8: `DPoP-Nonce` with `use_dpop_nonce`). */
+  headers?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -75,6 +82,7 @@ export class OAuthError extends Error {
   readonly status: number;
   basicAuth: boolean;
   readonly security?: SecurityNote;
+  readonly headers?: Record<string, string>;
 
   constructor(error: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
     const wire = wireDescription(description);
@@ -86,6 +94,7 @@ export class OAuthError extends Error {
     this.status = options.status ?? defaultStatus[error];
     this.basicAuth = options.basicAuth ?? false;
     this.security = options.security;
+    this.headers = options.headers;
   }
 
   /** The RFC 6749 §5.2 body. */

@@ -6,6 +6,10 @@
  * a mistaken request does not burn the code. The claim is one conditional UPDATE (`consumedAt IS NULL`) in the same
  * SQL statement that creates the grant and its tokens: of N concurrent redemptions exactly one wins. A code presented
  * after it was redeemed revokes the grant it produced (RFC 6749 §4.1.2, RFC 9700 §4.5) and records CODE_REUSE.
+ *
+ * Incremental consent: when the person already has a live grant for this client and resource, the code widens it (its
+ * scope becomes the union) instead of creating a second one, so a client that stepped up holds one grant.
+ * DPoP (RFC 9449 §5): with a proof, the access token is bound to its key, and a public client's refresh token too.
  */
 import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import { OAuthError } from "./errors.ts";
@@ -17,7 +21,7 @@ import { prepareTokens, type TokenResponse } from "./tokens.ts";
 import { newId, query } from "./sql.ts";
 import type { GrantHandler } from "./token-endpoint.ts";
 
-export const redeemAuthorizationCode: GrantHandler = async (deps, { params, client, origin, now }) => {
+export const redeemAuthorizationCode: GrantHandler = async (deps, { params, client, origin, now, dpopJkt }) => {
   const { env } = deps;
   const code = params.require("code");
   const verifier = params.get("code_verifier");
@@ -79,11 +83,16 @@ export const redeemAuthorizationCode: GrantHandler = async (deps, { params, clie
   }
   const scope = formatScope(scopes);
 
-  // claimAndIssue: one statement claims the code, creates the grant and inserts the tokens (see CLAIM_AND_ISSUE).
+  // widen: the person's live grant to this client for this resource, if any, takes the new scopes.
+  const [live] = await query<{ id: string; scope: string }>(deps.pool, FIND_LIVE_GRANT, [row.userId, client.id, row.resource]);
+  const grantId = live?.id ?? newId();
+  const grantScope = live ? formatScope([...parseScope(live.scope), ...scopes]) : scope;
+
+  // claimAndIssue: one statement claims the code, creates or widens the grant and inserts the tokens (CLAIM_AND_ISSUE).
   const withRefresh = client.grantTypes.includes("refresh_token");
-  const prepared = prepareTokens(env, { scope, withRefresh }, now);
-  const grantId = newId();
-  const [result] = await query<{ claimed: number }>(deps.pool, CLAIM_AND_ISSUE, [
+  const prepared = prepareTokens(env, { scope, withRefresh, dpopBound: dpopJkt !== null }, now);
+  const refreshJkt = client.tokenEndpointAuthMethod === "none" ? dpopJkt : null;
+  const [result] = await query<{ claimed: number; issued: number }>(deps.pool, CLAIM_AND_ISSUE, [
     row.id,
     now,
     grantId,
@@ -96,6 +105,9 @@ export const redeemAuthorizationCode: GrantHandler = async (deps, { params, clie
     prepared.refresh?.tokenHash ?? null,
     prepared.refresh?.expiresAt ?? null,
     scope,
+    grantScope,
+    dpopJkt,
+    refreshJkt,
   ]);
   if (result.claimed !== 1) {
     // Lost the race: another redemption of the same code committed first.
@@ -103,6 +115,10 @@ export const redeemAuthorizationCode: GrantHandler = async (deps, { params, clie
     // Gone altogether (its client was deleted meanwhile): not a reuse, nothing to revoke.
     if (!current) throw new OAuthError("invalid_grant", "the authorization code is invalid or expired", { reason: "code_gone" });
     throw await codeReuse(deps, row.id, current.grantId);
+  }
+  if (result.issued !== 1) {
+    // The grant being widened was revoked between the lookup and the claim: the code is spent, nothing was issued.
+    throw new OAuthError("invalid_grant", "the authorization was revoked while this code was redeemed; authorize again", { reason: "grant_revoked_meanwhile" });
   }
   origin.userId = row.userId;
   deps.events.tokenIssued(origin, "authorization_code", withRefresh);
@@ -136,7 +152,9 @@ FROM "AuthorizationCode" a JOIN "User" u ON u.id = a."userId" WHERE a."codeHash"
  * other CTEs run whether or not the final SELECT reads them (PostgreSQL runs data-modifying WITH parts exactly once).
  * $1 code id, $2 now, $3 grant id, $4 client id, $5-$8 access token (id, digest, audience, expiry),
  * $9-$11 refresh token (id, digest, expiry; null = none), $12 the scope granted (the code's, less what the person
- * may no longer have).
+ * may no longer have), $13 the grant's scope (the union when an existing grant is widened: $3 is then its id, and
+ * it is widened only while not revoked, else nothing is issued), $14/$15 the DPoP key thumbprint the access and the
+ * refresh token are bound to (null = not bound).
  */
 const CLAIM_AND_ISSUE = `
 WITH claimed AS (
@@ -145,15 +163,17 @@ WITH claimed AS (
   RETURNING "userId", resource
 ), g AS (
   INSERT INTO "Grant" (id, "userId", "clientId", scope, resource, "createdAt", "lastUsedAt")
-  SELECT $3, "userId", $4, $12, resource, $2::timestamp, $2::timestamp FROM claimed
+  SELECT $3, "userId", $4, $13, resource, $2::timestamp, $2::timestamp FROM claimed
+  ON CONFLICT (id) DO UPDATE SET scope = EXCLUDED.scope, "lastUsedAt" = EXCLUDED."lastUsedAt" WHERE "Grant"."revokedAt" IS NULL
   RETURNING id
 ), a AS (
-  INSERT INTO "AccessToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt")
-  SELECT $5, $6, $3, $4, "userId", $12, $7, $8::timestamp, $2::timestamp FROM claimed
+  INSERT INTO "AccessToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt", "dpopJkt")
+  SELECT $5, $6, $3, $4, "userId", $12, $7, $8::timestamp, $2::timestamp, $14 FROM claimed WHERE EXISTS (SELECT 1 FROM g)
   RETURNING id
 ), r AS (
-  INSERT INTO "RefreshToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt")
-  SELECT $9, $10, $3, $4, "userId", $12, resource, $11::timestamp, $2::timestamp FROM claimed WHERE $9::text IS NOT NULL
+  INSERT INTO "RefreshToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt", "dpopJkt")
+  SELECT $9, $10, $3, $4, "userId", $12, resource, $11::timestamp, $2::timestamp, $15 FROM claimed
+  WHERE $9::text IS NOT NULL AND EXISTS (SELECT 1 FROM g)
   RETURNING id
 ), c AS (
   UPDATE "Client" SET "firstTokenAt" = COALESCE("firstTokenAt", $2::timestamp), "lastUsedAt" = $2::timestamp
@@ -161,7 +181,12 @@ WITH claimed AS (
     AND ("firstTokenAt" IS NULL OR "lastUsedAt" IS NULL OR "lastUsedAt" < $2::timestamp - interval '60 seconds')
   RETURNING id
 )
-SELECT count(*)::int AS claimed FROM claimed`;
+SELECT (SELECT count(*)::int FROM claimed) AS claimed, (SELECT count(*)::int FROM a) AS issued`;
+
+/** The person's newest live grant to the client for the resource (the one a new code widens). */
+const FIND_LIVE_GRANT = `SELECT id, scope FROM "Grant"
+WHERE "userId" = $1 AND "clientId" = $2 AND resource = $3 AND "revokedAt" IS NULL
+ORDER BY "createdAt" DESC LIMIT 1`;
 
 /** A redeemed code presented again: revoke what it produced (RFC 6749 §4.1.2) and say invalid_grant. */
 async function codeReuse(deps: Parameters<GrantHandler>[0], codeId: string, grantId: string | null): Promise<OAuthError> {

@@ -10,6 +10,7 @@
  *   that scope, and only when it asks for it.
  * - Audience: the `resource` parameter (RFC 8707 §2.2; absent → the default MCP resource).
  * - No refresh token (OAuth 2.1 §4.2.3: SHOULD NOT); the client simply asks again.
+ * - With a DPoP proof (RFC 9449 §5) the access token is bound to the client's key, as for every grant.
  */
 import { OAuthError } from "./errors.ts";
 import { resolveResource } from "./resources.ts";
@@ -17,7 +18,7 @@ import { decideScopes, formatScope } from "./scopes.ts";
 import { issueStandaloneGrant } from "./standalone-grant.ts";
 import type { GrantHandler } from "./token-endpoint.ts";
 
-export const issueClientCredentialsToken: GrantHandler = async (deps, { params, client, origin, now }) => {
+export const issueClientCredentialsToken: GrantHandler = async (deps, { params, client, origin, now, dpopJkt }) => {
   // checkConfidential
   if (client.tokenEndpointAuthMethod === "none") {
     throw new OAuthError("unauthorized_client", "client_credentials is only for confidential clients (RFC 6749 §4.4)", { reason: "public_client_credentials" });
@@ -28,7 +29,7 @@ export const issueClientCredentialsToken: GrantHandler = async (deps, { params, 
   const resource = resolveResource(params.getAll("resource"), deps.env.APP_URL);
   const { response } = await issueStandaloneGrant(
     deps,
-    { clientDbId: client.id, userId: null, identityProviderId: null, scope: formatScope(scopes), resource },
+    { clientDbId: client.id, userId: null, identityProviderId: null, scope: formatScope(scopes), resource, dpopJkt },
     now,
   );
   deps.events.tokenIssued(origin, "client_credentials", false);

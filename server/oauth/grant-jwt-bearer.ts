@@ -30,7 +30,7 @@ export const ID_JAG_TYP = "oauth-id-jag+jwt";
 export const ID_JAG_PROFILE = "urn:ietf:params:oauth:grant-profile:id-jag";
 const MAX_ASSERTION_LENGTH = 16_384;
 
-export const redeemIdentityAssertion: GrantHandler = async (deps, { params, client, origin, now }) => {
+export const redeemIdentityAssertion: GrantHandler = async (deps, { params, client, origin, now, dpopJkt }) => {
   const refuse = (description: string, reason: string, severity: "low" | "medium" | "high" = "medium", details: Record<string, unknown> = {}) =>
     new OAuthError("invalid_grant", description, {
       reason,
@@ -131,7 +131,7 @@ export const redeemIdentityAssertion: GrantHandler = async (deps, { params, clie
 
   const { response } = await issueStandaloneGrant(
     deps,
-    { clientDbId: client.id, userId: user.id, identityProviderId: idp.id, scope: formatScope(scopes), resource },
+    { clientDbId: client.id, userId: user.id, identityProviderId: idp.id, scope: formatScope(scopes), resource, dpopJkt },
     now,
   );
   deps.events.tokenIssued(origin, JWT_BEARER_GRANT_TYPE, false);

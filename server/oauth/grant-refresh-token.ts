@@ -9,6 +9,11 @@
  *
  * The new refresh token keeps the old one's scope (RFC 6749 §6); `scope` may only narrow the access token.
  * `mcp:admin` is left out of the access token if the user is no longer an administrator.
+ *
+ * DPoP (RFC 9449 §5): a refresh token bound to a key (a public client's, issued with a proof) is refreshed only with
+ * a proof by that key, checked before anything else about it so a copied token without the key cannot even trigger
+ * reuse detection; the new access token is bound to the key of this request's proof, the successor refresh token
+ * keeps its family's binding.
  */
 import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import { OAuthError } from "./errors.ts";
@@ -23,7 +28,7 @@ import type { OAuthDeps } from "./deps.ts";
 
 export const rotateRefreshToken: GrantHandler = async (deps, context) => {
   const { env } = deps;
-  const { params, client, origin, now } = context;
+  const { params, client, origin, now, dpopJkt } = context;
   const presented = params.require("refresh_token");
 
   // findRefreshToken
@@ -40,6 +45,14 @@ export const rotateRefreshToken: GrantHandler = async (deps, context) => {
     throw new OAuthError("invalid_grant", "the refresh token was issued to another client", {
       reason: "refresh_client_mismatch",
       security: { type: "SUSPICIOUS_ACTIVITY", severity: "medium", details: { reason: "refresh_client_mismatch" } },
+    });
+  }
+
+  // checkKeyBinding (RFC 9449 §5)
+  if (row.dpopJkt !== null && row.dpopJkt !== dpopJkt) {
+    throw new OAuthError("invalid_grant", "the refresh token is bound to a DPoP key; send a DPoP proof signed by that key", {
+      reason: dpopJkt === null ? "dpop_proof_missing" : "dpop_key_mismatch",
+      security: { type: "INVALID_DPOP_PROOF", severity: dpopJkt === null ? "low" : "high", details: { reason: dpopJkt === null ? "refresh_without_proof" : "refresh_key_mismatch", endpoint: "token" } },
     });
   }
 
@@ -70,7 +83,7 @@ export const rotateRefreshToken: GrantHandler = async (deps, context) => {
   // rotate: one statement locks the grant, claims the old token and inserts the successors (see ROTATE).
   const grace = env.REFRESH_TOKEN_REUSE_GRACE_SECONDS;
   const accessScope = formatScope(accessScopes);
-  const prepared = prepareTokens(env, { scope: accessScope, withRefresh: true }, now);
+  const prepared = prepareTokens(env, { scope: accessScope, withRefresh: true, dpopBound: dpopJkt !== null }, now);
   const box = grace > 0 ? sealSuccessor(presented, prepared.response) : null;
   const [result] = await query<{ live: number; claimed: number }>(deps.pool, ROTATE, [
     row.grantId,
@@ -86,6 +99,7 @@ export const rotateRefreshToken: GrantHandler = async (deps, context) => {
     prepared.refresh!.expiresAt,
     box,
     accessScope,
+    dpopJkt,
   ]);
   if (result.live === 0) {
     throw new OAuthError("invalid_grant", "the refresh token is invalid, expired or revoked", { reason: "revoked_refresh_token" });
@@ -109,6 +123,7 @@ interface RefreshRow {
   scope: string;
   resource: string;
   expiresAt: Date;
+  dpopJkt: string | null;
   rotatedAt: Date | null;
   revokedAt: Date | null;
   successorBox: string | null;
@@ -120,7 +135,7 @@ interface RefreshRow {
 }
 
 const FIND_REFRESH_TOKEN = `
-SELECT r.id, r."grantId", r."clientId", r."userId", r.scope, r.resource, r."expiresAt", r."rotatedAt", r."revokedAt",
+SELECT r.id, r."grantId", r."clientId", r."userId", r.scope, r.resource, r."expiresAt", r."dpopJkt", r."rotatedAt", r."revokedAt",
   r."successorBox", g."revokedAt" AS "grantRevokedAt", u.role AS "userRole", (s.id IS NOT NULL) AS "hasSuccessor",
   s."rotatedAt" AS "successorRotatedAt", s."revokedAt" AS "successorRevokedAt"
 FROM "RefreshToken" r
@@ -135,7 +150,8 @@ WHERE r."tokenHash" = $1`;
  * `claimed` takes the old token only while `rotatedAt IS NULL`: of concurrent rotations exactly one matches. The
  * successors and the old token's link to them (and the sealed grace-window answer) are written in the same statement.
  * $1 grant, $2 old token id, $3 now, $4 client, $5-$8 access token (id, digest, audience, expiry),
- * $9-$11 refresh token (id, digest, expiry), $12 sealed successor box (or null), $13 access token scope.
+ * $9-$11 refresh token (id, digest, expiry), $12 sealed successor box (or null), $13 access token scope, $14 the
+ * DPoP key the access token is bound to (null = none; the successor refresh token keeps the old one's binding).
  */
 const ROTATE = `
 WITH g AS (
@@ -143,14 +159,14 @@ WITH g AS (
 ), claimed AS (
   UPDATE "RefreshToken" SET "rotatedAt" = $3::timestamp, "successorId" = $9, "successorBox" = $12
   WHERE id = $2 AND "rotatedAt" IS NULL AND "revokedAt" IS NULL AND EXISTS (SELECT 1 FROM g)
-  RETURNING "userId", scope, resource
+  RETURNING "userId", scope, resource, "dpopJkt"
 ), a AS (
-  INSERT INTO "AccessToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt")
-  SELECT $5, $6, $1, $4, "userId", $13, $7, $8::timestamp, $3::timestamp FROM claimed
+  INSERT INTO "AccessToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt", "dpopJkt")
+  SELECT $5, $6, $1, $4, "userId", $13, $7, $8::timestamp, $3::timestamp, $14 FROM claimed
   RETURNING id
 ), r AS (
-  INSERT INTO "RefreshToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt")
-  SELECT $9, $10, $1, $4, "userId", scope, resource, $11::timestamp, $3::timestamp FROM claimed
+  INSERT INTO "RefreshToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt", "dpopJkt")
+  SELECT $9, $10, $1, $4, "userId", scope, resource, $11::timestamp, $3::timestamp, "dpopJkt" FROM claimed
   RETURNING id
 ), u AS (
   UPDATE "Grant" SET "lastUsedAt" = $3::timestamp WHERE id = $1 AND EXISTS (SELECT 1 FROM claimed)

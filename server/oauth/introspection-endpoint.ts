@@ -5,6 +5,7 @@
  * may introspect only tokens issued to itself, or an administrator's access token with `mcp:admin`
  * (`Authorization: Bearer`), which may introspect any token. Public clients and anonymous callers are refused.
  * Anything that is not a live token of this server is `{"active": false}` with nothing else (RFC 7662 §2.2).
+ * A DPoP-bound access token says so: `token_type` "DPoP" and `cnf.jkt` its key's thumbprint (RFC 9449 §6.2).
  */
 import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import type { EventOrigin } from "../events.ts";
@@ -22,7 +23,8 @@ export type IntrospectionResponse =
       client_id: string;
       sub: string;
       username?: string;
-      token_type?: "Bearer";
+      token_type?: "Bearer" | "DPoP";
+      cnf?: { jkt: string };
       exp: number;
       iat: number;
       aud: string;
@@ -66,7 +68,8 @@ export async function handleIntrospectionRequest(deps: OAuthDeps, request: Reque
       // RFC 7662 §2.2: a machine client's token (client_credentials) is about the client itself.
       sub: info.userId ?? info.clientId,
       ...(info.userEmail ? { username: info.userEmail } : {}),
-      token_type: "Bearer",
+      token_type: info.dpopJkt ? "DPoP" : "Bearer",
+      ...(info.dpopJkt ? { cnf: { jkt: info.dpopJkt } } : {}),
       exp: Math.floor(info.expiresAt.getTime() / 1000),
       iat: Math.floor(info.createdAt.getTime() / 1000),
       aud: info.resource,

@@ -63,6 +63,8 @@ export function authorizationServerMetadata(appUrl: string) {
     authorization_response_iss_parameter_supported: true,
     // draft-ietf-oauth-client-id-metadata-document
     client_id_metadata_document_supported: true,
+    // RFC 9449 §5.1: the token endpoint binds tokens to DPoP proofs signed with these algorithms.
+    dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
     service_documentation: appUrl + "/",
   };
 }

@@ -58,7 +58,7 @@ export class OAuthServer {
   private readonly authorization: AuthorizationEndpoint;
   private readonly realm: string;
 
-  constructor(services: Pick<Services, "env" | "log" | "prisma" | "db" | "events" | "replay">, options: OAuthServerOptions = {}) {
+  constructor(services: Pick<Services, "env" | "log" | "prisma" | "db" | "events" | "replay" | "dpop">, options: OAuthServerOptions = {}) {
     this.metadataDocuments = new MetadataDocumentFetcher(options.metadataFetch);
     this.keySets = new KeySets(options.metadataFetch);
     const events = new OAuthEvents(services.events);
@@ -85,6 +85,7 @@ export class OAuthServer {
         keySets: this.keySets,
         replay: services.replay,
       }),
+      dpop: services.dpop,
     };
     this.authorization = new AuthorizationEndpoint(this.deps, options.scopeUsage);
     this.realm = services.env.APP_URL;
@@ -123,8 +124,8 @@ export class OAuthServer {
       request,
       meta,
       async (origin) => {
-        const { response } = await handleTokenRequest(this.deps, request, origin, seen);
-        return jsonResponse(response);
+        const { response, headers } = await handleTokenRequest(this.deps, request, origin, seen);
+        return jsonResponse(response, { headers });
       },
       seen,
     );

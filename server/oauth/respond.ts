@@ -40,7 +40,7 @@ export function toOAuthError(error: unknown, log?: Logger, context: Record<strin
 
 /** The RFC 6749 §5.2 error response. */
 export function errorResponse(error: OAuthError, realm: string): Response {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...error.headers };
   if (error.status === 401 && error.error === "invalid_client" && error.basicAuth) {
     headers["WWW-Authenticate"] = `Basic realm="${realm}", charset="UTF-8"`;
   }

@@ -18,11 +18,13 @@ export interface StandaloneGrantInput {
   scope: string;
   /** The audience (RFC 8707), already resolved to one of this server's resources. */
   resource: string;
+  /** RFC 9449 §5: the thumbprint of the request's DPoP key; the access token is bound to it (`token_type` DPoP). */
+  dpopJkt: string | null;
 }
 
 /**
  * $1 grant id, $2 now, $3 client, $4 user, $5 identity provider, $6 scope, $7 resource, $8-$10 access token (id,
- * digest, expiry).
+ * digest, expiry), $11 DPoP key thumbprint (or null).
  */
 const ISSUE = `
 WITH g AS (
@@ -30,8 +32,8 @@ WITH g AS (
   VALUES ($1, $4, $3, $6, $7, $5, $2::timestamp, $2::timestamp)
   RETURNING id
 ), a AS (
-  INSERT INTO "AccessToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt")
-  SELECT $8, $9, id, $3, $4, $6, $7, $10::timestamp, $2::timestamp FROM g
+  INSERT INTO "AccessToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt", "dpopJkt")
+  SELECT $8, $9, id, $3, $4, $6, $7, $10::timestamp, $2::timestamp, $11 FROM g
   RETURNING id
 ), c AS (
   UPDATE "Client" SET "firstTokenAt" = COALESCE("firstTokenAt", $2::timestamp), "lastUsedAt" = $2::timestamp
@@ -45,7 +47,7 @@ export async function issueStandaloneGrant(
   input: StandaloneGrantInput,
   now: Date,
 ): Promise<{ response: TokenResponse; grantId: string; accessTokenId: string }> {
-  const prepared = prepareTokens(deps.env, { scope: input.scope, withRefresh: false }, now);
+  const prepared = prepareTokens(deps.env, { scope: input.scope, withRefresh: false, dpopBound: input.dpopJkt !== null }, now);
   const grantId = newId();
   await query(deps.pool, ISSUE, [
     grantId,
@@ -58,6 +60,7 @@ export async function issueStandaloneGrant(
     prepared.access.id,
     prepared.access.tokenHash,
     prepared.access.expiresAt,
+    input.dpopJkt,
   ]);
   return { response: prepared.response, grantId, accessTokenId: prepared.access.id };
 }

@@ -2,7 +2,7 @@
  * POST /api/oauth/token (RFC 6749 §3.2, §4.1.3, §6; OAuth 2.1 §3.2): a pipeline of named steps in the manner of
  * node-oidc-provider's `actions/token.js`:
  *
- *   readParams → authenticateClient → checkGrantType → grantHandlers[grant_type]
+ *   readParams → authenticateClient → checkGrantType → tokenRequestKey (DPoP, RFC 9449 §5) → grantHandlers[grant_type]
  *
  * Grant handlers live in a registry keyed by `grant_type`. Every step throws one OAuthError; server.ts maps it.
  */
@@ -10,6 +10,7 @@ import type { EventOrigin } from "../events.ts";
 import { authenticateClient } from "./client-auth.ts";
 import type { ClientRecord } from "./clients.ts";
 import type { OAuthDeps } from "./deps.ts";
+import { tokenDpopHeaders, tokenRequestKey } from "./dpop-token.ts";
 import { OAuthError } from "./errors.ts";
 import { redeemAuthorizationCode } from "./grant-authorization-code.ts";
 import { issueClientCredentialsToken } from "./grant-client-credentials.ts";
@@ -24,6 +25,8 @@ export interface TokenRequestContext {
   /** Mutable: handlers add the user once they know it. */
   origin: EventOrigin;
   now: Date;
+  /** The thumbprint of the key the request's DPoP proof was signed with (the tokens get bound to it), or null. */
+  dpopJkt: string | null;
 }
 
 export type GrantHandler = (deps: OAuthDeps, context: TokenRequestContext) => Promise<TokenResponse>;
@@ -61,7 +64,7 @@ export async function handleTokenRequest(
   request: Request,
   origin: EventOrigin,
   seen: { grantType?: string } = {},
-): Promise<{ response: TokenResponse; grantType: string }> {
+): Promise<{ response: TokenResponse; grantType: string; headers: Record<string, string> }> {
   const params = await bodyParams(request);
   const grantType = params.get("grant_type");
   // For the error event (`oauth_token_errors_total{grant_type}`): a supported grant type by name, anything else "other".
@@ -72,6 +75,7 @@ export async function handleTokenRequest(
   const { client } = await authenticateClient(deps.clients, request, params, deps.assertions);
   origin.clientId = client.id;
   const handler = checkGrantType(grantType, client);
-  const response = await handler(deps, { params, client, origin, now: new Date() });
-  return { response, grantType: grantType! };
+  const dpopJkt = await tokenRequestKey(deps, request, client);
+  const response = await handler(deps, { params, client, origin, now: new Date(), dpopJkt });
+  return { response, grantType: grantType!, headers: tokenDpopHeaders(deps) };
 }

@@ -13,7 +13,8 @@ import { newId } from "./sql.ts";
 /** The successful token response (RFC 6749 §5.1). */
 export interface TokenResponse {
   access_token: string;
-  token_type: "Bearer";
+  /** "DPoP" when the access token is bound to the key of the request's DPoP proof (RFC 9449 §5). */
+  token_type: "Bearer" | "DPoP";
   expires_in: number;
   refresh_token?: string;
   scope: string;
@@ -30,11 +31,11 @@ export interface PreparedTokens {
  * Generates an access token (and a refresh token when `withRefresh`) with their row ids, digests and expiry. The
  * caller inserts them in the same statement that claims the code or rotates the refresh token.
  */
-export function prepareTokens(env: Env, input: { scope: string; withRefresh: boolean }, now: Date): PreparedTokens {
+export function prepareTokens(env: Env, input: { scope: string; withRefresh: boolean; dpopBound?: boolean }, now: Date): PreparedTokens {
   const accessToken = randomSecret(SecretPrefix.accessToken);
   const response: TokenResponse = {
     access_token: accessToken,
-    token_type: "Bearer",
+    token_type: input.dpopBound ? "DPoP" : "Bearer",
     expires_in: env.ACCESS_TOKEN_TTL_SECONDS,
     scope: input.scope,
   };
@@ -108,6 +109,8 @@ export interface AccessTokenInfo {
   scopes: string[];
   /** The audience (RFC 8707 resource) the token is bound to. */
   resource: string;
+  /** The DPoP key thumbprint the token is bound to (RFC 9449 §6), or null for a Bearer token. */
+  dpopJkt: string | null;
   expiresAt: Date;
   createdAt: Date;
 }
@@ -137,6 +140,7 @@ export async function findAccessToken(prisma: PrismaClient, token: string, now =
     userRole: row.user?.role ?? null,
     scopes: row.scope.split(" ").filter(Boolean),
     resource: row.resource,
+    dpopJkt: row.dpopJkt,
     expiresAt: row.expiresAt,
     createdAt: row.createdAt,
   };

@@ -5,9 +5,14 @@
  * document as client_id → sign-in and consent in Chromium → code exchange (with RFC 9207 `iss` checked by the SDK) →
  * `server/discover` → `tools/list` → `tools/call`. The v1 client's 2025-11-25 flow on the same URL is
  * oauth-mcp-sdk.test.ts.
+ *
+ * Then the same client with a DPoP key (`DpopSession`, RFC 9449: bound tokens, proofs on every request, the token
+ * endpoint's nonce) stepping up: it starts with the least privilege the 401 names, calls a write tool, gets the 403
+ * naming the union of scopes, re-authorizes through the incremental consent page (Chromium) and the call succeeds.
  */
 import {
   Client,
+  DpopSession,
   StreamableHTTPClientTransport,
   type OAuthClientInformationMixed,
   type OAuthClientMetadata,
@@ -55,7 +60,12 @@ class HostProvider implements OAuthClientProvider {
   verifier = "";
   discovery: OAuthDiscoveryState | undefined;
   authorizationUrl: URL | undefined;
+  /** A DPoP key, when the host uses one (RFC 9449). */
+  session: DpopSession | undefined;
 
+  dpop() {
+    return this.session;
+  }
   get redirectUrl(): string {
     return CALLBACK;
   }
@@ -135,6 +145,60 @@ describe("MCP SDK v2 client at 2026-07-28 against APP_URL/mcp/mcp (MCP 2026-07-2
     expect(result.isError).toBeFalsy();
     expect((result.structuredContent as { user: { email: string } }).user.email).toBe("sdk-v2-person@example.com");
     expect((result.structuredContent as { client: { clientId: string } }).client.clientId).toBe(DOCUMENT_URL);
+    await client.close();
+  });
+
+  it("with a DPoP key: bound tokens, then step-up to a write tool through incremental consent", { timeout: 90_000 }, async () => {
+    const mcpUrl = new URL(`${server.url}/mcp/mcp`);
+    const provider = new HostProvider();
+    provider.session = await DpopSession.create({ alg: "ES256" });
+
+    const first = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
+    await expect(pinned().connect(first)).rejects.toThrow(/unauthori[sz]ed/i);
+    const narrow = await approveInChromium(browser, provider.authorizationUrl!.href, {
+      email: "sdk-v2-dpop@example.com",
+      callbackPrefix: "http://127.0.0.1:8978/",
+    });
+    await first.finishAuth(narrow.searchParams);
+    expect(provider.saved?.token_type?.toLowerCase()).toBe("dpop");
+    expect(provider.saved?.scope).toBe("mcp:tools:read");
+    const prisma = server.services.prisma;
+    const bound = await prisma.accessToken.findFirst({ where: { user: { email: "sdk-v2-dpop@example.com" } } });
+    expect(bound?.dpopJkt).toBeTruthy();
+
+    const client = pinned();
+    const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
+    await client.connect(transport);
+    const { apps } = (await client.callTool({ name: "list_connected_apps", arguments: {} })).structuredContent as { apps: Array<{ grantId: string }> };
+    expect(apps).toHaveLength(1);
+
+    // A write tool: 403 insufficient_scope naming read + write; the SDK re-authorizes for the union.
+    provider.authorizationUrl = undefined;
+    await expect(client.callTool({ name: "revoke_connected_app", arguments: { grantId: "no-such-grant" } })).rejects.toThrow(/unauthori[sz]ed/i);
+    const stepUp = provider.authorizationUrl as URL | undefined;
+    expect(stepUp?.searchParams.get("scope")?.split(" ").sort()).toEqual(["mcp:tools:read", "mcp:tools:write"]);
+    let consentText = "";
+    const wide = await approveInChromium(browser, stepUp!.href, {
+      email: "sdk-v2-dpop@example.com",
+      callbackPrefix: "http://127.0.0.1:8978/",
+      screenshot: "oauth-consent-step-up",
+      onConsent: async (page) => {
+        consentText = await page.locator("main").innerText();
+      },
+    });
+    // The page names the tool each new scope is for. (This client's identity is a metadata document with a loopback
+    // redirect URI, which any local program can present, so nothing earlier counts as "already allowed": RFC 8252
+    // §8.6. The remembered-scope half of incremental consent is int/oauth-authorize.test.ts.)
+    expect(consentText).toContain("revoke_connected_app");
+    await transport.finishAuth(wide.searchParams);
+    expect(provider.saved?.scope?.split(" ").sort()).toEqual(["mcp:tools:read", "mcp:tools:write"]);
+
+    const retried = await client.callTool({ name: "revoke_connected_app", arguments: { grantId: "no-such-grant" } });
+    expect(JSON.stringify(retried)).not.toMatch(/insufficient_scope/);
+    // One grant, widened: not a second one.
+    const grants = await prisma.grant.findMany({ where: { user: { email: "sdk-v2-dpop@example.com" }, revokedAt: null } });
+    expect(grants).toHaveLength(1);
+    expect(grants[0]!.scope.split(" ").sort()).toEqual(["mcp:tools:read", "mcp:tools:write"]);
     await client.close();
   });
 });

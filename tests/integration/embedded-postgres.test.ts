@@ -42,7 +42,7 @@ describe("embedded PostgreSQL (DATABASE_URL unset)", () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000);
 
   it("a second start on a data directory whose server is running attaches to it (the operator CLI while the server runs)", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "mcp-oauth-embedded-"));
@@ -95,7 +95,7 @@ describe("embedded PostgreSQL (DATABASE_URL unset)", () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 const run = promisify(execFile);

@@ -13,6 +13,7 @@ import {
   listClients,
   rotateClientSecret,
   setClientDisabled,
+  setClientDpopRequired,
   updateClient,
 } from "../../oauth/client-admin.ts";
 import { createMachineClient, MACHINE_AUTH_METHODS, MACHINE_GRANT_TYPES } from "../../oauth/machine-clients.ts";
@@ -106,6 +107,12 @@ export const clientsRouter = router({
   setDisabled: adminProcedure.input(z.object({ id, disabled: z.boolean() })).mutation(async ({ ctx, input }) => {
     const result = await setClientDisabled(ctx.services, input.id, input.disabled);
     auditAdminAction(ctx.services, ctx.user.id, input.disabled ? "client.disabled" : "client.enabled", { clientDbId: input.id });
+    return result;
+  }),
+
+  setDpopRequired: adminProcedure.input(z.object({ id, dpopRequired: z.boolean() })).mutation(async ({ ctx, input }) => {
+    const result = await setClientDpopRequired(ctx.services, input.id, input.dpopRequired);
+    auditAdminAction(ctx.services, ctx.user.id, input.dpopRequired ? "client.dpop_required" : "client.dpop_optional", { clientDbId: input.id });
     return result;
   }),
 
