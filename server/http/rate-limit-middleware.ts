@@ -3,11 +3,13 @@
  * - per IP, by path, before any handler runs (`rateLimitByIp`): registration, authorization, the token endpoint
  *   (with revocation and introspection) and every /mcp/* request;
  * - per client on authorize and token (`rateLimitByClient`), once the fetch adapter has buffered the body: the
- *   `client_id` comes from the query, HTTP Basic credentials (RFC 6749 §2.3.1) or the form/JSON body;
+ *   `client_id` comes from the query, HTTP Basic credentials (RFC 6749 §2.3.1) or the form/JSON body, else the
+ *   `sub` of a `client_assertion` (RFC 7523 §3: a private_key_jwt client may omit client_id), read unverified;
  * - per client on MCP after the bearer check (server/mcp), where the verified token names the client.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EventOrigin } from "../events.ts";
+import { claimedClientId } from "../oauth/client-assertion.ts";
 import type { RateLimitedEndpoint, RateLimitRejection, RateLimits } from "./rate-limit.ts";
 import { rejectionResponse } from "./rate-limit.ts";
 import type { RequestMeta } from "./request-context.ts";
@@ -158,7 +160,9 @@ function clientIdOfBasic(authorization: string | undefined): string | null | und
 function clientIdOfBody(type: string, text: () => string): string | null {
   try {
     if (/^application\/x-www-form-urlencoded/i.test(type)) {
-      return new URLSearchParams(text()).get("client_id")?.slice(0, MAX_CLIENT_ID) || null;
+      const form = new URLSearchParams(text());
+      const assertion = form.get("client_assertion");
+      return (form.get("client_id") ?? (assertion ? claimedClientId(assertion) : undefined))?.slice(0, MAX_CLIENT_ID) || null;
     }
     if (/^application\/json/i.test(type)) {
       const body = JSON.parse(text()) as { client_id?: unknown } | null;

@@ -10,6 +10,7 @@
  *   that scope, and only when it asks for it.
  * - Audience: the `resource` parameter (RFC 8707 §2.2; absent → the default MCP resource).
  * - No refresh token (OAuth 2.1 §4.2.3: SHOULD NOT); the client simply asks again.
+ * - With a DPoP proof (RFC 9449 §5) the access token is bound to the client's key, as for every grant.
  */
 import { OAuthError } from "./errors.ts";
 import { resolveResource } from "./resources.ts";

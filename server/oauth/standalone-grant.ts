@@ -18,13 +18,13 @@ export interface StandaloneGrantInput {
   scope: string;
   /** The audience (RFC 8707), already resolved to one of this server's resources. */
   resource: string;
-  /** The DPoP key the access token is bound to (RFC 9449 §5), or null. */
+  /** RFC 9449 §5: the thumbprint of the request's DPoP key; the access token is bound to it (`token_type` DPoP). */
   dpopJkt: string | null;
 }
 
 /**
  * $1 grant id, $2 now, $3 client, $4 user, $5 identity provider, $6 scope, $7 resource, $8-$10 access token (id,
- * digest, expiry), $11 the DPoP key thumbprint it is bound to (or null).
+ * digest, expiry), $11 DPoP key thumbprint (or null).
  */
 const ISSUE = `
 WITH g AS (

@@ -44,6 +44,32 @@ describe("embedded PostgreSQL (DATABASE_URL unset)", () => {
     }
   }, 120_000);
 
+  it("a second start on a data directory whose server is running attaches to it (the operator CLI while the server runs)", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "mcp-oauth-embedded-"));
+    chmodSync(dataDir, 0o711);
+    const log = createLogger("silent");
+    try {
+      const running = await startEmbeddedPostgres(dataDir, log);
+      try {
+        const attached = await startEmbeddedPostgres(dataDir, log);
+        expect(attached.url).toBe(running.url);
+        const client = new pg.Client({ connectionString: attached.url });
+        await client.connect();
+        expect((await client.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+        await client.end();
+        // Stopping the attached handle leaves the server's postmaster running.
+        await attached.stop();
+        const again = new pg.Client({ connectionString: running.url });
+        await again.connect();
+        await again.end();
+      } finally {
+        await running.stop();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
   it("npm run db:migrate on it exits 0; a process that exits without stopping it takes the server down with it", async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "mcp-oauth-embedded-"));
     chmodSync(dataDir, 0o711); // root runs PostgreSQL as `postgres`, which must reach DATA_DIR

@@ -8,6 +8,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../server/crypto.ts";
 import { createMachineClient } from "../../server/oauth/machine-clients.ts";
 import { setClientDisabled } from "../../server/oauth/client-admin.ts";
+import { calculateJwkThumbprint } from "jose";
+import { dpopKey } from "../helpers/dpop.ts";
 import { clientAssertion, hostedNetwork, KeyHolder } from "../helpers/fake-idp.ts";
 import { connectStreamable, structured } from "../helpers/mcp.ts";
 import type { TestServer } from "../helpers/server.ts";
@@ -127,6 +129,23 @@ describe("client_credentials with client_secret_basic, OAuth 2.1 §4.2", () => {
     const res = await secretGrant(secretClient.clientId, secretClient.secret, { scope: "mcp:tools:read" });
     expect(res.status).toBe(200);
     expect(res.body.scope).toBe("mcp:tools:read");
+  });
+
+  it("binds the token to the client's DPoP key when the request carries a proof, after the server's nonce (RFC 9449 §5, §8)", async () => {
+    const key = await dpopKey("ES256");
+    const tokenUrl = `${app}/api/oauth/token`;
+    const auth = { authorization: basic(secretClient.clientId, secretClient.secret) };
+    const first = await tokenRequest(server.url, { grant_type: "client_credentials" }, { headers: { ...auth, DPoP: await key.proof("POST", tokenUrl) } });
+    expect(first.status).toBe(400);
+    expect(first.body.error).toBe("use_dpop_nonce");
+    const nonce = first.headers.get("dpop-nonce")!;
+    const res = await tokenRequest(server.url, { grant_type: "client_credentials" }, { headers: { ...auth, DPoP: await key.proof("POST", tokenUrl, { nonce }) } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.token_type).toBe("DPoP");
+    const row = await server.services.prisma.accessToken.findUniqueOrThrow({ where: { tokenHash: sha256Hex(res.body.access_token as string) } });
+    expect(row.dpopJkt).toBe(await calculateJwkThumbprint(key.publicJwk, "sha256"));
+    // A DPoP-bound token sent as a Bearer token is refused (RFC 9449 §7.2).
+    expect(await mcpStatus(server.url, res.body.access_token as string)).toBe(401);
   });
 
   it("refuses a resource that is not this server's: invalid_target", async () => {

@@ -151,6 +151,20 @@ describe("Per-client limits", () => {
     const mixed = [await form("client-d")(), await basic("client-d")(), await json("client-d")()].map((r) => r.status);
     expect(mixed[2]).toBe(429);
     expect((await form("client-e")()).status).not.toBe(429);
+    // private_key_jwt without client_id (RFC 7523 §3): the assertion's sub names the client.
+    const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const assertion = (sub: string) => () =>
+      post(server, "/api/oauth/token", {
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+          client_assertion: `${enc({ alg: "ES256" })}.${enc({ iss: sub, sub })}.c2ln`,
+        }).toString(),
+      });
+    expect(last(await statuses(3, assertion("client-f")))).toBe(429);
+    expect((await form("client-f")()).status).toBe(429);
+    expect((await assertion("client-g")()).status).not.toBe(429);
   });
 
   it("limits authorization requests per client_id", async () => {
