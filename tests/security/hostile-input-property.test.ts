@@ -186,6 +186,8 @@ function remixCases(): Record<string, RouteCase[]> {
     "/admin": [page("/admin", () => ({ range: "24h" }))],
     "/admin/clients": [page("/admin/clients", () => ({ q: "x", kind: "DYNAMIC", status: "active", cursor: "x", direction: "next" }))],
     "/admin/clients/:id": [page("/admin/clients/:id", () => ({ cursor: "x" }))],
+    "/admin/clients/:id/doctor": [page("/admin/clients/:id/doctor")],
+    "/admin/doctor": [page("/admin/doctor", () => ({ ip: "203.0.113.9", clientId: "c" }))],
     "/admin/identity-providers": [page("/admin/identity-providers")],
     "/admin/security": [page("/admin/security", () => ({ type: "INVALID_TOKEN", severity: "high", reviewed: "false", window: "24h", clientId: "c", cursor: "x" }))],
     "/admin/tokens": [page("/admin/tokens", () => ({ clientId: "c", user: "u", userId: "u", cursor: "x", direction: "prev" }))],
