@@ -5,6 +5,7 @@
  *   clients create --name NAME --grant-types client_credentials[,jwt-bearer] [--auth-method client_secret_basic|
  *                  private_key_jwt] [--jwks-uri URL | --jwks FILE] [--scope "S1 S2"] [--json]
  *   clients list | show ID | disable ID | enable ID | delete ID          (ID: the client_id or the console's row id)
+ *   clients dpop ID required|optional       (RFC 9449 §5.2: token requests without a DPoP proof refused, or not)
  *   idp add --issuer URL (--jwks-uri URL | --jwks FILE) [--allow-new-users] [--json]
  *   idp list | remove ISSUER
  *
@@ -14,7 +15,7 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { DomainError } from "../domain-error.ts";
-import { deleteClient, getClient, listClients, setClientDisabled, type ClientDetails } from "../oauth/client-admin.ts";
+import { deleteClient, getClient, listClients, setClientDisabled, setClientDpopRequired, type ClientDetails } from "../oauth/client-admin.ts";
 import { OAuthError } from "../oauth/errors.ts";
 import { addIdentityProvider, listIdentityProviders, removeIdentityProvider } from "../oauth/identity-providers.ts";
 import { createMachineClient, MACHINE_AUTH_METHODS, type MachineAuthMethod } from "../oauth/machine-clients.ts";
@@ -115,6 +116,7 @@ function describeClient(client: ClientDetails): string[] {
     `authentication: ${client.tokenEndpointAuthMethod}${client.jwksUri ? ` (jwks_uri ${client.jwksUri})` : client.inlineKeys ? ` (${client.inlineKeys} key(s) inline)` : ""}`,
     `scope:          ${client.scopes.join(" ")}`,
     `status:         ${client.disabled ? "disabled" : "active"}`,
+    `DPoP:           ${client.dpopRequired ? "required" : "optional"}`,
     `console id:     ${client.id}`,
   ];
 }
@@ -129,6 +131,7 @@ function clientJson(client: ClientDetails) {
     scope: client.scopes.join(" "),
     ...(client.jwksUri ? { jwks_uri: client.jwksUri } : {}),
     disabled: client.disabled,
+    dpop_bound_access_tokens: client.dpopRequired,
     created_at: client.createdAt.toISOString(),
   };
 }
@@ -195,6 +198,20 @@ const clientCommands = {
       return { json: { client_id: id, disabled: false }, text: [`Enabled ${id}.`] };
     },
   } satisfies Command<string>,
+  dpop: {
+    prepare: (_values, positionals, UsageError) => {
+      const [id, policy] = positionals;
+      if (positionals.length !== 2 || (policy !== "required" && policy !== "optional")) throw new UsageError("clients dpop needs a client id and required|optional");
+      return { id, required: policy === "required" };
+    },
+    async run(context, { id, required }) {
+      await setClientDpopRequired(context, await findClientId(context, id), required);
+      return {
+        json: { client_id: id, dpop_bound_access_tokens: required },
+        text: [required ? `DPoP required for ${id}: its token requests without a proof are refused.` : `DPoP optional for ${id}.`],
+      };
+    },
+  } satisfies Command<{ id: string; required: boolean }>,
   delete: {
     prepare: (_values, positionals, UsageError) => one(positionals, "client id", UsageError),
     async run(context, id) {

@@ -54,7 +54,14 @@ describe("mcp-oauth-server clients", () => {
     const shown = await cli(["clients", "show", client.client_id, "--json"]);
     expect(shown.code).toBe(0);
     expect(shown.stdout).not.toContain(client.client_secret);
-    expect(shown.json()).toMatchObject({ client_id: client.client_id, disabled: false });
+    expect(shown.json()).toMatchObject({ client_id: client.client_id, disabled: false, dpop_bound_access_tokens: false });
+
+    // DPoP policy (RFC 9449 §5.2): required → a token request without a proof is refused; optional again → served.
+    expect((await cli(["clients", "dpop", client.client_id, "required"])).code).toBe(0);
+    const withoutProof = await tokenRequest(server.url, { grant_type: "client_credentials" }, { headers: { authorization: basic(client.client_id, client.client_secret) } });
+    expect([withoutProof.status, withoutProof.body.error]).toEqual([400, "invalid_dpop_proof"]);
+    expect((await cli(["clients", "dpop", client.client_id, "optional", "--json"])).json()).toMatchObject({ dpop_bound_access_tokens: false });
+    expect((await cli(["clients", "dpop", client.client_id, "sometimes"])).code).toBe(2);
 
     // The token is in the server's verified-token cache now; the CLI's revocation reaches it through Redis.
     expect(await mcpStatus(server.url, token.body.access_token as string)).toBe(200);
