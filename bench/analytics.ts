@@ -5,6 +5,7 @@
  * cost is the median of the per-pair ratios. autocannon runs in a child process so the load generator does not
  * share the servers' event loop. A second, steadier figure: the analytics path alone (subscriber + batched writer)
  * in CPU µs per request, from 100,000 synthetic `http.request` events, set against the server's CPU per request.
+ * A third: the database time the rollup triggers (issue 18) add per row written, from batches with them on and off.
  * Target: analytics costs at most 5 % of throughput.
  *
  *   npx tsx bench/analytics.ts      (needs `npx remix build` once)
@@ -88,6 +89,49 @@ async function analyticsPathCost(pool: pg.Pool): Promise<number> {
   return median(costs);
 }
 
+/**
+ * Database time the rollups add (issue 18): the writer's 1,000-row batch INSERT with the rollup triggers on and off
+ * (ALTER TABLE … DISABLE TRIGGER, in this scratch database only), in alternating pairs, median wall time per batch.
+ * Wall time, not CPU: the trigger runs in the Postgres backend, which this process cannot measure.
+ */
+async function rollupWriteCost(pool: pg.Pool): Promise<{ on: number; off: number }> {
+  const metrics = createMetrics({ pool, probeDatabase: async () => ({ up: true }), version: "bench", nodeDefaults: false });
+  const recorder = new AnalyticsRecorder({ pool, metrics, log: createLogger("silent"), flushIntervalMs: 600_000, batchSize: 1_000_000 });
+  const batch = async () => {
+    for (let i = 0; i < 1_000; i++) {
+      recorder.recordRequest({
+        timestamp: new Date(),
+        method: "POST",
+        endpoint: i % 10 ? "/mcp/mcp" : "/api/oauth/token",
+        statusCode: i % 20 ? 200 : 401,
+        responseTime: Math.random() * 20,
+        clientId: `client-${i % 50}`,
+        userId: `user-${i % 200}`,
+        ipAddress: "203.0.113.9",
+        userAgent: "bench",
+      });
+    }
+    const started = performance.now();
+    await recorder.flush();
+    return performance.now() - started;
+  };
+  const triggers = (on: boolean) => pool.query(`ALTER TABLE "AnalyticsRequest" ${on ? "ENABLE" : "DISABLE"} TRIGGER "AnalyticsRequest_rollup_insert"`);
+  const times = { on: [] as number[], off: [] as number[] };
+  try {
+    for (let i = 0; i < 3; i++) await batch(); // warm-up
+    for (let pair = 0; pair < 12; pair++) {
+      for (const on of pair % 2 ? [false, true] : [true, false]) {
+        await triggers(on);
+        times[on ? "on" : "off"].push(await batch());
+      }
+    }
+  } finally {
+    await triggers(true);
+    await recorder.close();
+  }
+  return { on: median(times.on), off: median(times.off) };
+}
+
 async function main(): Promise<void> {
   await withBenchDatabase("mcp_bench_analytics", async (databaseUrl, onCleanup) => {
     const on = await start(databaseUrl, true);
@@ -150,6 +194,12 @@ async function main(): Promise<void> {
     console.log(
       `analytics path alone (subscriber + batched writer, 100,000 synthetic requests): ${pathCost.toFixed(2)} µs CPU/request, ` +
         `${((pathCost / serverCpu) * 100).toFixed(2)} % of a tools/call (${Math.round(serverCpu)} µs CPU with analytics off)`,
+    );
+    const rollups = await rollupWriteCost(on.services.db.pool);
+    const perRow = ((rollups.on - rollups.off) * 1000) / 1_000;
+    console.log(
+      `rollup triggers (database side): a 1,000-row batch takes ${rollups.on.toFixed(1)} ms with them, ${rollups.off.toFixed(1)} ms without ` +
+        `(median of 12 each): ${perRow.toFixed(1)} µs per row, ${((perRow / serverCpu) * 100).toFixed(2)} % of a tools/call's server CPU`,
     );
   });
 }

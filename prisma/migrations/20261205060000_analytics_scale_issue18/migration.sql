@@ -357,9 +357,9 @@ CREATE TRIGGER "AnalyticsRequest_rollup_insert" AFTER INSERT ON "AnalyticsReques
 CREATE TRIGGER "AnalyticsRequest_rollup_delete" AFTER DELETE ON "AnalyticsRequest"
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_request_rollup_delete();
 
--- The days the existing rows cover (at most the last 400), and the next week.
+-- The days the existing rows cover (at most the last 400; at least yesterday), and the next week.
 SELECT analytics_ensure_partitions('AnalyticsRequest',
-  greatest(coalesce((SELECT min("timestamp")::date FROM "AnalyticsRequest_unpartitioned"), current_date), current_date - 400),
+  greatest(least(coalesce((SELECT min("timestamp")::date FROM "AnalyticsRequest_unpartitioned"), current_date), current_date - 1), current_date - 400),
   current_date + 8);
 INSERT INTO "AnalyticsRequest" SELECT * FROM "AnalyticsRequest_unpartitioned";
 DROP TABLE "AnalyticsRequest_unpartitioned";
@@ -408,7 +408,7 @@ CREATE TRIGGER "AnalyticsSecurity_rollup_update" AFTER UPDATE ON "AnalyticsSecur
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_security_rollup_update();
 
 SELECT analytics_ensure_partitions('AnalyticsSecurity',
-  greatest(coalesce((SELECT min("timestamp")::date FROM "AnalyticsSecurity_unpartitioned"), current_date), current_date - 400),
+  greatest(least(coalesce((SELECT min("timestamp")::date FROM "AnalyticsSecurity_unpartitioned"), current_date), current_date - 1), current_date - 400),
   current_date + 8);
 INSERT INTO "AnalyticsSecurity" SELECT * FROM "AnalyticsSecurity_unpartitioned";
 DROP TABLE "AnalyticsSecurity_unpartitioned";
