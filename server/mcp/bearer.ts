@@ -207,7 +207,7 @@ export class BearerAuth {
           clientId: caller.clientDbId,
           userId: caller.userId,
           type: "INVALID_DPOP_PROOF",
-          severity: error.reason === "jti_replay" || error.reason === "jkt_mismatch" ? "high" : "low",
+          severity: error.severity,
           details: { reason: error.reason, endpoint: `/mcp/${endpoint}` },
         });
         return this.fail(endpoint, 401, error.error, error.description, {}, "DPoP");

@@ -51,6 +51,6 @@ function refused(deps: OAuthDeps, error: DpopError): OAuthError {
     security:
       error.error === "use_dpop_nonce"
         ? undefined
-        : { type: "INVALID_DPOP_PROOF", severity: error.reason === "jti_replay" ? "high" : "low", details: { reason: error.reason, endpoint: "token" } },
+        : { type: "INVALID_DPOP_PROOF", severity: error.severity, details: { reason: error.reason, endpoint: "token" } },
   });
 }

@@ -27,6 +27,9 @@ const MAX_PROOF_LENGTH = 8192;
 const MAX_JTI_LENGTH = 256;
 const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
+/** Refusals that point at a copied proof or token rather than a client bug: recorded as high-severity events. */
+const THEFT_REASONS = new Set(["jti_replay", "jkt_mismatch"]);
+
 /** Why a proof was refused: the wire error (RFC 9449 §7.1, §8) and the internal reason for logs and events. */
 export class DpopError extends Error {
   constructor(
@@ -36,6 +39,11 @@ export class DpopError extends Error {
   ) {
     super(description);
     this.name = "DpopError";
+  }
+
+  /** The severity of the INVALID_DPOP_PROOF security event this refusal records (token endpoint and resources alike). */
+  get severity(): "high" | "low" {
+    return THEFT_REASONS.has(this.reason) ? "high" : "low";
   }
 }
 
