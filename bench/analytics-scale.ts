@@ -9,7 +9,8 @@
  *   npx tsx bench/analytics-scale.ts
  *
  * Environment: BENCH_ROWS (comma-separated sizes, default "1000000,10000000"; add 30000000 for the issue's largest),
- * BENCH_REPEAT (runs per query, median reported; default 3), BENCH_DATABASE_URL (see bench/lib.ts).
+ * BENCH_REPEAT (runs per query, median reported; default 3), BENCH_DATABASE_URL (see bench/lib.ts), BENCH_SCRATCH_DB (a
+ * database name to fill and keep instead of a fresh one dropped at the end; a later run only adds the missing rows).
  * Target: every query ≤ 500 ms at the largest size, and the largest within 1.5× of the smallest.
  */
 import { readFileSync } from "node:fs";
@@ -30,7 +31,7 @@ import {
   type TimeRange,
 } from "../server/analytics/queries.ts";
 import { listSecurityEvents } from "../server/analytics/security-events.ts";
-import { median, withBenchDatabase } from "./lib.ts";
+import { median, withBenchDatabase, withKeptDatabase } from "./lib.ts";
 
 const SIZES = (process.env.BENCH_ROWS ?? "1000000,10000000").split(",").map(Number);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
@@ -44,12 +45,19 @@ const RANGES: Array<[string, number]> = [
 /** Rows per INSERT: a day's share, at most this many (bounded statements, as the writer's batches are). */
 const MAX_STATEMENT_ROWS = 200_000;
 
-/** Adds `count` request rows over the last 30 days (and count/100 security events), through the rollup triggers. */
+/**
+ * Adds `count` request rows over the last 30 days (and count/100 security events), through the rollup triggers. Each
+ * statement covers its own slice of a day, in time order, as a writer's successive batches do (so a statement's minute
+ * rollups are new rows, and only its hour and day rows meet earlier statements').
+ */
 async function fill(pool: pg.Pool, count: number): Promise<void> {
   const perDay = Math.ceil(count / DAYS);
+  const slices = Math.ceil(perDay / MAX_STATEMENT_ROWS);
   for (let day = 0; day < DAYS; day++) {
-    for (let done = 0; done < perDay; done += MAX_STATEMENT_ROWS) {
-      const n = Math.min(MAX_STATEMENT_ROWS, perDay - done);
+    for (let slice = 0; slice < slices; slice++) {
+      const n = Math.min(MAX_STATEMENT_ROWS, perDay - slice * MAX_STATEMENT_ROWS);
+      const start = day + slice / slices;
+      const width = 1 / slices;
       // 100 clients, 300 users (each mostly on one or two clients), 9 routes, a realistic status mix, latencies
       // log-uniform between 0.2 ms and 2 s, OAuth errors on 400s.
       await pool.query(
@@ -62,21 +70,22 @@ async function fill(pool: pg.Pool, count: number): Promise<void> {
                 CASE WHEN random() < 0.8 THEN 'user-' || ((c * 3 + (random() * 2)::int) % 300) END,
                 '10.' || (c % 250) || '.' || (random() * 250)::int || '.' || (random() * 250)::int, 'bench/1.0',
                 CASE WHEN status = 400 THEN 'invalid_grant' END
-           FROM (SELECT (now() AT TIME ZONE 'UTC') - make_interval(secs => ($1 + random()) * 86400) AS ts,
+           FROM (SELECT (now() AT TIME ZONE 'UTC') - make_interval(secs => ($1 + $3 * random()) * 86400) AS ts,
                         1 + floor(random() * 9)::int AS e, floor(random() * 100)::int AS c,
                         (ARRAY[200, 200, 200, 200, 200, 200, 200, 200, 202, 302, 400, 401, 401, 403, 404, 429, 500, 503])[1 + floor(random() * 18)::int] AS status
-                   FROM generate_series(1, $2)) g`,
-        [day, n],
+                   FROM generate_series(1, $2)) g
+          ORDER BY ts`,
+        [start, n, width],
       );
       await pool.query(
         `INSERT INTO "AnalyticsSecurity" (id, "timestamp", "eventType", severity, "clientId", "ipAddress", details)
-         SELECT gen_random_uuid()::text, (now() AT TIME ZONE 'UTC') - make_interval(secs => ($1 + random()) * 86400),
+         SELECT gen_random_uuid()::text, (now() AT TIME ZONE 'UTC') - make_interval(secs => ($1 + $3 * random()) * 86400),
                 (ARRAY['RATE_LIMIT_EXCEEDED', 'INVALID_TOKEN', 'INVALID_CLIENT', 'TOKEN_REUSE', 'PKCE_FAILURE'])[1 + floor(random() * 5)::int],
                 (ARRAY['low', 'low', 'medium', 'high', 'critical'])[1 + floor(random() * 5)::int],
                 CASE WHEN random() < 0.7 THEN 'client-' || floor(random() * 100)::int END,
                 '192.0.2.' || floor(random() * 250)::int, '{"source": "bench"}'::jsonb
            FROM generate_series(1, $2)`,
-        [day, Math.max(1, Math.round(n / 100))],
+        [start, Math.max(1, Math.round(n / 100)), width],
       );
     }
     process.stdout.write(".");
@@ -130,7 +139,10 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
   return median(runs);
 }
 
-await withBenchDatabase("analytics_scale", async (url) => {
+const scratch = process.env.BENCH_SCRATCH_DB;
+const withDatabase = (fn: (url: string) => Promise<void>) => (scratch ? withKeptDatabase(scratch, fn) : withBenchDatabase("analytics_scale", fn));
+
+await withDatabase(async (url) => {
   // The server's pool (15 s query timeout, as in production) for the timed queries; another without for filling.
   const db = createDatabase(url);
   const { prisma } = db;
@@ -170,12 +182,12 @@ await withBenchDatabase("analytics_scale", async (url) => {
   ];
 
   const results = new Map<number, Map<string, number[]>>();
-  let stored = 0;
+  let stored = Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "AnalyticsRequest"`)).rows[0].n);
   for (const size of SIZES) {
     const started = performance.now();
     process.stdout.write(`filling to ${size.toLocaleString("en")} rows `);
-    await fill(pool, size - stored);
-    stored = size;
+    if (size > stored) await fill(pool, size - stored);
+    stored = Math.max(stored, size);
     const sizes = (
       await pool.query<{ table: string; rows: string; bytes: string }>(`
         SELECT t AS table, (SELECT count(*) FROM pg_class WHERE false)::text AS rows, pg_size_pretty(sum(pg_total_relation_size(c.oid))) AS bytes
