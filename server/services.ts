@@ -83,6 +83,8 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
   closers.push(() => mcp.close());
 
   const oauth = new OAuthServer({ env, log, prisma: db.prisma, db, events, dpop, replay }, { scopeUsage: toolsNeeding });
+  await oauth.clientCache.start();
+  closers.push(() => oauth.clientCache.stop());
   jobs.every("oauth.sweep", 15 * 60_000, async () => {
     await oauth.sweep();
     await replay.sweep();

@@ -10,6 +10,7 @@ import { sweepExpired } from "./expired-sweep.ts";
 import type { SessionUser } from "../auth/people.ts";
 import type { Services } from "../services.ts";
 import { ClientAssertionVerifier } from "./client-assertion.ts";
+import { ClientCache } from "./client-cache.ts";
 import { ClientRegistry } from "./clients.ts";
 import { KeySets } from "./key-sets.ts";
 import { originOf, type OAuthDeps, type OAuthRequestMeta } from "./deps.ts";
@@ -53,6 +54,8 @@ export interface SweepResult {
 
 export class OAuthServer {
   readonly clients: ClientRegistry;
+  /** Client rows between requests, emptied by the database's change notifications; started by the host. */
+  readonly clientCache: ClientCache;
   readonly metadataDocuments: MetadataDocumentFetcher;
   /** JWK Sets of machine clients and trusted identity providers (tests point it at a fake internet). */
   readonly keySets: KeySets;
@@ -64,7 +67,9 @@ export class OAuthServer {
     this.metadataDocuments = new MetadataDocumentFetcher(options.metadataFetch);
     this.keySets = new KeySets(options.metadataFetch);
     const events = new OAuthEvents(services.events);
+    this.clientCache = new ClientCache({ connectionString: services.db.pool.options.connectionString, log: services.log });
     this.clients = new ClientRegistry({
+      cache: this.clientCache,
       prisma: services.prisma,
       pool: services.db.pool,
       env: services.env,
