@@ -11,13 +11,11 @@ import type { Database } from "../db/client.ts";
 import type { Services } from "../services.ts";
 import { metricsHandler } from "./metrics-endpoint.ts";
 import { createMetrics, type AnalyticsMetrics, type DatabaseProbeResult } from "./metrics.ts";
-import { LIVE_CLIENTS_SQL } from "./queries.ts";
 import { AnalyticsRecorder } from "./recorder.ts";
 import { ensureAnalyticsPartitions, sweepAnalytics, type RetentionDays } from "./retention.ts";
 import { subscribeAnalytics } from "./subscriber.ts";
+import { LIVE_CLIENTS_SQL } from "./summaries.ts";
 import { flushTracing, TRACER_NAME, tracingActive } from "./trace-context.ts";
-
-export * as analyticsQueries from "./queries.ts";
 
 export interface Analytics {
   metrics: AnalyticsMetrics;

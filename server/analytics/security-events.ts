@@ -6,7 +6,7 @@ import { Prisma } from "../db/client.ts";
 import { timeKeysetArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
 import type { Severity } from "../events.ts";
 import type { Services } from "../services.ts";
-import { clientRowIdOf } from "./queries.ts";
+import { clientRowIdOf } from "./summaries.ts";
 
 type Deps = Pick<Services, "prisma">;
 

@@ -10,9 +10,10 @@
  */
 import { z } from "zod";
 import { methodLabel } from "../analytics/labels.ts";
-import { clientRowIdOf, requestSummary, resolveRange, securityEventSummary, topEndpoints, type TimeRange } from "../analytics/queries.ts";
 import type { AnalyticsRecorder } from "../analytics/recorder.ts";
 import { cleanDetails, cleanText } from "../analytics/sanitize.ts";
+import { clientRowIdOf, requestSummary, securityEventSummary, topEndpoints } from "../analytics/summaries.ts";
+import { resolveRange, type TimeRange } from "../analytics/time-range.ts";
 import type { Prisma, PrismaClient } from "../db/client.ts";
 import { timeKeysetArgs } from "../db/pagination.ts";
 import type { RequestMeta } from "../http/request-context.ts";
