@@ -15,7 +15,7 @@ import { createTrpcService, type TrpcService } from "./trpc/http.ts";
 import { createAnalytics, type Analytics } from "./analytics/index.ts";
 import { createReporting, type Reporting } from "./reporting/index.ts";
 import { createRedisService, type RedisService } from "./redis.ts";
-import { RateLimits } from "./http/rate-limit.ts";
+import { RateLimits } from "./request/rate-limit.ts";
 import { McpService } from "./mcp/service.ts";
 import { toolsNeeding } from "./mcp/tool-scopes.ts";
 import { OAuthServer } from "./oauth/oauth-server.ts";
@@ -41,7 +41,7 @@ export interface Services {
   reporting: Reporting;
   /** The shared Redis when REDIS_URL is set (connections made lazily; never fatal when Redis is down). */
   redis: RedisService | null;
-  /** Per-IP and per-client rate limits (server/http/rate-limit.ts). */
+  /** Per-IP and per-client rate limits (server/request/rate-limit.ts). */
   rateLimits: RateLimits;
   /** The MCP resource server: bearer check, token cache, MCP server pool, transports (server/mcp). */
   mcp: McpService;

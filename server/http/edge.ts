@@ -13,7 +13,8 @@ import { connectionNotes } from "./connection-notes.ts";
 import { cors, CORS_PATH } from "./cors.ts";
 import { headerProblem, targetProblem } from "./input-guard.ts";
 import { rateLimitByIp } from "./rate-limit-middleware.ts";
-import { createRequestMeta, requestMeta, type RequestMeta } from "./request-context.ts";
+import type { RequestMeta } from "../request/meta.ts";
+import { createRequestMeta, requestMeta } from "./request-context.ts";
 import { originalUrl, pathOf } from "./request-target.ts";
 import { securityHeaders } from "./security-headers.ts";
 

@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import { matchRoutes, type AgnosticRouteObject } from "@remix-run/router";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
 import type { Services } from "../services.ts";
-import type { RequestMeta } from "./request-context.ts";
+import type { RequestMeta } from "../request/meta.ts";
 
 declare module "@remix-run/server-runtime" {
   interface AppLoadContext {

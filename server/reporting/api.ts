@@ -16,7 +16,7 @@ import { clientRowIdOf, requestSummary, securityEventSummary, topEndpoints } fro
 import { resolveRange, type TimeRange } from "../analytics/time-range.ts";
 import type { Prisma, PrismaClient } from "../db/client.ts";
 import { timeKeysetArgs } from "../db/pagination.ts";
-import type { RequestMeta } from "../http/request-context.ts";
+import type { RequestMeta } from "../request/meta.ts";
 import { authorizeAnalyticsCaller, json, jsonError, type AdminAccessDeps } from "./admin-access.ts";
 
 type Deps = AdminAccessDeps & { prisma: PrismaClient };

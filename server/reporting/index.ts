@@ -7,7 +7,7 @@
  */
 import type { AnalyticsRecorder } from "../analytics/recorder.ts";
 import type { PrismaClient } from "../db/client.ts";
-import type { RequestMeta } from "../http/request-context.ts";
+import type { RequestMeta } from "../request/meta.ts";
 import type { AdminAccessDeps } from "./admin-access.ts";
 import { collectResponse, listRequestsResponse, listSecurityResponse } from "./api.ts";
 

@@ -7,7 +7,7 @@ import { TRPCError } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_TEXT } from "../db/availability.ts";
-import type { RequestMeta } from "../http/request-context.ts";
+import type { RequestMeta } from "../request/meta.ts";
 import type { Services } from "../services.ts";
 import { createContext } from "./init.ts";
 import { appRouter, createCaller, type AppCaller } from "./root.ts";

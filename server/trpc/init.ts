@@ -21,7 +21,7 @@ import { DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable } from "../db/availabi
 import { ZodError } from "zod";
 import type { SessionUser } from "../auth/people.ts";
 import { Prisma } from "../db/client.ts";
-import type { RequestMeta } from "../http/request-context.ts";
+import type { RequestMeta } from "../request/meta.ts";
 import { OAuthError } from "../oauth/errors.ts";
 import { DomainError, type DomainErrorKind } from "../domain-error.ts";
 import type { Services } from "../services.ts";

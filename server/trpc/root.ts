@@ -3,7 +3,7 @@
  * in-process by Remix loaders and tests through `createCaller`.
  */
 import { createCallerFactory, createContext, router } from "./init.ts";
-import type { RequestMeta } from "../http/request-context.ts";
+import type { RequestMeta } from "../request/meta.ts";
 import type { Services } from "../services.ts";
 import { analyticsRouter } from "./routers/analytics.ts";
 import { clientsRouter } from "./routers/clients.ts";
