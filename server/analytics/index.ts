@@ -8,7 +8,10 @@
 import type { Request as ExpressRequest, Response as ExpressResponse } from "express";
 import { SpanStatusCode, trace, type Attributes } from "@opentelemetry/api";
 import type { Database } from "../db/client.ts";
-import type { Services } from "../services.ts";
+import type { Env } from "../env.ts";
+import type { DomainEventBus } from "../events.ts";
+import type { JobRunner } from "../jobs.ts";
+import type { Logger } from "../logger.ts";
 import { metricsHandler } from "./metrics-endpoint.ts";
 import { createMetrics, type AnalyticsMetrics, type DatabaseProbeResult } from "./metrics.ts";
 import { AnalyticsRecorder } from "./recorder.ts";
@@ -33,10 +36,18 @@ export interface Analytics {
   close(): Promise<void>;
 }
 
-export type AnalyticsDependencies = Pick<Services, "env" | "log" | "db" | "events" | "jobs">;
+export interface AnalyticsDependencies {
+  env: Env;
+  log: Logger;
+  db: Database;
+  /** The domain events recorded (server/events.ts). */
+  events: DomainEventBus;
+  /** Runs the partition and retention jobs. */
+  jobs: JobRunner;
+}
 
 /** Raw rows: ANALYTICS_RAW_RETENTION_DAYS, else the earlier ANALYTICS_RETENTION_DAYS, else 7 days; rollups: 400. */
-export function analyticsRetentionDays(env: Services["env"]): RetentionDays {
+export function analyticsRetentionDays(env: Env): RetentionDays {
   return { raw: env.ANALYTICS_RAW_RETENTION_DAYS ?? env.ANALYTICS_RETENTION_DAYS ?? 7, rollup: env.ANALYTICS_ROLLUP_RETENTION_DAYS };
 }
 
