@@ -20,7 +20,6 @@ import { createDatabase } from "../server/db/client.ts";
 import {
   activeClients,
   analyticsOverview,
-  bucketSecondsFor,
   busiestUsers,
   requestSummary,
   requestTimeSeries,
@@ -28,8 +27,8 @@ import {
   tokensIssued,
   topClients,
   topEndpoints,
-  type TimeRange,
-} from "../server/analytics/queries.ts";
+} from "../server/analytics/summaries.ts";
+import { bucketSecondsFor, type TimeRange } from "../server/analytics/time-range.ts";
 import { listSecurityEvents } from "../server/analytics/security-events.ts";
 import { median, withBenchDatabase, withKeptDatabase } from "./lib.ts";
 

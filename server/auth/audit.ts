@@ -2,10 +2,10 @@
  * Admin actions leave an audit trail among the security events (type ADMIN_ACTION, low severity): who did it
  * (`userId`), what (`details.action`) and to what (`details.target*`). Never a secret.
  */
-import type { Services } from "../services.ts";
+import type { DomainEventBus } from "../events.ts";
 
 export function auditAdminAction(
-  deps: Pick<Services, "events">,
+  deps: { events: DomainEventBus },
   /** The admin who acted; null for a machine client holding mcp:admin (then `target` names the client). */
   byUserId: string | null,
   action: string,

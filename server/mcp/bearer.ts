@@ -28,9 +28,10 @@ import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_TEXT, isDatabaseUnav
 import { DPOP_SIGNING_ALGS, DpopError } from "../oauth/dpop.ts";
 import type { DpopVerifier } from "../oauth/dpop-verifier.ts";
 import { missingScopes } from "../oauth/scopes.ts";
-import type { Role } from "../db/client.ts";
-import type { EventOrigin } from "../events.ts";
-import type { Services } from "../services.ts";
+import type { PrismaClient, Role } from "../db/client.ts";
+import type { Env } from "../env.ts";
+import type { DomainEventBus, EventOrigin } from "../events.ts";
+import type { Logger } from "../logger.ts";
 import { audienceCovers, ENDPOINT_SCOPES, protectedResourceMetadataUrl, resourceIdentifiers, resourceOf, type McpEndpoint, type ResourceIdentifiers } from "./resources.ts";
 import { TokenCache, type RevocationIds } from "./token-cache.ts";
 
@@ -110,7 +111,7 @@ export class BearerAuth {
   readonly cache: TokenCache<McpCaller>;
   private readonly resources: ResourceIdentifiers;
 
-  constructor(private readonly services: Pick<Services, "env" | "prisma" | "events" | "log"> & { dpop: DpopVerifier }) {
+  constructor(private readonly services: { env: Env; prisma: PrismaClient; events: DomainEventBus; log: Logger; dpop: DpopVerifier }) {
     this.cache = new TokenCache<McpCaller>(services.env.MCP_TOKEN_CACHE_SECONDS * 1000);
     this.resources = resourceIdentifiers(services.env.APP_URL);
   }

@@ -7,7 +7,7 @@
  * every failure through respond.ts. Events come from emit.ts.
  */
 import { sweepExpired } from "./expired-sweep.ts";
-import type { SessionUser } from "../auth/people.ts";
+import type { SessionUser } from "../auth/session-user.ts";
 import type { Services } from "../services.ts";
 import { ClientAssertionVerifier } from "./client-assertion.ts";
 import { ClientCache } from "./client-cache.ts";
