@@ -67,7 +67,7 @@ export class OAuthServer {
     this.metadataDocuments = new MetadataDocumentFetcher(options.metadataFetch);
     this.keySets = new KeySets(options.metadataFetch);
     const events = new OAuthEvents(services.events);
-    this.clientCache = new ClientCache({ connectionString: services.db.pool.options.connectionString, log: services.log });
+    this.clientCache = new ClientCache({ pool: services.db.pool, log: services.log });
     this.clients = new ClientRegistry({
       cache: this.clientCache,
       prisma: services.prisma,

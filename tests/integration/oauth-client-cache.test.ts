@@ -6,6 +6,8 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../server/logger.ts";
+import { ClientCache } from "../../server/oauth/client-cache.ts";
 import { generateClientSecret } from "../../server/oauth/client-secrets.ts";
 import { createMachineClient } from "../../server/oauth/machine-clients.ts";
 import type { TestServer } from "../helpers/server.ts";
@@ -96,6 +98,28 @@ describe("client rows between requests, emptied by the database's change notific
     await elsewhere.query(`UPDATE "Client" SET disabled = true WHERE "clientId" = $1`, [job.clientId]);
     await forgotten(job.clientId);
     expect((await grant(job.clientId, job.secret)).body.error).toBe("invalid_client");
+  });
+
+  it("caches nothing when change notifications do not come back (as behind a transaction-mode pooler)", async () => {
+    const url = server.services.db.pool.options.connectionString!;
+    // The probe NOTIFY goes out on another database's connection, so it never reaches the listener: the position a
+    // pooler that accepts LISTEN but never delivers puts the node in.
+    const other = new URL(url);
+    other.pathname = "/postgres";
+    const elsewherePool = new pg.Pool({ connectionString: other.toString(), max: 1 });
+    const deaf = new ClientCache({ pool: { options: { connectionString: url }, query: elsewherePool.query.bind(elsewherePool) } as unknown as pg.Pool, log: createLogger("silent") });
+    const heard = new ClientCache({ pool: elsewhere, log: createLogger("silent") });
+    try {
+      await Promise.all([deaf.start(), heard.start()]);
+      const job = await machine();
+      const { rows } = await elsewhere.query(`SELECT * FROM "Client" WHERE "clientId" = $1`, [job.clientId]);
+      deaf.set(rows[0], deaf.begin());
+      heard.set(rows[0], heard.begin());
+      expect(deaf.get(job.clientId)).toBeUndefined();
+      expect(heard.get(job.clientId)?.clientId).toBe(job.clientId);
+    } finally {
+      await Promise.all([deaf.stop(), heard.stop(), elsewherePool.end()]);
+    }
   });
 
   it("a read that raced a change is not kept", async () => {
