@@ -34,6 +34,8 @@ export interface AuthenticatedClient {
   /** The method actually used. */
   method: "client_secret_basic" | "client_secret_post" | "none" | "private_key_jwt";
   basic: boolean;
+  /** The client's row came from the client cache: a refusal of the request is decided again on a fresh row. */
+  fromCache: boolean;
 }
 
 /** Reads the credentials of a request without judging them. */
@@ -97,24 +99,48 @@ function formDecode(value: string): string {
   return decodeURIComponent(value.replace(/\+/g, " "));
 }
 
+/**
+ * RFC 6749 §2.3 / §3.2.1: the client the request authenticates as. With `cached`, the client's row may come from the
+ * client cache (client-cache.ts); anything refused on a cached row is decided again on a fresh one, so the cache can
+ * only let through what a fresh read would have a moment earlier. `private_key_jwt` always reads afresh: an
+ * assertion's `jti` is spent when it is checked, so it can be checked only once.
+ */
 export async function authenticateClient(
   clients: ClientRegistry,
   request: Pick<OAuthHttpRequest, "headers">,
   params: Params,
   assertions?: ClientAssertionVerifier,
+  options: { cached?: boolean } = {},
 ): Promise<AuthenticatedClient> {
   const presented = readClientCredentials(request, params);
   const basic = request.headers.has("authorization");
   if (!presented.clientId) {
     throw new OAuthError("invalid_client", "client authentication is required (client_id)", { basicAuth: basic, reason: "no_client_id" });
   }
-  const client = await clients.find(presented.clientId).catch((error: unknown) => {
-    if (error instanceof OAuthError) {
-      error.basicAuth = basic;
+  const lookup = (cached: boolean) =>
+    clients.lookup(presented.clientId!, cached).catch((error: unknown) => {
+      if (error instanceof OAuthError) error.basicAuth = basic;
       throw error;
+    });
+  if (options.cached && presented.via !== "jwt") {
+    const first = await lookup(true);
+    if (!first.fromCache) return { ...(await checkCredentials(first.client, presented, basic, assertions)), fromCache: false };
+    try {
+      return { ...(await checkCredentials(first.client, presented, basic, assertions)), fromCache: true };
+    } catch (error) {
+      if (!(error instanceof OAuthError)) throw error;
     }
-    throw error;
-  });
+  }
+  const { client } = await lookup(false);
+  return { ...(await checkCredentials(client, presented, basic, assertions)), fromCache: false };
+}
+
+async function checkCredentials(
+  client: ClientRecord | null,
+  presented: PresentedCredentials,
+  basic: boolean,
+  assertions: ClientAssertionVerifier | undefined,
+): Promise<Omit<AuthenticatedClient, "fromCache">> {
   if (!client) throw unknownClient(basic);
   const registered = client.tokenEndpointAuthMethod;
   const failure = (description: string, reason: string) =>

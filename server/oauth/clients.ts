@@ -64,19 +64,28 @@ export class ClientRegistry {
    * fetched (cached) and its row created or refreshed; a document that cannot be loaded throws `invalid_client`
    * with the reason.
    */
-  async find(clientId: string): Promise<ClientRecord | null> {
-    if (clientId.length > 2000) return null;
-    if (isClientIdUrl(clientId)) return this.findMetadataDocumentClient(clientId);
-    // Every token request starts here: from the cache, else plain SQL (sql.ts), same row shape as Prisma's.
+  async find(clientId: string, options: { cached?: boolean } = {}): Promise<ClientRecord | null> {
+    return (await this.lookup(clientId, options.cached ?? false)).client;
+  }
+
+  /**
+   * As `find`, and whether the row came from the cache (client authentication reads it there; client-auth.ts reads
+   * it again afresh before it refuses anything, so a cached row can only ever let through what a fresh one would
+   * have a moment earlier).
+   */
+  async lookup(clientId: string, cached: boolean): Promise<{ client: ClientRecord | null; fromCache: boolean }> {
+    if (clientId.length > 2000) return { client: null, fromCache: false };
+    if (isClientIdUrl(clientId)) return { client: await this.findMetadataDocumentClient(clientId), fromCache: false };
     const { cache } = this.deps;
-    let client = cache?.get(clientId);
+    let client = cached ? cache?.get(clientId) : undefined;
+    const fromCache = client !== undefined;
     if (!client) {
+      // Plain SQL (sql.ts), same row shape as Prisma's.
       const generation = cache?.begin() ?? 0;
       [client] = await query<ClientRecord>(this.deps.pool, FIND_CLIENT, [clientId]);
       if (client) cache?.set(client, generation);
     }
-    if (!client || client.disabled) return null;
-    return client;
+    return { client: !client || client.disabled ? null : client, fromCache };
   }
 
   private async findMetadataDocumentClient(url: string): Promise<ClientRecord | null> {

@@ -47,7 +47,7 @@ export async function handleIntrospectionRequest(deps: OAuthDeps, request: OAuth
     origin.userId = caller.userId;
     origin.clientId = caller.clientDbId;
   } else {
-    const { client, method } = await authenticateClient(deps.clients, request, params, deps.assertions);
+    const { client, method } = await authenticateClient(deps.clients, request, params, deps.assertions, { cached: true });
     origin.clientId = client.id;
     if (method === "none") {
       throw new OAuthError("invalid_client", "introspection is only for confidential clients", { reason: "public_client_introspection" });

@@ -17,7 +17,7 @@ import { bodyParams } from "./request-params.ts";
 
 export async function handleRevocationRequest(deps: OAuthDeps, request: OAuthHttpRequest, origin: EventOrigin): Promise<void> {
   const params = await bodyParams(request);
-  const { client } = await authenticateClient(deps.clients, request, params, deps.assertions);
+  const { client } = await authenticateClient(deps.clients, request, params, deps.assertions, { cached: true });
   origin.clientId = client.id;
   const token = params.require("token");
   if (token.length > 200) return;

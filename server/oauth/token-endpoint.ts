@@ -73,10 +73,19 @@ export async function handleTokenRequest(
   // Request syntax first: a missing or unsupported grant type is reported as such before client authentication.
   if (!grantType) throw new OAuthError("invalid_request", "grant_type is required");
   if (!Object.hasOwn(grantHandlers, grantType)) throw unsupportedGrantType();
-  const { client } = await authenticateClient(deps.clients, request, params, deps.assertions);
+  const authenticated = await authenticateClient(deps.clients, request, params, deps.assertions, { cached: true });
+  const { client } = authenticated;
   origin.clientId = client.id;
-  const handler = checkGrantType(grantType, client);
-  const dpopJkt = await tokenRequestKey(deps, request, client);
-  const response = await handler(deps, { params, client, origin, now: new Date(), dpopJkt });
-  return { response, grantType: grantType!, headers: tokenDpopHeaders(deps) };
+  try {
+    const handler = checkGrantType(grantType, client);
+    const dpopJkt = await tokenRequestKey(deps, request, client);
+    const response = await handler(deps, { params, client, origin, now: new Date(), dpopJkt });
+    return { response, grantType: grantType!, headers: tokenDpopHeaders(deps) };
+  } catch (error) {
+    // Refused (or failed: a row the client's deletion took) on a cached client row: when a fresh read refuses the
+    // client itself (deleted, disabled, a new secret within the last moments), that is the answer (invalid_client),
+    // as it would have been without the cache.
+    if (authenticated.fromCache) await authenticateClient(deps.clients, request, params, deps.assertions);
+    throw error;
+  }
 }

@@ -68,6 +68,32 @@ describe("client rows between requests, emptied by the database's change notific
     expect((await grant(job.clientId, rotated.secret)).body.error).toBe("invalid_client");
   });
 
+  it("a request decided on a row the notification has not yet emptied gets the fresh answer when refused: invalid_client", async () => {
+    const job = await machine();
+    expect((await grant(job.clientId, job.secret)).status).toBe(200);
+    const stale = cache().get(job.clientId)!;
+    const stillThere = () => cache().set(stale, cache().begin());
+
+    // A new secret: the stale row holds the old digest. A stale row may let a request through (as a request racing
+    // the change would); a refusal on it is decided again on a fresh row.
+    const rotated = generateClientSecret();
+    await elsewhere.query(`UPDATE "Client" SET "clientSecretHash" = $2 WHERE "clientId" = $1`, [job.clientId, rotated.hash]);
+    await forgotten(job.clientId);
+    stillThere();
+    // The new secret, refused by the stale row, is accepted on the fresh one.
+    expect((await grant(job.clientId, rotated.secret)).status).toBe(200);
+
+    // Deleted, with the stale row still cached: the grant's insert fails on the missing client; the answer is the
+    // fresh read's invalid_client, never a 500.
+    const deletedRow = cache().get(job.clientId)!;
+    await elsewhere.query(`DELETE FROM "Client" WHERE "clientId" = $1`, [job.clientId]);
+    await forgotten(job.clientId);
+    cache().set(deletedRow, cache().begin());
+    const refused = await grant(job.clientId, rotated.secret);
+    expect(refused.status).toBe(401);
+    expect(refused.body.error).toBe("invalid_client");
+  });
+
   it("the last-use columns every token request may touch do not empty the cache", async () => {
     const job = await machine();
     expect((await grant(job.clientId, job.secret)).status).toBe(200);
