@@ -21,13 +21,14 @@
  * Verified tokens are cached briefly (token-cache.ts); `oauth.revocation` events drop them at once, on every node
  * when Redis is configured (revocation-sync.ts). A cached token keeps working through a database outage.
  */
-import crypto from "node:crypto";
 import type { AuthInfo } from "@modelcontextprotocol/server";
-import { SecretPrefix, sha256Hex } from "../crypto.ts";
+import type pg from "pg";
+import { SecretPrefix } from "../crypto.ts";
 import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable, summariseError } from "../db/availability.ts";
 import { DPOP_SIGNING_ALGS, DpopError } from "../oauth/dpop.ts";
 import type { DpopVerifier } from "../oauth/dpop-verifier.ts";
 import { missingScopes } from "../oauth/scopes.ts";
+import { accessTokenDigest, lookupAccessToken, type AccessTokenRefusal } from "../oauth/tokens.ts";
 import type { Role } from "../db/client.ts";
 import type { EventOrigin } from "../events.ts";
 import type { Services } from "../services.ts";
@@ -95,12 +96,8 @@ const MAX_TOKEN_LENGTH = 512;
 type Scheme = "Bearer" | "DPoP";
 
 type InvalidReason =
+  | AccessTokenRefusal
   | "malformed"
-  | "unknown"
-  | "expired"
-  | "revoked"
-  | "grant_revoked"
-  | "client_disabled"
   | "audience"
   | "dpop_bound_as_bearer"
   | "not_dpop_bound"
@@ -110,7 +107,7 @@ export class BearerAuth {
   readonly cache: TokenCache<McpCaller>;
   private readonly resources: ResourceIdentifiers;
 
-  constructor(private readonly services: Pick<Services, "env" | "prisma" | "events" | "log"> & { dpop: DpopVerifier }) {
+  constructor(private readonly services: Pick<Services, "env" | "events" | "log"> & { pool: pg.Pool; dpop: DpopVerifier }) {
     this.cache = new TokenCache<McpCaller>(services.env.MCP_TOKEN_CACHE_SECONDS * 1000);
     this.resources = resourceIdentifiers(services.env.APP_URL);
   }
@@ -145,7 +142,7 @@ export class BearerAuth {
     }
     if (!dpop && this.services.env.MCP_DPOP_REQUIRED) return this.invalid(origin, endpoint, "bearer_not_accepted", undefined, "DPoP");
 
-    const digest = tokenDigest(token);
+    const digest = accessTokenDigest(token);
     const now = Date.now();
     const cached = this.cache.get(digest, now);
     return cached ? this.check(request, cached, now, dpop ? token : undefined) : this.lookupAndCheck(request, digest, now, dpop ? token : undefined);
@@ -230,42 +227,24 @@ export class BearerAuth {
     );
   }
 
+  /** A cache miss: the one access-token lookup (oauth/tokens.ts), as a caller. */
   private async lookup(digest: string, now: number): Promise<McpCaller | InvalidReason> {
-    const row = await this.services.prisma.accessToken.findUnique({
-      where: { tokenHash: digest },
-      select: {
-        id: true,
-        grantId: true,
-        userId: true,
-        scope: true,
-        resource: true,
-        expiresAt: true,
-        revokedAt: true,
-        dpopJkt: true,
-        grant: { select: { revokedAt: true } },
-        client: { select: { id: true, clientId: true, name: true, disabled: true } },
-        user: { select: { email: true, name: true, role: true } },
-      },
-    });
-    if (!row) return "unknown";
-    if (row.revokedAt) return "revoked";
-    if (row.grant.revokedAt) return "grant_revoked";
-    if (row.client.disabled) return "client_disabled";
-    if (row.expiresAt.getTime() <= now) return "expired";
+    const token = await lookupAccessToken(this.services.pool, digest, now);
+    if (typeof token === "string") return token;
     return {
-      tokenId: row.id,
-      grantId: row.grantId,
-      userId: row.userId,
-      email: row.user?.email ?? null,
-      name: row.user?.name ?? null,
-      role: row.user?.role ?? null,
-      clientDbId: row.client.id,
-      clientId: row.client.clientId,
-      clientName: row.client.name,
-      scopes: row.scope.split(" ").filter(Boolean),
-      resource: row.resource,
-      expiresAt: row.expiresAt,
-      dpopJkt: row.dpopJkt,
+      tokenId: token.id,
+      grantId: token.grantId,
+      userId: token.userId,
+      email: token.userEmail,
+      name: token.userName,
+      role: token.userRole,
+      clientDbId: token.clientDbId,
+      clientId: token.clientId,
+      clientName: token.clientName,
+      scopes: token.scopes,
+      resource: token.resource,
+      expiresAt: token.expiresAt,
+      dpopJkt: token.dpopJkt,
     };
   }
 
@@ -355,15 +334,6 @@ export class BearerAuth {
       },
     };
   }
-}
-
-/**
- * The token's SHA-256 digest, hex (what `AccessToken.tokenHash` stores), with Node's one-shot `crypto.hash`
- * (Node >= 20.12) where it exists: about a third of the cost of `createHash()` on every MCP request.
- */
-const oneShotHash: typeof crypto.hash | undefined = crypto.hash;
-function tokenDigest(token: string): string {
-  return oneShotHash ? oneShotHash("sha256", token, "hex") : sha256Hex(token);
 }
 
 /** Whether the URL's query carries `access_token` (parsed only when the text could contain it: hot path). */
