@@ -8,7 +8,7 @@
  */
 import type { EventOrigin } from "../events.ts";
 import type { BearerAuth } from "../mcp/bearer.ts";
-import { McpScope } from "../mcp/resources.ts";
+import { McpScope } from "../oauth/scopes.ts";
 import type { Services } from "../services.ts";
 
 export const ADMIN_SCOPE = McpScope.admin;

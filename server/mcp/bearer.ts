@@ -27,12 +27,12 @@ import { SecretPrefix } from "../crypto.ts";
 import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable, summariseError } from "../db/availability.ts";
 import { DPOP_SIGNING_ALGS, DpopError } from "../oauth/dpop.ts";
 import type { DpopVerifier } from "../oauth/dpop-verifier.ts";
-import { missingScopes } from "../oauth/scopes.ts";
+import { ENDPOINT_SCOPES, missingScopes } from "../oauth/scopes.ts";
+import { audienceCovers, protectedResourceMetadataUrl, resourceIdentifiers, resourceOf, type McpEndpoint, type ResourceIdentifiers } from "../oauth/resources.ts";
 import { accessTokenDigest, lookupAccessToken, type AccessTokenRefusal } from "../oauth/tokens.ts";
 import type { Role } from "../db/client.ts";
 import type { EventOrigin } from "../events.ts";
 import type { Services } from "../services.ts";
-import { audienceCovers, ENDPOINT_SCOPES, protectedResourceMetadataUrl, resourceIdentifiers, resourceOf, type McpEndpoint, type ResourceIdentifiers } from "./resources.ts";
 import { TokenCache, type RevocationIds } from "./token-cache.ts";
 
 /**
@@ -170,7 +170,7 @@ export class BearerAuth {
     const { endpoint, origin } = request;
     const scheme: Scheme = dpopToken || caller.dpopJkt ? "DPoP" : "Bearer";
     if (caller.expiresAt.getTime() <= now) return this.invalid(origin, endpoint, "expired", caller, scheme);
-    if (!audienceCovers(caller.resource, this.resources, endpoint)) {
+    if (!audienceCovers(caller.resource, this.resources[endpoint], this.resources)) {
       return this.invalid(origin, endpoint, "audience", caller, scheme);
     }
     if (caller.dpopJkt && !dpopToken) return this.invalid(origin, endpoint, "dpop_bound_as_bearer", caller, "DPoP");

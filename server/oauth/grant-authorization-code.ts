@@ -15,7 +15,7 @@ import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import { OAuthError } from "./errors.ts";
 import { RevocationReason, revokeGrantsWhere } from "./grants.ts";
 import { CODE_VERIFIER, verifyCodeVerifier } from "./pkce.ts";
-import { audienceCovers, resolveResource } from "./resources.ts";
+import { audienceCovers, resolveResource, resourceIdentifiers } from "./resources.ts";
 import { formatScope, grantableScopes, parseScope } from "./scopes.ts";
 import { prepareTokens, type TokenResponse } from "./tokens.ts";
 import { newId, query, statement } from "./sql.ts";
@@ -71,7 +71,7 @@ export const redeemAuthorizationCode: GrantHandler = async (deps, { params, clie
 
   // checkResource (RFC 8707 §2.2: the token's audience must be within what was authorized)
   const audience = requestedResource.length > 0 ? resolveResource(requestedResource, env.APP_URL) : row.resource;
-  if (!audienceCovers(row.resource, audience, env.APP_URL)) {
+  if (!audienceCovers(row.resource, audience, resourceIdentifiers(env.APP_URL))) {
     throw new OAuthError("invalid_target", "resource is not the one the authorization was granted for", { reason: "resource_mismatch" });
   }
 

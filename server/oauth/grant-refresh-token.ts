@@ -18,7 +18,7 @@
 import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import { OAuthError } from "./errors.ts";
 import { RevocationReason, revokeGrantsWhere } from "./grants.ts";
-import { audienceCovers, resolveResource } from "./resources.ts";
+import { audienceCovers, resolveResource, resourceIdentifiers } from "./resources.ts";
 import { formatScope, grantableScopes, parseScope, scopesCover } from "./scopes.ts";
 import { openSuccessor, sealSuccessor } from "./successor-box.ts";
 import { prepareTokens, type TokenResponse } from "./tokens.ts";
@@ -76,7 +76,7 @@ export const rotateRefreshToken: GrantHandler = async (deps, context) => {
   // checkResource (RFC 8707 §2.2)
   const requestedResource = params.getAll("resource");
   const audience = requestedResource.length > 0 ? resolveResource(requestedResource, env.APP_URL) : row.resource;
-  if (!audienceCovers(row.resource, audience, env.APP_URL)) {
+  if (!audienceCovers(row.resource, audience, resourceIdentifiers(env.APP_URL))) {
     throw new OAuthError("invalid_target", "resource is not the one the authorization was granted for", { reason: "resource_mismatch" });
   }
 

@@ -34,7 +34,7 @@ import { handleRevocationRequest } from "./revocation-endpoint.ts";
 import type { GuardedFetchOptions } from "./ssrf-guard.ts";
 import { handleTokenRequest } from "./token-endpoint.ts";
 import { findAccessToken, type AccessTokenInfo } from "./tokens.ts";
-import { audienceCovers, canonicalResource } from "./resources.ts";
+import { audienceCovers, canonicalResource, resourceIdentifiers } from "./resources.ts";
 
 export interface OAuthServerOptions {
   /** Client ID Metadata Document fetching (tests inject the resolver/transport: the outside world). */
@@ -240,7 +240,7 @@ export class OAuthServer {
     if (!info) return null;
     if (options.resource !== undefined) {
       const endpoint = canonicalResource(options.resource);
-      if (!endpoint || !audienceCovers(info.resource, endpoint, this.deps.env.APP_URL)) return null;
+      if (!endpoint || !audienceCovers(info.resource, endpoint, resourceIdentifiers(this.deps.env.APP_URL))) return null;
     }
     return info;
   }

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { analyticsQueries } from "../../analytics/index.ts";
 import { listSecurityEvents } from "../../analytics/security-events.ts";
 import { requireAdmin } from "./admin-guard.ts";
-import { McpScope } from "../resources.ts";
+import { McpScope } from "../../oauth/scopes.ts";
 import { defineTool } from "./types.ts";
 
 const SEVERITIES = ["low", "medium", "high", "critical"] as const;

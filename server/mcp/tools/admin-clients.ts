@@ -7,7 +7,7 @@ import { z } from "zod";
 import { revokeGrantsForClient, RevocationReason } from "../../oauth/grants.ts";
 import { auditAdminAction } from "../../auth/audit.ts";
 import { requireAdmin } from "./admin-guard.ts";
-import { McpScope } from "../resources.ts";
+import { McpScope } from "../../oauth/scopes.ts";
 import { defineTool, ToolError } from "./types.ts";
 
 export const adminListClients = defineTool({

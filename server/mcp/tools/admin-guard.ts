@@ -5,8 +5,7 @@
  * admin registered the client with it (client_credentials never grants more than the client's registered scope);
  * its registration is read fresh too, so removing the scope or disabling the client takes the tools away at once.
  */
-import { missingScopes } from "../../oauth/scopes.ts";
-import { McpScope } from "../resources.ts";
+import { McpScope, missingScopes } from "../../oauth/scopes.ts";
 import type { McpCaller } from "../bearer.ts";
 import { ToolError, type ToolContext } from "./types.ts";
 
