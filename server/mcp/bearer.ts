@@ -25,6 +25,7 @@ import type { AuthInfo } from "@modelcontextprotocol/server";
 import type pg from "pg";
 import { SecretPrefix } from "../crypto.ts";
 import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable, summariseError } from "../db/availability.ts";
+import { bearerChallenge } from "../oauth/challenges.ts";
 import { DPOP_SIGNING_ALGS, DpopError } from "../oauth/dpop.ts";
 import type { DpopVerifier } from "../oauth/dpop-verifier.ts";
 import { ENDPOINT_SCOPES, missingScopes } from "../oauth/scopes.ts";
@@ -132,7 +133,7 @@ export class BearerAuth {
     const scheme = header ? /^(bearer|dpop)(\s|$)/i.exec(header)?.[1] : undefined;
     if (!header || !scheme) {
       // RFC 6750 §3.1: a request without authentication information gets no error code.
-      return this.fail(endpoint, 401, undefined, "Authorization required", {}, this.services.env.MCP_DPOP_REQUIRED ? "DPoP" : "Bearer");
+      return this.fail(endpoint, 401, undefined, "Authorization required", undefined, this.services.env.MCP_DPOP_REQUIRED ? "DPoP" : "Bearer");
     }
     const dpop = scheme.toLowerCase() === "dpop";
     const match = CREDENTIALS.exec(header);
@@ -207,7 +208,7 @@ export class BearerAuth {
           severity: error.severity,
           details: { reason: error.reason, endpoint: `/mcp/${endpoint}` },
         });
-        return this.fail(endpoint, 401, error.error, error.description, {}, "DPoP");
+        return this.fail(endpoint, 401, error.error, error.description, undefined, "DPoP");
       }
       if (isDatabaseUnavailable(error)) return this.unavailable(error);
       throw error;
@@ -222,7 +223,7 @@ export class BearerAuth {
       403,
       "insufficient_scope",
       "The access token does not grant the scope this request needs",
-      { scope: scopes.join(" ") },
+      scopes.join(" "),
       scheme,
     );
   }
@@ -271,7 +272,7 @@ export class BearerAuth {
       // The audience a wrong-audience token was issued for (a URL, not a secret): what the doctor names.
       reason === "audience" && caller ? caller.resource : undefined,
     );
-    return this.fail(endpoint, 401, "invalid_token", this.invalidText(reason, endpoint), {}, scheme);
+    return this.fail(endpoint, 401, "invalid_token", this.invalidText(reason, endpoint), undefined, scheme);
   }
 
   private invalidText(reason: InvalidReason, endpoint: McpEndpoint): string {
@@ -300,23 +301,29 @@ export class BearerAuth {
     });
   }
 
+  /**
+   * The failure and its challenge (oauth/challenges.ts): RFC 6750 §3 with `resource_metadata` (RFC 9728 §5.1); the
+   * DPoP scheme adds `algs` (RFC 9449 §7.1). A 401 names what the endpoint needs, so the client asks for it (MCP
+   * 2026-07-28 Authorization §"Scope Selection").
+   */
   private fail(
     endpoint: McpEndpoint,
     status: BearerFailure["status"],
     error: BearerFailure["error"],
     description: string,
-    extra: Record<string, string> = {},
+    scope: string | undefined = undefined,
     scheme: Scheme = "Bearer",
   ): { ok: false; failure: BearerFailure } {
-    const metadata = protectedResourceMetadataUrl(resourceOf(this.services.env.APP_URL, endpoint));
-    const params: string[] = [];
-    if (error) params.push(`error="${error}"`, `error_description="${description}"`);
-    // RFC 9449 §7.1: the DPoP challenge names the proof algorithms this server accepts.
-    if (scheme === "DPoP") params.push(`algs="${DPOP_SIGNING_ALGS.join(" ")}"`);
-    // A 401 names what the endpoint needs, so the client asks for it (MCP 2026-07-28 Authorization).
-    const scoped = status === 401 && !("scope" in extra) ? { scope: ENDPOINT_SCOPES.join(" "), ...extra } : extra;
-    for (const [key, value] of Object.entries(scoped)) params.push(`${key}="${value}"`);
-    params.push(`resource_metadata="${metadata}"`);
+    const challenge = bearerChallenge(
+      {
+        error,
+        description,
+        algs: scheme === "DPoP" ? DPOP_SIGNING_ALGS : undefined,
+        scope: scope ?? (status === 401 ? ENDPOINT_SCOPES.join(" ") : undefined),
+        resourceMetadata: protectedResourceMetadataUrl(this.resources[endpoint]),
+      },
+      scheme,
+    );
     return {
       ok: false,
       failure: {
@@ -324,7 +331,7 @@ export class BearerAuth {
         error,
         description,
         headers: {
-          "WWW-Authenticate": `${scheme} ${params.join(", ")}`,
+          "WWW-Authenticate": challenge,
           "Cache-Control": "no-store",
           "Content-Type": "application/json",
           // RFC 9449 §9: a fresh nonce with every DPoP challenge where the resource asks for nonces.
