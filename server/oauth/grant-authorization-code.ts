@@ -13,7 +13,7 @@
  */
 import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import { OAuthError } from "./errors.ts";
-import { RevocationReason, revokeGrantsWhere } from "./grants.ts";
+import { RevocationReason, revokeGrant } from "./grants.ts";
 import { CODE_VERIFIER, verifyCodeVerifier } from "./pkce.ts";
 import { audienceCovers, resolveResource, resourceIdentifiers } from "./resources.ts";
 import { formatScope, grantableScopes, parseScope } from "./scopes.ts";
@@ -203,7 +203,7 @@ SELECT (SELECT count(*)::int FROM claimed) AS claimed, (SELECT count(*)::int FRO
 async function codeReuse(deps: Parameters<GrantHandler>[0], codeId: string, grantId: string | null): Promise<OAuthError> {
   let revoked = 0;
   if (grantId) {
-    const counts = await revokeGrantsWhere({ prisma: deps.prisma, events: deps.bus }, { id: grantId }, RevocationReason.codeReuse, "grant");
+    const counts = await revokeGrant({ prisma: deps.prisma, events: deps.bus }, grantId, RevocationReason.codeReuse);
     revoked = counts.accessTokens + counts.refreshTokens;
   }
   return new OAuthError("invalid_grant", "the authorization code was already used; tokens issued from it are revoked", {

@@ -17,7 +17,7 @@
  */
 import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import { OAuthError } from "./errors.ts";
-import { RevocationReason, revokeGrantsWhere } from "./grants.ts";
+import { RevocationReason, revokeGrant } from "./grants.ts";
 import { audienceCovers, resolveResource, resourceIdentifiers } from "./resources.ts";
 import { formatScope, grantableScopes, parseScope, scopesCover } from "./scopes.ts";
 import { openSuccessor, sealSuccessor } from "./successor-box.ts";
@@ -205,7 +205,7 @@ async function rotatedAgain(deps: OAuthDeps, context: TokenRequestContext, prese
       return response;
     }
   }
-  const counts = await revokeGrantsWhere({ prisma: deps.prisma, events: deps.bus }, { id: row.grantId }, RevocationReason.refreshTokenReuse, "grant");
+  const counts = await revokeGrant({ prisma: deps.prisma, events: deps.bus }, row.grantId, RevocationReason.refreshTokenReuse);
   throw new OAuthError("invalid_grant", "the refresh token was already used; every token of this grant is revoked", {
     reason: "refresh_token_reuse",
     security: {

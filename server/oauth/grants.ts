@@ -113,15 +113,16 @@ export async function listActiveGrants(
 
 /**
  * Revokes one grant and its tokens. With `userId`, only that user's own grant (a user revoking an app they
- * connected); another user's grant id counts as not found (0 revoked).
+ * connected); another user's grant id counts as not found (0 revoked). `kind` is what the metric counts the
+ * revocation as (a refresh token revoked at the revocation endpoint takes its grant along, RFC 7009 §2.1).
  */
 export async function revokeGrant(
   services: GrantServices,
   grantId: string,
   reason: string,
-  options: { userId?: string } = {},
+  options: { userId?: string; kind?: RevokedKind } = {},
 ): Promise<RevocationCounts> {
-  return revokeGrantsWhere(services, { id: grantId, ...(options.userId ? { userId: options.userId } : {}) }, reason, "grant");
+  return revokeGrantsWhere(services, { id: grantId, ...(options.userId ? { userId: options.userId } : {}) }, reason, options.kind ?? "grant");
 }
 
 /** Revokes every grant of a client (client disabled, deleted or its secret leaked). `clientDbId` is Client.id. */
@@ -129,9 +130,23 @@ export async function revokeGrantsForClient(services: GrantServices, clientDbId:
   return revokeGrantsWhere(services, { clientId: clientDbId }, reason, "client", { clientIds: [clientDbId] });
 }
 
-/** Revokes every grant of a user (user removed or demoted, "sign out everywhere"). */
-export async function revokeGrantsForUser(services: GrantServices, userId: string, reason: string): Promise<RevocationCounts> {
-  return revokeGrantsWhere(services, { userId }, reason, "user", { userIds: [userId] });
+/**
+ * Revokes every grant of a user (user removed, "sign out everywhere"); with `scope`, only the grants holding it (a
+ * demoted admin's `mcp:admin` grants: an access token already issued would keep the scope until it expires).
+ */
+export async function revokeGrantsForUser(
+  services: GrantServices,
+  userId: string,
+  reason: string,
+  options: { scope?: string } = {},
+): Promise<RevocationCounts> {
+  const where: Prisma.GrantWhereInput = options.scope ? { userId, scope: { contains: options.scope } } : { userId };
+  return revokeGrantsWhere(services, where, reason, "user", { userIds: [userId] });
+}
+
+/** Revokes every grant an identity provider's assertions produced (ID-JAG; the provider is being removed). */
+export async function revokeGrantsForIdentityProvider(services: GrantServices, identityProviderId: string, reason: string): Promise<RevocationCounts> {
+  return revokeGrantsWhere(services, { identityProviderId }, reason, "grant");
 }
 
 /**
@@ -139,7 +154,7 @@ export async function revokeGrantsForUser(services: GrantServices, userId: strin
  * refresh racing with the revocation either commits first (and its new tokens are revoked here, since each statement
  * of a READ COMMITTED transaction sees what committed before it) or finds the grant revoked.
  */
-export async function revokeGrantsWhere(
+async function revokeGrantsWhere(
   services: GrantServices,
   where: Prisma.GrantWhereInput,
   reason: string,

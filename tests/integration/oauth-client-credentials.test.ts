@@ -14,6 +14,7 @@ import { clientAssertion, hostedNetwork, KeyHolder } from "../helpers/fake-idp.t
 import { connectStreamable, structured } from "../helpers/mcp.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { basic, collectEvents, mcpStatus, publicClient, startOAuthFixture, tokenRequest, type RegisteredClient } from "./oauth-support.ts";
+import { OPERATOR } from "../../server/audit.ts";
 
 const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -27,7 +28,7 @@ let hostedKeys: KeyHolder;
 let hostedClient: { clientId: string; id: string };
 
 async function machine(input: Parameters<typeof createMachineClient>[1]) {
-  const { client, clientSecret } = await createMachineClient(server.services, input, null);
+  const { client, clientSecret } = await createMachineClient(server.services, input, OPERATOR);
   return { clientId: client.clientId, id: client.id, secret: clientSecret ?? "" };
 }
 
@@ -174,7 +175,7 @@ describe("client_credentials with client_secret_basic, OAuth 2.1 §4.2", () => {
     const bot = await machine({ name: "Soon disabled", grantTypes: ["client_credentials"] });
     const before = await secretGrant(bot.clientId, bot.secret);
     expect(await mcpStatus(server.url, before.body.access_token as string)).toBe(200);
-    await setClientDisabled(server.services, bot.id, true);
+    await setClientDisabled(server.services, bot.id, true, OPERATOR);
     const res = await secretGrant(bot.clientId, bot.secret);
     expect(res.status).toBe(401);
     expect(res.body.error).toBe("invalid_client");
