@@ -17,9 +17,10 @@ export interface OAuthDeps {
   prisma: PrismaClient;
   /** The pool under Prisma, for the token endpoint's hot path (sql.ts). */
   pool: pg.Pool;
-  /** The raw bus (grants.ts takes it); emit through `events`. */
-  bus: DomainEventBus;
-  events: OAuthEvents;
+  /** The domain event bus (server/events.ts), as everywhere else; the endpoints emit through `emit`. */
+  events: DomainEventBus;
+  /** The authorization server's events, over `events` (emit.ts). */
+  emit: OAuthEvents;
   clients: ClientRegistry;
   /** DPoP proofs at the token endpoint (dpop-token.ts). */
   dpop: DpopVerifier;

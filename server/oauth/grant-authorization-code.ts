@@ -121,7 +121,7 @@ export const redeemAuthorizationCode: GrantHandler = async (deps, { params, clie
     throw new OAuthError("invalid_grant", "the authorization was revoked while this code was redeemed; authorize again", { reason: "grant_revoked_meanwhile" });
   }
   origin.userId = row.userId;
-  deps.events.tokenIssued(origin, "authorization_code", withRefresh);
+  deps.emit.tokenIssued(origin, "authorization_code", withRefresh);
   return prepared.response satisfies TokenResponse;
 };
 
@@ -203,7 +203,7 @@ SELECT (SELECT count(*)::int FROM claimed) AS claimed, (SELECT count(*)::int FRO
 async function codeReuse(deps: Parameters<GrantHandler>[0], codeId: string, grantId: string | null): Promise<OAuthError> {
   let revoked = 0;
   if (grantId) {
-    const counts = await revokeGrant({ prisma: deps.prisma, events: deps.bus }, grantId, RevocationReason.codeReuse);
+    const counts = await revokeGrant(deps, grantId, RevocationReason.codeReuse);
     revoked = counts.accessTokens + counts.refreshTokens;
   }
   return new OAuthError("invalid_grant", "the authorization code was already used; tokens issued from it are revoked", {

@@ -32,6 +32,6 @@ export const issueClientCredentialsToken: GrantHandler = async (deps, { params, 
     { clientDbId: client.id, userId: null, identityProviderId: null, scope: formatScope(scopes), resource, dpopJkt },
     now,
   );
-  deps.events.tokenIssued(origin, "client_credentials", false);
+  deps.emit.tokenIssued(origin, "client_credentials", false);
   return response;
 };

@@ -134,7 +134,7 @@ export const redeemIdentityAssertion: GrantHandler = async (deps, { params, clie
     { clientDbId: client.id, userId: user.id, identityProviderId: idp.id, scope: formatScope(scopes), resource, dpopJkt },
     now,
   );
-  deps.events.tokenIssued(origin, JWT_BEARER_GRANT_TYPE, false);
+  deps.emit.tokenIssued(origin, JWT_BEARER_GRANT_TYPE, false);
   return response;
 };
 

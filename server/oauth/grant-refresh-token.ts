@@ -110,8 +110,8 @@ export const rotateRefreshToken: GrantHandler = async (deps, context) => {
     if (!current) throw new OAuthError("invalid_grant", "the refresh token is invalid, expired or revoked", { reason: "unknown_refresh_token" });
     return rotatedAgain(deps, context, presented, current);
   }
-  deps.events.tokenRefreshed(origin, false);
-  deps.events.tokenIssued(origin, "refresh_token", true);
+  deps.emit.tokenRefreshed(origin, false);
+  deps.emit.tokenIssued(origin, "refresh_token", true);
   return prepared.response;
 };
 
@@ -201,11 +201,11 @@ async function rotatedAgain(deps: OAuthDeps, context: TokenRequestContext, prese
   if (withinGrace) {
     const response = openSuccessor<TokenResponse>(presented, row.successorBox!);
     if (response) {
-      deps.events.tokenRefreshed(origin, true);
+      deps.emit.tokenRefreshed(origin, true);
       return response;
     }
   }
-  const counts = await revokeGrant({ prisma: deps.prisma, events: deps.bus }, row.grantId, RevocationReason.refreshTokenReuse);
+  const counts = await revokeGrant(deps, row.grantId, RevocationReason.refreshTokenReuse);
   throw new OAuthError("invalid_grant", "the refresh token was already used; every token of this grant is revoked", {
     reason: "refresh_token_reuse",
     security: {

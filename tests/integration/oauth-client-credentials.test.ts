@@ -15,6 +15,7 @@ import { connectStreamable, structured } from "../helpers/mcp.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { basic, collectEvents, mcpStatus, publicClient, startOAuthFixture, tokenRequest, type RegisteredClient } from "./oauth-support.ts";
 import { OPERATOR } from "../../server/audit.ts";
+import { listActiveGrants } from "../../server/oauth/grants.ts";
 
 const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -95,7 +96,7 @@ describe("client_credentials with client_secret_basic, OAuth 2.1 §4.2", () => {
   });
 
   it("shows the token as the client's own grant in the console's grant list", async () => {
-    const page = await server.services.oauth.listActiveGrants({ clientId: secretClient.id, take: 50 });
+    const page = await listActiveGrants(server.services, { clientId: secretClient.id, take: 50 });
     expect(page.items.length).toBeGreaterThan(0);
     expect(page.items[0]).toMatchObject({ userId: null, user: null, clientId: secretClient.clientId });
   });
