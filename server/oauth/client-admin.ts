@@ -12,7 +12,7 @@
  * Ids: `id` arguments are Client row ids (`Client.id`), as in the console's URLs.
  */
 import type { ClientKind, Prisma } from "../db/client.ts";
-import type { Services } from "../services.ts";
+import type { OAuthReadDeps, OAuthStoreDeps } from "./deps.ts";
 import { auditAdminAction, type AdminActor } from "../audit.ts";
 import { validateClientName } from "./client-metadata.ts";
 import { generateClientId, generateClientSecret, isConfidentialMethod } from "./client-secrets.ts";
@@ -23,8 +23,6 @@ import { validateRedirectUris } from "./redirect-uris.ts";
 import { formatScope, isSupportedScope, SUPPORTED_SCOPES } from "./scopes.ts";
 import { pageArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
 import { DomainError } from "../domain-error.ts";
-
-type Deps = Pick<Services, "prisma" | "events">;
 
 /** A request the console cannot carry out; `kind` is mapped to a tRPC code (server/trpc/init.ts). */
 export type ClientType = "confidential" | "public";
@@ -57,7 +55,7 @@ export type ClientPage = Page<ClientRow>;
 const typeOf = (method: string): ClientType => (method === "none" ? "public" : "confidential");
 
 /** Clients newest first, keyset-paginated both ways (the cursor is a row id). */
-export async function listClients(deps: Pick<Services, "prisma">, filter: ClientFilter, page: ClientPageInput): Promise<ClientPage> {
+export async function listClients(deps: OAuthReadDeps, filter: ClientFilter, page: ClientPageInput): Promise<ClientPage> {
   const where: Prisma.ClientWhereInput = {
     ...(filter.kind ? { kind: filter.kind } : {}),
     ...(filter.status ? { disabled: filter.status === "disabled" } : {}),
@@ -144,13 +142,13 @@ export interface ClientDetails {
 }
 
 /** The client whose public `client_id` is `clientId` (the MCP admin tools name clients that way). */
-export async function findClientByClientId(deps: Pick<Services, "prisma">, clientId: string): Promise<{ id: string; clientId: string; name: string }> {
+export async function findClientByClientId(deps: OAuthReadDeps, clientId: string): Promise<{ id: string; clientId: string; name: string }> {
   const client = await deps.prisma.client.findUnique({ where: { clientId }, select: { id: true, clientId: true, name: true } });
   if (!client) throw new DomainError("not_found", "No such client.");
   return client;
 }
 
-export async function getClient(deps: Pick<Services, "prisma">, id: string, now = new Date()): Promise<ClientDetails> {
+export async function getClient(deps: OAuthReadDeps, id: string, now = new Date()): Promise<ClientDetails> {
   const client = await deps.prisma.client.findUnique({ where: { id } });
   if (!client) throw new DomainError("not_found", "No such client.");
   const { prisma } = deps;
@@ -215,7 +213,7 @@ export interface CreateClientInput {
  * RFC 7591 §2 default) and gets a secret, returned here once; a public client uses PKCE alone (`none`).
  */
 export async function createManualClient(
-  deps: Deps,
+  deps: OAuthStoreDeps,
   input: CreateClientInput,
   by: AdminActor,
 ): Promise<{ client: ClientDetails; clientSecret: string | null }> {
@@ -265,7 +263,7 @@ export interface UpdateClientInput {
  * Changes a client's name, redirect URIs or scopes. A metadata-document client is described by its document (the
  * next fetch would undo any change here), so it is refused.
  */
-export async function updateClient(deps: Deps, id: string, input: UpdateClientInput, by: AdminActor): Promise<ClientDetails> {
+export async function updateClient(deps: OAuthStoreDeps, id: string, input: UpdateClientInput, by: AdminActor): Promise<ClientDetails> {
   const client = await deps.prisma.client.findUnique({ where: { id }, select: { kind: true, metadata: true } });
   if (!client) throw new DomainError("not_found", "No such client.");
   if (client.kind === "METADATA_DOCUMENT") {
@@ -292,7 +290,7 @@ export async function updateClient(deps: Deps, id: string, input: UpdateClientIn
  * Issues a new secret for a confidential client; the old one stops working at once. Tokens already issued stay
  * valid (revoke them separately if the old secret leaked); refreshing them needs the new secret.
  */
-export async function rotateClientSecret(deps: Deps, id: string, by: AdminActor, now = new Date()): Promise<{ clientSecret: string }> {
+export async function rotateClientSecret(deps: OAuthStoreDeps, id: string, by: AdminActor, now = new Date()): Promise<{ clientSecret: string }> {
   const client = await deps.prisma.client.findUnique({ where: { id }, select: { tokenEndpointAuthMethod: true } });
   if (!client) throw new DomainError("not_found", "No such client.");
   if (!isConfidentialMethod(client.tokenEndpointAuthMethod)) {
@@ -312,7 +310,7 @@ export async function rotateClientSecret(deps: Deps, id: string, by: AdminActor,
  * tokens are refused (tokens.ts, the MCP bearer check); its grants are kept, so enabling it again restores them
  * unless they expired meanwhile.
  */
-export async function setClientDisabled(deps: Deps, id: string, disabled: boolean, by: AdminActor): Promise<{ disabled: boolean }> {
+export async function setClientDisabled(deps: OAuthStoreDeps, id: string, disabled: boolean, by: AdminActor): Promise<{ disabled: boolean }> {
   const client = await deps.prisma.client.findUnique({ where: { id }, select: { clientId: true } });
   if (!client) throw new DomainError("not_found", "No such client.");
   await deps.prisma.client.update({ where: { id }, data: { disabled } });
@@ -326,7 +324,7 @@ export async function setClientDisabled(deps: Deps, id: string, disabled: boolea
  * The client's DPoP policy (RFC 9449 §5.2): required = its token requests without a proof are refused, so every
  * token it gets from now on is bound to a key. Tokens it already holds keep their binding (or lack of one).
  */
-export async function setClientDpopRequired(deps: Deps, id: string, dpopRequired: boolean, by: AdminActor): Promise<{ dpopRequired: boolean }> {
+export async function setClientDpopRequired(deps: OAuthStoreDeps, id: string, dpopRequired: boolean, by: AdminActor): Promise<{ dpopRequired: boolean }> {
   const updated = await deps.prisma.client.updateMany({ where: { id }, data: { dpopRequired } });
   if (updated.count === 0) throw new DomainError("not_found", "No such client.");
   auditAdminAction(deps, by, dpopRequired ? "client.dpop_required" : "client.dpop_optional", { clientDbId: id });
@@ -334,7 +332,7 @@ export async function setClientDpopRequired(deps: Deps, id: string, dpopRequired
 }
 
 /** Deletes a client: first revokes every grant (tokens and caches), then removes the row and what hangs off it. */
-export async function deleteClient(deps: Deps, id: string, by: AdminActor): Promise<RevocationCounts> {
+export async function deleteClient(deps: OAuthStoreDeps, id: string, by: AdminActor): Promise<RevocationCounts> {
   const client = await deps.prisma.client.findUnique({ where: { id }, select: { clientId: true } });
   if (!client) throw new DomainError("not_found", "No such client.");
   const counts = await revokeGrantsForClient(deps, id, RevocationReason.clientDeleted);

@@ -6,19 +6,17 @@
  */
 import { auditAdminAction, type AdminActor } from "../audit.ts";
 import { DomainError } from "../domain-error.ts";
-import type { Services } from "../services.ts";
+import type { OAuthStoreDeps } from "./deps.ts";
 import { revokeGrant, revokeGrantsForClient, revokeGrantsForUser, RevocationReason, type RevocationCounts } from "./grants.ts";
 
-type Deps = Pick<Services, "prisma" | "events">;
-
-export async function revokeGrantAsAdmin(deps: Deps, grantId: string, by: AdminActor): Promise<RevocationCounts> {
+export async function revokeGrantAsAdmin(deps: OAuthStoreDeps, grantId: string, by: AdminActor): Promise<RevocationCounts> {
   const counts = await revokeGrant(deps, grantId, RevocationReason.admin);
   if (counts.grants === 0) throw new DomainError("not_found", "No such active grant (already revoked?).");
   auditAdminAction(deps, by, "grant.revoked", { grantId });
   return counts;
 }
 
-export async function revokeClientGrantsAsAdmin(deps: Deps, clientDbId: string, by: AdminActor): Promise<RevocationCounts> {
+export async function revokeClientGrantsAsAdmin(deps: OAuthStoreDeps, clientDbId: string, by: AdminActor): Promise<RevocationCounts> {
   const client = await deps.prisma.client.findUnique({ where: { id: clientDbId }, select: { id: true } });
   if (!client) throw new DomainError("not_found", "No such client.");
   const counts = await revokeGrantsForClient(deps, client.id, RevocationReason.admin);
@@ -26,7 +24,7 @@ export async function revokeClientGrantsAsAdmin(deps: Deps, clientDbId: string, 
   return counts;
 }
 
-export async function revokeUserGrantsAsAdmin(deps: Deps, userId: string, by: AdminActor): Promise<RevocationCounts> {
+export async function revokeUserGrantsAsAdmin(deps: OAuthStoreDeps, userId: string, by: AdminActor): Promise<RevocationCounts> {
   const user = await deps.prisma.user.findUnique({ where: { id: userId }, select: { id: true } });
   if (!user) throw new DomainError("not_found", "No such user.");
   const counts = await revokeGrantsForUser(deps, user.id, RevocationReason.admin);

@@ -9,7 +9,7 @@
 import type { Prisma, PrismaClient } from "../db/client.ts";
 import { DomainError } from "../domain-error.ts";
 import { isLoopbackHostname } from "../loopback.ts";
-import type { Services } from "../services.ts";
+import type { OAuthStoreDeps } from "./deps.ts";
 import { KeySetError, parseJwks } from "./key-sets.ts";
 import { auditAdminAction, type AdminActor } from "../audit.ts";
 import { revokeGrantsForIdentityProvider, type RevocationCounts } from "./grants.ts";
@@ -76,7 +76,7 @@ export async function listIdentityProviders(deps: { prisma: PrismaClient }): Pro
 
 /** Adds a trusted identity provider. The issuer must be new; exactly one of `jwksUri` and `jwks`. */
 export async function addIdentityProvider(
-  deps: Pick<Services, "prisma" | "events">,
+  deps: OAuthStoreDeps,
   input: AddIdentityProviderInput,
   by: AdminActor,
 ): Promise<IdentityProviderRow> {
@@ -112,7 +112,7 @@ async function find(deps: { prisma: PrismaClient }, idOrIssuer: string) {
 
 /** Enables or disables a provider: a disabled one's assertions are refused (its existing tokens keep working). */
 export async function setIdentityProviderDisabled(
-  deps: Pick<Services, "prisma" | "events">,
+  deps: OAuthStoreDeps,
   idOrIssuer: string,
   disabled: boolean,
   by: AdminActor,
@@ -125,7 +125,7 @@ export async function setIdentityProviderDisabled(
 
 /** Removes a provider (by row id or issuer) after revoking every grant its assertions produced. */
 export async function removeIdentityProvider(
-  deps: Pick<Services, "prisma" | "events">,
+  deps: OAuthStoreDeps,
   idOrIssuer: string,
   by: AdminActor,
 ): Promise<RevocationCounts & { issuer: string }> {

@@ -11,7 +11,7 @@
  */
 import { DomainError } from "../domain-error.ts";
 import type { Prisma } from "../db/client.ts";
-import type { Services } from "../services.ts";
+import type { OAuthStoreDeps } from "./deps.ts";
 import { auditAdminAction, type AdminActor } from "../audit.ts";
 import { getClient, validateClientScopes, type ClientDetails } from "./client-admin.ts";
 import { validateClientName } from "./client-metadata.ts";
@@ -44,7 +44,7 @@ export function machineGrantType(value: string): string {
 }
 
 export async function createMachineClient(
-  deps: Pick<Services, "prisma" | "events">,
+  deps: OAuthStoreDeps,
   input: CreateMachineClientInput,
   by: AdminActor,
 ): Promise<{ client: ClientDetails; clientSecret: string | null }> {

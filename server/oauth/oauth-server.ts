@@ -9,7 +9,7 @@
  */
 import { sweepExpired } from "./expired-sweep.ts";
 import type { SessionUser } from "../auth/people.ts";
-import type { Services } from "../services.ts";
+import type { Database } from "../db/client.ts";
 import { ClientAssertionVerifier } from "./client-assertion.ts";
 import { ClientRegistry } from "./clients.ts";
 import { KeySets } from "./key-sets.ts";
@@ -34,6 +34,9 @@ export interface OAuthServerOptions {
   scopeUsage?: (scope: string) => string[];
 }
 
+/** What the host hands the authorization server; it builds its `OAuthDeps` from these once. */
+export type OAuthServerDeps = Pick<OAuthDeps, "env" | "log" | "prisma" | "events" | "dpop" | "replay"> & { db: Pick<Database, "pool"> };
+
 export interface SweepResult {
   clients: number;
   codes: number;
@@ -51,7 +54,7 @@ export class OAuthServer {
   private readonly authorization: AuthorizationEndpoint;
   private readonly realm: string;
 
-  constructor(services: Pick<Services, "env" | "log" | "prisma" | "db" | "events" | "dpop" | "replay">, options: OAuthServerOptions = {}) {
+  constructor(services: OAuthServerDeps, options: OAuthServerOptions = {}) {
     this.metadataDocuments = new MetadataDocumentFetcher(options.metadataFetch);
     this.keySets = new KeySets(options.metadataFetch);
     const emit = new OAuthEvents(services.events);
