@@ -2,7 +2,7 @@
  * Trusted identity providers for enterprise-managed authorization (MCP extension; draft-ietf-oauth-identity-
  * assertion-authz-grant): an administrator names an IdP by its issuer identifier and its signing keys (the https URL
  * of its JWK Set, or the set itself), and whether its assertions may create people on first use. The console and
- * the CLI (`mcp-oauth-server idp add|list|remove`) call these functions; grant-jwt-bearer.ts reads them.
+ * the CLI (`mcp-oauth-server idp add|list|remove`) call these functions; grant-types/jwt-bearer.ts reads them.
  *
  * Removing a provider first revokes every grant its assertions produced (their tokens stop at once on every node).
  */

@@ -18,7 +18,7 @@ import { validateClientName } from "./client-metadata.ts";
 import { generateClientId, generateClientSecret } from "./client-secrets.ts";
 import { OAuthEvents } from "./emit.ts";
 import { OAuthError } from "./errors.ts";
-import { JWT_BEARER_GRANT_TYPE } from "./grant-jwt-bearer.ts";
+import { JWT_BEARER_GRANT_TYPE } from "./grant-types/jwt-bearer.ts";
 import { KeySetError, parseJwks } from "./key-sets.ts";
 import { checkFetchUrl, GuardedFetchError } from "./ssrf-guard.ts";
 import { DEFAULT_SCOPES } from "./scopes.ts";

@@ -9,7 +9,7 @@
 import { ASSERTION_SIGNING_ALGS } from "./client-assertion.ts";
 import { TOKEN_ENDPOINT_AUTH_METHODS } from "./client-secrets.ts";
 import { SUPPORTED_GRANT_TYPES } from "./client-metadata.ts";
-import { ID_JAG_PROFILE, JWT_BEARER_GRANT_TYPE } from "./grant-jwt-bearer.ts";
+import { ID_JAG_PROFILE, JWT_BEARER_GRANT_TYPE } from "./grant-types/jwt-bearer.ts";
 import { DPOP_SIGNING_ALGS } from "./dpop.ts";
 import { PROTECTED_RESOURCE_METADATA_PATH, RESOURCE_PATHS } from "./resources.ts";
 import { SUPPORTED_SCOPES } from "./scopes.ts";

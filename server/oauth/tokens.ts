@@ -73,7 +73,7 @@ export interface IssuedTokens {
 
 /**
  * Issues tokens for an existing grant inside a Prisma transaction (fixtures, admin tooling). The token endpoint
- * itself inserts prepared tokens in its claim statements (grant-*.ts) instead.
+ * itself inserts prepared tokens in its claim statements (grant-types/*.ts) instead.
  */
 export async function issueTokens(tx: Prisma.TransactionClient, env: Env, input: IssueTokensInput, now = new Date()): Promise<IssuedTokens> {
   const prepared = prepareTokens(env, { scope: input.scope, withRefresh: Boolean(input.refresh) }, now);

@@ -11,15 +11,15 @@
  * scope becomes the union) instead of creating a second one, so a client that stepped up holds one grant.
  * DPoP (RFC 9449 §5): with a proof, the access token is bound to its key, and a public client's refresh token too.
  */
-import { SecretPrefix, sha256Hex } from "../crypto.ts";
-import { OAuthError } from "./errors.ts";
-import { RevocationReason, revokeGrant } from "./grants.ts";
-import { CODE_VERIFIER, verifyCodeVerifier } from "./pkce.ts";
-import { audienceCovers, resolveResource, resourceIdentifiers } from "./resources.ts";
-import { formatScope, grantableScopes, parseScope } from "./scopes.ts";
-import { prepareTokens, type TokenResponse } from "./tokens.ts";
-import { newId, query, statement } from "./sql.ts";
-import type { GrantHandler } from "./token-endpoint.ts";
+import { SecretPrefix, sha256Hex } from "../../crypto.ts";
+import { OAuthError } from "../errors.ts";
+import { RevocationReason, revokeGrant } from "../grants.ts";
+import { CODE_VERIFIER, verifyCodeVerifier } from "../pkce.ts";
+import { audienceCovers, resolveResource, resourceIdentifiers } from "../resources.ts";
+import { formatScope, grantableScopes, parseScope } from "../scopes.ts";
+import { prepareTokens, type TokenResponse } from "../tokens.ts";
+import { newId, query, statement } from "../sql.ts";
+import type { GrantHandler } from "./handler.ts";
 
 export const redeemAuthorizationCode: GrantHandler = async (deps, { params, client, origin, now, dpopJkt }) => {
   const { env } = deps;

@@ -12,11 +12,11 @@
  * - No refresh token (OAuth 2.1 §4.2.3: SHOULD NOT); the client simply asks again.
  * - With a DPoP proof (RFC 9449 §5) the access token is bound to the client's key, as for every grant.
  */
-import { OAuthError } from "./errors.ts";
-import { resolveResource } from "./resources.ts";
-import { decideScopes, formatScope } from "./scopes.ts";
-import { issueStandaloneGrant } from "./standalone-grant.ts";
-import type { GrantHandler } from "./token-endpoint.ts";
+import { OAuthError } from "../errors.ts";
+import { resolveResource } from "../resources.ts";
+import { decideScopes, formatScope } from "../scopes.ts";
+import { issueStandaloneGrant } from "../standalone-grant.ts";
+import type { GrantHandler } from "./handler.ts";
 
 export const issueClientCredentialsToken: GrantHandler = async (deps, { params, client, origin, now, dpopJkt }) => {
   // checkConfidential

@@ -15,16 +15,16 @@
  * reuse detection; the new access token is bound to the key of this request's proof, the successor refresh token
  * keeps its family's binding.
  */
-import { SecretPrefix, sha256Hex } from "../crypto.ts";
-import { OAuthError } from "./errors.ts";
-import { RevocationReason, revokeGrant } from "./grants.ts";
-import { audienceCovers, resolveResource, resourceIdentifiers } from "./resources.ts";
-import { formatScope, grantableScopes, parseScope, scopesCover } from "./scopes.ts";
-import { openSuccessor, sealSuccessor } from "./successor-box.ts";
-import { prepareTokens, type TokenResponse } from "./tokens.ts";
-import { query, statement } from "./sql.ts";
-import type { GrantHandler, TokenRequestContext } from "./token-endpoint.ts";
-import type { OAuthDeps } from "./deps.ts";
+import { SecretPrefix, sha256Hex } from "../../crypto.ts";
+import { OAuthError } from "../errors.ts";
+import { RevocationReason, revokeGrant } from "../grants.ts";
+import { audienceCovers, resolveResource, resourceIdentifiers } from "../resources.ts";
+import { formatScope, grantableScopes, parseScope, scopesCover } from "../scopes.ts";
+import { openSuccessor, sealSuccessor } from "../successor-box.ts";
+import { prepareTokens, type TokenResponse } from "../tokens.ts";
+import { query, statement } from "../sql.ts";
+import type { GrantHandler, TokenRequestContext } from "./handler.ts";
+import type { OAuthDeps } from "../deps.ts";
 
 export const rotateRefreshToken: GrantHandler = async (deps, context) => {
   const { env } = deps;
