@@ -19,8 +19,8 @@ export interface Revoked {
 export class OAuthEvents {
   constructor(private readonly bus: DomainEventBus) {}
 
-  clientRegistered(clientId: string, kind: DomainEvents["oauth.client.registered"]["kind"]): void {
-    this.bus.emit("oauth.client.registered", { clientId, kind });
+  clientRegistered(clientDbId: string, kind: DomainEvents["oauth.client.registered"]["kind"]): void {
+    this.bus.emit("oauth.client.registered", { clientId: clientDbId, kind });
   }
 
   clientsSwept(count: number): void {

@@ -6,7 +6,7 @@
  * emits `oauth.revocation` (so every node's token cache drops them) and `oauth.token.revoked`. Token values are never
  * read or returned here: only their ids.
  *
- * Ids: `clientId`/`clientDbId` arguments are Client row ids (`Client.id`), not the public `client_id`.
+ * Ids: a client's row id (`Client.id`) travels as `clientDbId`; `clientId` is always the public `client_id`.
  */
 import type { Prisma } from "../db/client.ts";
 import type { OAuthReadDeps, OAuthStoreDeps } from "./deps.ts";
@@ -60,7 +60,7 @@ export const RevocationReason = {
  */
 export async function listActiveGrants(
   deps: OAuthReadDeps,
-  options: { userId?: string; clientId?: string; cursor?: string; take: number },
+  options: { userId?: string; clientDbId?: string; cursor?: string; take: number },
 ): Promise<GrantPage> {
   const now = new Date();
   const take = Math.min(Math.max(1, Math.trunc(options.take)), 200);
@@ -68,7 +68,7 @@ export async function listActiveGrants(
     where: {
       revokedAt: null,
       ...(options.userId ? { userId: options.userId } : {}),
-      ...(options.clientId ? { clientId: options.clientId } : {}),
+      ...(options.clientDbId ? { clientId: options.clientDbId } : {}),
       OR: [
         { accessTokens: { some: { revokedAt: null, expiresAt: { gt: now } } } },
         { refreshTokens: { some: { revokedAt: null, rotatedAt: null, expiresAt: { gt: now } } } },

@@ -96,7 +96,7 @@ describe("client_credentials with client_secret_basic, OAuth 2.1 §4.2", () => {
   });
 
   it("shows the token as the client's own grant in the console's grant list", async () => {
-    const page = await listActiveGrants(server.services, { clientId: secretClient.id, take: 50 });
+    const page = await listActiveGrants(server.services, { clientDbId: secretClient.id, take: 50 });
     expect(page.items.length).toBeGreaterThan(0);
     expect(page.items[0]).toMatchObject({ userId: null, user: null, clientId: secretClient.clientId });
   });

@@ -55,7 +55,7 @@ describe("listActiveGrants", () => {
       expect(text).not.toContain(t.access_token);
       expect(text).not.toContain(t.refresh_token);
     }
-    expect((await listActiveGrants(server.services, { clientId: clientDbId, take: 10 })).items).toHaveLength(1);
+    expect((await listActiveGrants(server.services, { clientDbId, take: 10 })).items).toHaveLength(1);
   });
 });
 

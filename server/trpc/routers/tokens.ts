@@ -23,7 +23,7 @@ export const tokensRouter = router({
       }),
     )
     .query(({ ctx, input }) =>
-      listActiveGrants(ctx.services, { clientId: input.clientId, userId: input.userId, cursor: input.cursor, take: input.limit }),
+      listActiveGrants(ctx.services, { clientDbId: input.clientId, userId: input.userId, cursor: input.cursor, take: input.limit }),
     ),
 
   revoke: adminProcedure.input(z.object({ grantId: id })).mutation(({ ctx, input }) => revokeGrantAsAdmin(ctx.services, input.grantId, { userId: ctx.user.id })),
