@@ -61,6 +61,26 @@ export async function withBenchDatabase(
   }
 }
 
+/**
+ * Runs `fn` with the database `name` on DB_SERVER, created and migrated if missing and kept afterwards: for benchmarks
+ * whose data takes long to make (BENCH_SCRATCH_DB), so a later run can time against it again. Drop it by hand.
+ */
+export async function withKeptDatabase(name: string, fn: (databaseUrl: string) => Promise<void>): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`BENCH_SCRATCH_DB must be a plain lower-case name, not ${name}`);
+  const client = new pg.Client({ connectionString: DB_SERVER });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(DB_SERVER);
+  url.pathname = `/${name}`;
+  await migrate(url.toString());
+  await fn(url.toString());
+}
+
 /** BENCH_ENV: extra server settings for experiments. */
 export function benchEnvOverrides(): Record<string, string> {
   return JSON.parse(process.env.BENCH_ENV ?? "{}") as Record<string, string>;

@@ -15,7 +15,8 @@
  * read over IPC) divided by the requests.
  *
  * Environment: BENCH_REQUESTS (5000 per round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_ROWS (comma list of
- * row names, default all), BENCH_DATABASE_URL (else TEST_DATABASE_URL, DATABASE_URL,
+ * row names, default all), BENCH_LIVE_GRANTS (live grants, each with an access and a refresh token, written before the run;
+ * default 0), BENCH_DATABASE_URL (else TEST_DATABASE_URL, DATABASE_URL,
  * postgresql://postgres@127.0.0.1:5432/postgres), BENCH_ENV (JSON of extra server settings, e.g.
  * '{"ANALYTICS_ENABLED":"false"}').
  */
@@ -25,6 +26,7 @@ import { once } from "node:events";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
 import { SecretPrefix, randomSecret, sha256Hex } from "../server/crypto.ts";
 import type { RunningServer } from "../server/http/server.ts";
 import { hashClientSecret } from "../server/oauth/client-secrets.ts";
@@ -133,7 +135,11 @@ async function fixture(server: RunningServer): Promise<Fixture> {
   return { clientDbId: client.id, clientId, userId: user.id, verifier: randomBytes(32).toString("base64url") };
 }
 
-/** Authorization codes as the authorization endpoint stores them; returns one form body per code. */
+/**
+ * Authorization codes as the authorization endpoint stores them, each approved by a different person (as when many
+ * people sign in; one person's codes to one client all widen the same grant, so redeeming thousands of them a second
+ * would queue on that one row); returns one form body per code.
+ */
 async function prepareCodes(server: RunningServer, f: Fixture, count: number): Promise<string[]> {
   const { prisma, env } = server.services;
   const challenge = s256(f.verifier);
@@ -141,12 +147,14 @@ async function prepareCodes(server: RunningServer, f: Fixture, count: number): P
   const bodies: string[] = [];
   for (let start = 0; start < count; start += 5_000) {
     const rows = [];
+    const people = Array.from({ length: Math.min(count, start + 5_000) - start }, () => `bench${randomBytes(10).toString("hex")}`);
+    await prisma.user.createMany({ data: people.map((id) => ({ id, email: `${id}@example.test` })) });
     for (let i = start; i < Math.min(count, start + 5_000); i++) {
       const code = randomSecret(SecretPrefix.authorizationCode);
       rows.push({
         codeHash: sha256Hex(code),
         clientId: f.clientDbId,
-        userId: f.userId,
+        userId: people[i - start],
         redirectUri: REDIRECT_URI,
         codeChallenge: challenge,
         scope: "mcp:tools",
@@ -160,6 +168,42 @@ async function prepareCodes(server: RunningServer, f: Fixture, count: number): P
     await prisma.authorizationCode.createMany({ data: rows });
   }
   return bodies;
+}
+
+/**
+ * BENCH_LIVE_GRANTS (issue 18: grants at scale): `count` live grants of 10,000 people to 100 clients, each with a live
+ * access and refresh token, written before the run as a busy deployment would hold them.
+ */
+async function fillLiveGrants(server: RunningServer, count: number): Promise<void> {
+  // Not the server's pool: its 15 s query timeout is for requests, not for writing a million rows.
+  const pool = new pg.Pool({ connectionString: server.services.db.pool.options.connectionString, max: 1 });
+  const started = performance.now();
+  await pool.query(`INSERT INTO "User" (id, email, "updatedAt") SELECT 'live-user-' || i, 'live-' || i || '@example.test', now() FROM generate_series(1, 10000) i`);
+  await pool.query(`
+    INSERT INTO "Client" (id, "clientId", name, "redirectUris", "grantTypes", scope, "tokenEndpointAuthMethod", "updatedAt")
+    SELECT 'live-client-' || i, 'live-client-' || i, 'Live ' || i, ARRAY['http://127.0.0.1:1/cb'], ARRAY['authorization_code', 'refresh_token'], 'mcp:tools', 'none', now()
+      FROM generate_series(1, 100) i`);
+  const resource = `${server.services.env.APP_URL}/mcp`;
+  for (let done = 0; done < count; done += 100_000) {
+    const n = Math.min(100_000, count - done);
+    await pool.query(
+      `WITH g AS (
+         INSERT INTO "Grant" (id, "userId", "clientId", scope, resource, "createdAt", "lastUsedAt")
+         SELECT 'live-grant-' || ($1 + i), 'live-user-' || (1 + ($1 + i) % 10000), 'live-client-' || (1 + ($1 + i) % 100), 'mcp:tools', $3, now(), now()
+           FROM generate_series(1, $2) i
+         RETURNING id, "userId", "clientId"
+       ), a AS (
+         INSERT INTO "AccessToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt")
+         SELECT 'live-at-' || id, encode(sha256(convert_to('at' || id, 'UTF8')), 'hex'), id, "clientId", "userId", 'mcp:tools', $3, now() + interval '1 hour', now() FROM g
+       )
+       INSERT INTO "RefreshToken" (id, "tokenHash", "grantId", "clientId", "userId", scope, resource, "expiresAt", "createdAt")
+       SELECT 'live-rt-' || id, encode(sha256(convert_to('rt' || id, 'UTF8')), 'hex'), id, "clientId", "userId", 'mcp:tools', $3, now() + interval '30 days', now() FROM g`,
+      [done, n, resource],
+    );
+  }
+  for (const table of ["Grant", "AccessToken", "RefreshToken", "User", "Client"]) await pool.query(`VACUUM ANALYZE "${table}"`);
+  await pool.end();
+  console.error(`${count.toLocaleString("en")} live grants (with an access and a refresh token each) written in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 }
 
 /** One grant with one live refresh token each (each request rotates a different family). */
@@ -309,6 +353,8 @@ async function main(): Promise<void> {
     const anchor = await startAnchor();
     onCleanup(() => anchor.stop());
     const f = await fixture(server);
+    const liveGrants = Number(process.env.BENCH_LIVE_GRANTS ?? 0);
+    if (liveGrants > 0) await fillLiveGrants(server, liveGrants);
     const tokenUrl = `${server.url}/api/oauth/token`;
     const loadAtStart = os.loadavg()[0];
     console.error(

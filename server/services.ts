@@ -13,8 +13,9 @@ import { PeopleAuth } from "./auth/people.ts";
 import { Csrf } from "./auth/csrf.ts";
 import { createTrpcService, type TrpcService } from "./trpc/http.ts";
 import { createAnalytics, type Analytics } from "./analytics/index.ts";
+import { createReporting, type Reporting } from "./reporting/index.ts";
 import { createRedisService, type RedisService } from "./redis.ts";
-import { RateLimits } from "./http/rate-limit.ts";
+import { RateLimits } from "./request/rate-limit.ts";
 import { McpService } from "./mcp/service.ts";
 import { toolsNeeding } from "./mcp/tool-scopes.ts";
 import { OAuthServer } from "./oauth/oauth-server.ts";
@@ -36,9 +37,11 @@ export interface Services {
   trpc: TrpcService;
   /** Metrics, analytics rows, traces (server/analytics): the domain emits events, this records them. */
   analytics: Analytics;
+  /** The reporting API over the analytics tables (server/reporting): /api/analytics*, for administrators. */
+  reporting: Reporting;
   /** The shared Redis when REDIS_URL is set (connections made lazily; never fatal when Redis is down). */
   redis: RedisService | null;
-  /** Per-IP and per-client rate limits (server/http/rate-limit.ts). */
+  /** Per-IP and per-client rate limits (server/request/rate-limit.ts). */
   rateLimits: RateLimits;
   /** The MCP resource server: bearer check, token cache, MCP server pool, transports (server/mcp). */
   mcp: McpService;
@@ -71,7 +74,7 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
     if (deleted) events.emit("session.cleanup", { deleted });
   });
 
-  const analytics = createAnalytics({ env, log, db, prisma: db.prisma, events, jobs, auth, mcpBearer: () => mcp.bearer });
+  const analytics = createAnalytics({ env, log, db, events, jobs });
   closers.push(() => analytics.close());
 
   const redis = env.REDIS_URL ? createRedisService(env.REDIS_URL, { prefix: env.REDIS_KEY_PREFIX, log }) : null;
@@ -81,8 +84,11 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
   const dpop = new DpopVerifier({ env, replay });
   const mcp = new McpService({ env, log, prisma: db.prisma, pool: db.pool, events, redis, rateLimits, dpop, shutdown: shutdown.signal });
   closers.push(() => mcp.close());
+  const reporting = createReporting({ auth, bearer: mcp.bearer, prisma: db.prisma, recorder: analytics.recorder });
 
   const oauth = new OAuthServer({ env, log, prisma: db.prisma, db, events, dpop, replay }, { scopeUsage: toolsNeeding });
+  await oauth.clientCache.start();
+  closers.push(() => oauth.clientCache.stop());
   jobs.every("oauth.sweep", 15 * 60_000, async () => {
     await oauth.sweep();
     await replay.sweep();
@@ -94,6 +100,7 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
     replay,
     dpop,
     analytics,
+    reporting,
     redis,
     rateLimits,
     mcp,

@@ -1,12 +1,14 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { useLoaderData } from "@remix-run/react";
-import { useId, useState, type FormEvent } from "react";
+import { useState } from "react";
 import { SeverityBadge, StatusBadge } from "../components/admin/badges";
+import { KeySetFieldset, readKeySet, type KeySource } from "../components/admin/key-set-fieldset";
 import { PageHeader } from "../components/admin/shell";
 import { Button } from "../components/ui/button";
 import { ConfirmButton } from "../components/ui/confirm-dialog";
 import { EmptyState } from "../components/ui/empty-state";
-import { TextAreaField, TextField } from "../components/ui/fields";
+import { TextField } from "../components/ui/fields";
+import { FormFrame } from "../components/ui/form-frame";
 import { Modal } from "../components/ui/modal";
 import { DataTable, TableCell, TableRow } from "../components/ui/table";
 import { Time } from "../components/ui/time";
@@ -115,38 +117,18 @@ function AddForm({
   onSubmit: (values: { issuer: string; jwksUri?: string; jwks?: string; allowNewUsers: boolean }) => void;
   onCancel: () => void;
 }) {
-  const [keys, setKeys] = useState<"uri" | "set">("uri");
-  const keysName = useId();
-  const errorId = useId();
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
+  const [keys, setKeys] = useState<KeySource>("uri");
+  function submit(form: FormData) {
     onSubmit({
       issuer: String(form.get("issuer") ?? "").trim(),
-      jwksUri: keys === "uri" ? String(form.get("jwksUri") ?? "").trim() : undefined,
-      jwks: keys === "set" ? String(form.get("jwks") ?? "").trim() : undefined,
+      ...readKeySet(form, keys),
       allowNewUsers: form.get("allowNewUsers") === "on",
     });
   }
   return (
-    <form onSubmit={submit} className="space-y-4" aria-describedby={error ? errorId : undefined}>
+    <FormFrame onSubmit={submit} busy={busy} error={error} submitLabel="Add" onCancel={onCancel}>
       <TextField label="Issuer" hint="(the assertions' iss)" name="issuer" type="url" required placeholder="https://login.example.com" spellCheck={false} />
-      <fieldset className="space-y-2">
-        <legend className="block text-sm font-medium text-gray-700">Signing keys</legend>
-        <div className="flex gap-4 text-sm">
-          <label className="flex items-center gap-2">
-            <input type="radio" name={keysName} checked={keys === "uri"} onChange={() => setKeys("uri")} /> JWKS URI
-          </label>
-          <label className="flex items-center gap-2">
-            <input type="radio" name={keysName} checked={keys === "set"} onChange={() => setKeys("set")} /> JWK Set
-          </label>
-        </div>
-        {keys === "uri" ? (
-          <TextField label="JWKS URI" name="jwksUri" type="url" required placeholder="https://login.example.com/oauth2/v1/keys" spellCheck={false} />
-        ) : (
-          <TextAreaField label="JWK Set" hint="(JSON, public keys only)" name="jwks" required rows={5} spellCheck={false} />
-        )}
-      </fieldset>
+      <KeySetFieldset legend="Signing keys" source={keys} onSourceChange={setKeys} uriPlaceholder="https://login.example.com/oauth2/v1/keys" />
       <label className="flex items-start gap-2 text-sm">
         <input type="checkbox" name="allowNewUsers" className="mt-1" />
         <span>
@@ -154,20 +136,7 @@ function AddForm({
           <span className="block text-gray-500">An assertion naming an unknown email creates that person (role user). Otherwise the person must already exist.</span>
         </span>
       </label>
-      {error ? (
-        <p id={errorId} role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">
-          {error}
-        </p>
-      ) : null}
-      <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-        <Button onClick={onCancel} disabled={busy}>
-          Cancel
-        </Button>
-        <Button type="submit" tone="primary" disabled={busy}>
-          {busy ? "Saving…" : "Add"}
-        </Button>
-      </div>
-    </form>
+    </FormFrame>
   );
 }
 

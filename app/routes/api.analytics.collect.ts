@@ -6,7 +6,7 @@ import type { ActionFunctionArgs } from "@remix-run/node";
  */
 export function action({ request, context }: ActionFunctionArgs) {
   if (request.method !== "POST") return methodNotAllowed();
-  return context.services.analytics.api.collect(request, context.meta);
+  return context.services.reporting.collect(request, context.meta);
 }
 
 export function loader() {

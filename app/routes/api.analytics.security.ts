@@ -5,5 +5,5 @@ import type { LoaderFunctionArgs } from "@remix-run/node";
  * 403 others). Query: from, to, limit, cursor, eventType, severity, clientId, reviewed.
  */
 export function loader({ request, context }: LoaderFunctionArgs) {
-  return context.services.analytics.api.listSecurity(request, context.meta);
+  return context.services.reporting.listSecurity(request, context.meta);
 }

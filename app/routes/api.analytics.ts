@@ -5,5 +5,5 @@ import type { LoaderFunctionArgs } from "@remix-run/node";
  * 403 others). Query: from, to, limit, cursor, endpoint, method, status, clientId, userId.
  */
 export function loader({ request, context }: LoaderFunctionArgs) {
-  return context.services.analytics.api.listRequests(request, context.meta);
+  return context.services.reporting.listRequests(request, context.meta);
 }

@@ -1,26 +1,24 @@
 /**
  * Analytics and observability of one server instance (`services.analytics`): the domain-event subscriber, the
- * Prometheus registry and `/metrics` handler, the batched analytics writer, the retention job, the analytics API
- * handlers, and a span helper the domain may call without importing OpenTelemetry.
+ * Prometheus registry and `/metrics` handler, the batched analytics writer, the retention job, and a span helper the
+ * domain may call without importing OpenTelemetry. The read side over HTTP is server/reporting.
  *
  * Only this directory imports prom-client and OpenTelemetry; the domain emits events (server/events.ts).
  */
 import type { Request as ExpressRequest, Response as ExpressResponse } from "express";
 import { SpanStatusCode, trace, type Attributes } from "@opentelemetry/api";
 import type { Database } from "../db/client.ts";
-import type { RequestMeta } from "../http/request-context.ts";
-import type { Services } from "../services.ts";
-import type { AdminAccessDeps } from "./admin-access.ts";
-import { collectResponse, listRequestsResponse, listSecurityResponse } from "./api.ts";
+import type { Env } from "../env.ts";
+import type { DomainEventBus } from "../events.ts";
+import type { JobRunner } from "../jobs.ts";
+import type { Logger } from "../logger.ts";
 import { metricsHandler } from "./metrics-endpoint.ts";
 import { createMetrics, type AnalyticsMetrics, type DatabaseProbeResult } from "./metrics.ts";
-import { LIVE_CLIENTS_SQL } from "./queries.ts";
 import { AnalyticsRecorder } from "./recorder.ts";
 import { ensureAnalyticsPartitions, sweepAnalytics, type RetentionDays } from "./retention.ts";
 import { subscribeAnalytics } from "./subscriber.ts";
+import { LIVE_CLIENTS_SQL } from "./summaries.ts";
 import { flushTracing, TRACER_NAME, tracingActive } from "./trace-context.ts";
-
-export * as analyticsQueries from "./queries.ts";
 
 export interface Analytics {
   metrics: AnalyticsMetrics;
@@ -28,12 +26,6 @@ export interface Analytics {
   recorder?: AnalyticsRecorder;
   /** Express handler for `GET /metrics` (token / trusted-range protected). */
   metricsHandler: (req: ExpressRequest, res: ExpressResponse) => Promise<void>;
-  /** Remix resource-route handlers for the analytics API (app/routes/api.analytics*.ts). */
-  api: {
-    listRequests(request: Request, meta?: RequestMeta): Promise<Response>;
-    listSecurity(request: Request, meta?: RequestMeta): Promise<Response>;
-    collect(request: Request, meta?: RequestMeta): Promise<Response>;
-  };
   /**
    * Runs `fn` inside a span named `name` (an OAuth step, a tool call) when tracing is on; just runs it otherwise.
    * The span records an exception and an error status if `fn` throws.
@@ -44,10 +36,18 @@ export interface Analytics {
   close(): Promise<void>;
 }
 
-export type AnalyticsDependencies = Pick<Services, "env" | "log" | "db" | "prisma" | "events" | "jobs" | "auth"> & AdminAccessDeps;
+export interface AnalyticsDependencies {
+  env: Env;
+  log: Logger;
+  db: Database;
+  /** The domain events recorded (server/events.ts). */
+  events: DomainEventBus;
+  /** Runs the partition and retention jobs. */
+  jobs: JobRunner;
+}
 
 /** Raw rows: ANALYTICS_RAW_RETENTION_DAYS, else the earlier ANALYTICS_RETENTION_DAYS, else 7 days; rollups: 400. */
-export function analyticsRetentionDays(env: Services["env"]): RetentionDays {
+export function analyticsRetentionDays(env: Env): RetentionDays {
   return { raw: env.ANALYTICS_RAW_RETENTION_DAYS ?? env.ANALYTICS_RETENTION_DAYS ?? 7, rollup: env.ANALYTICS_ROLLUP_RETENTION_DAYS };
 }
 
@@ -56,7 +56,7 @@ const PROBE_CACHE_MS = 5_000;
 const PROBE_TIMEOUT_MS = 1_500;
 
 export function createAnalytics(deps: AnalyticsDependencies): Analytics {
-  const { env, log, prisma } = deps;
+  const { env, log } = deps;
   const probeDatabase = cachedProbe(deps.db);
   let recorder: AnalyticsRecorder | undefined;
   const metrics = createMetrics({
@@ -83,16 +83,10 @@ export function createAnalytics(deps: AnalyticsDependencies): Analytics {
     60_000,
   );
 
-  const apiDeps = { auth: deps.auth, mcpBearer: deps.mcpBearer, prisma };
   return {
     metrics,
     recorder,
     metricsHandler: metricsHandler({ env, registry: metrics.registry, log }),
-    api: {
-      listRequests: (request, meta) => listRequestsResponse(apiDeps, request, meta),
-      listSecurity: (request, meta) => listSecurityResponse(apiDeps, request, meta),
-      collect: (request, meta) => collectResponse(apiDeps, recorder, request, meta),
-    },
     span: tracer
       ? (name, attributes, fn) =>
           tracer.startActiveSpan(name, { attributes }, async (span) => {

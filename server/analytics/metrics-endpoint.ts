@@ -8,8 +8,8 @@
 import type { Request, Response } from "express";
 import { safeEqual, sha256Hex } from "../crypto.ts";
 import type { Env } from "../env.ts";
-import { LOOPBACK, parseIpRanges } from "../http/ip-ranges.ts";
 import { bearerChallenge } from "../oauth/challenges.ts";
+import { LOOPBACK, parseIpRanges } from "../request/ip-ranges.ts";
 import type { Logger } from "../logger.ts";
 import type { Registry } from "prom-client";
 

@@ -2,13 +2,12 @@
  * Reading and triaging the security events server/analytics records (table AnalyticsSecurity): filter by type,
  * severity, client and time range; mark events reviewed (who and when).
  */
-import { Prisma } from "../db/client.ts";
+import { Prisma, type PrismaClient } from "../db/client.ts";
 import { timeKeysetArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
 import type { Severity } from "../events.ts";
-import type { Services } from "../services.ts";
-import { clientRowIdOf } from "./queries.ts";
+import { clientRowIdOf } from "./summaries.ts";
 
-type Deps = Pick<Services, "prisma">;
+type Deps = { prisma: PrismaClient };
 
 export interface SecurityEventFilter {
   /** One event (the connection doctor links each step to the event behind it). */

@@ -14,7 +14,7 @@ import { OAuth2RequestError, OAuth2Strategy, UnexpectedErrorResponseBodyError, U
 import { z } from "zod";
 import type { Env } from "../env.ts";
 import type { Logger } from "../logger.ts";
-import type { RequestOrigin, SessionUser, SignInProfile } from "./people.ts";
+import type { RequestOrigin, SessionUser, SignInProfile } from "./session-user.ts";
 import { safeReturnTo } from "./return-to.ts";
 
 export const GOOGLE_START_PATH = "/auth/google";

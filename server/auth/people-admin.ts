@@ -5,15 +5,16 @@
  * they cannot be demoted here; anyone else is an admin while `User.promotedAt` is set. The role column is changed
  * together with `promotedAt`, and every request reads it afresh, so a change applies at once (no sign-out needed).
  */
-import type { Prisma, Role } from "../db/client.ts";
+import type { Prisma, PrismaClient, Role } from "../db/client.ts";
 import { pageArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
 import { DomainError } from "../domain-error.ts";
 import { revokeGrantsForUser } from "../oauth/grants.ts";
 import { McpScope } from "../oauth/scopes.ts";
-import type { Services } from "../services.ts";
+import type { Env } from "../env.ts";
+import type { DomainEventBus } from "../events.ts";
 import { auditAdminAction } from "../audit.ts";
 
-type Deps = Pick<Services, "prisma" | "env" | "events">;
+type Deps = { prisma: PrismaClient; env: Env; events: DomainEventBus };
 
 export interface UserRow {
   id: string;
@@ -52,7 +53,7 @@ const userRowSelect = (now: Date) =>
   }) satisfies Prisma.UserSelect;
 
 function toUserRow(
-  deps: Pick<Services, "env">,
+  deps: { env: Env },
   { _count, ...user }: Prisma.UserGetPayload<{ select: ReturnType<typeof userRowSelect> }>,
 ): UserRow {
   return {
@@ -96,7 +97,7 @@ export async function listUsers(deps: Deps, filter: UserFilter, page: PageInput,
   return { ...result, items: result.items.map((row) => toUserRow(deps, row)) };
 }
 
-export function isConfiguredAdmin(deps: Pick<Services, "env">, email: string): boolean {
+export function isConfiguredAdmin(deps: { env: Env }, email: string): boolean {
   return deps.env.ADMIN_EMAILS.includes(email.toLowerCase());
 }
 

@@ -4,35 +4,20 @@
  * SameSite=Lax, Secure when APP_URL is https.
  */
 import { createCookie, redirect, type Cookie } from "@remix-run/node";
-import type { Role, UserModel as User } from "../db/client.ts";
+import type { PrismaClient, Role, UserModel as User } from "../db/client.ts";
 import { SecretPrefix, randomSecret, sha256Hex } from "../crypto.ts";
-import type { Services } from "../services.ts";
+import type { Env } from "../env.ts";
+import type { Logger } from "../logger.ts";
 import { GoogleSignIn } from "./google.ts";
 import { RETURN_TO_MAX_LENGTH, safeReturnTo } from "./return-to.ts";
+import type { RequestOrigin, SessionUser, SignInProfile } from "./session-user.ts";
 
 export { safeReturnTo };
 
-export interface SessionUser {
-  id: string;
-  email: string;
-  name: string | null;
-  image: string | null;
-  role: Role;
-  sessionId: string;
-}
-
-export interface SignInProfile {
-  email: string;
-  name?: string | null;
-  image?: string | null;
-  /** `google` or `dev`. */
-  provider: string;
-  providerAccountId: string;
-}
-
-export interface RequestOrigin {
-  ip?: string | null;
-  userAgent?: string | null;
+export interface PeopleAuthDeps {
+  env: Env;
+  prisma: PrismaClient;
+  log: Logger;
 }
 
 export const SESSION_COOKIE = "__session";
@@ -43,7 +28,7 @@ export class PeopleAuth {
   readonly google: GoogleSignIn;
   private readonly maxAgeSeconds: number;
 
-  constructor(private readonly services: Pick<Services, "env" | "prisma" | "log">) {
+  constructor(private readonly services: PeopleAuthDeps) {
     const { env } = services;
     this.maxAgeSeconds = env.SESSION_MAX_AGE_DAYS * 24 * 3600;
     this.cookie = createCookie(SESSION_COOKIE, {

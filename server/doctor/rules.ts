@@ -34,7 +34,7 @@ function verdict(causeId: CauseId | null, facts: Array<string | null | false | u
   return { causeId, facts: facts.filter((f): f is string => Boolean(f)), kinds, standalone };
 }
 
-/** The steps of a rate-limited endpoint (server/http/rate-limit.ts names them). */
+/** The steps of a rate-limited endpoint (server/request/rate-limit.ts names them). */
 function rateLimitSteps(endpoint: string | null): StepId[] {
   switch (endpoint) {
     case "mcp":

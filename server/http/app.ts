@@ -10,7 +10,6 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
-import type { Services } from "../services.ts";
 import { sendBadRequest } from "./bad-request.ts";
 import { createEdge, type Edge } from "./edge.ts";
 import {
@@ -22,6 +21,7 @@ import {
   toFetchRequest,
 } from "./fetch-adapter.ts";
 import { healthHandler } from "./health.ts";
+import type { HostServices } from "./host-services.ts";
 import { BadInputError, toOriginForm } from "./input-guard.ts";
 import { mcpHandlers, mountMcp, type McpHandlers } from "./mcp-routes.ts";
 import { OAUTH_POST_TARGETS, oauthHandler } from "./oauth-routes.ts";
@@ -31,7 +31,7 @@ import { originalUrl } from "./request-target.ts";
 import { sendJson } from "./send-json.ts";
 import type { RemixApp } from "./remix.ts";
 
-export function createHttpApp(services: Services, remix: RemixApp): RequestListener {
+export function createHttpApp(services: HostServices, remix: RemixApp): RequestListener {
   const edge = createEdge(services, (path) => remix.routePattern(path));
   const mcp = mcpHandlers(services);
   const app = expressApp(services, remix, edge, mcp);
@@ -62,7 +62,7 @@ export function createHttpApp(services: Services, remix: RemixApp): RequestListe
 
 type HostHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-function expressApp(services: Services, remix: RemixApp, edge: Edge, mcp: McpHandlers): express.Express {
+function expressApp(services: HostServices, remix: RemixApp, edge: Edge, mcp: McpHandlers): express.Express {
   const { env } = services;
   const app = express();
   app.disable("x-powered-by");
@@ -138,7 +138,7 @@ function originOf(req: Request): string {
  * The one error answer: nothing for a client that went away, 413 for oversize bodies, 400 for hostile or malformed
  * input (in the surface's own form, bad-request.ts), otherwise a logged 500 without details.
  */
-function sendError(services: Services, error: unknown, req: IncomingMessage, res: ServerResponse): void {
+function sendError(services: HostServices, error: unknown, req: IncomingMessage, res: ServerResponse): void {
   const meta = requestMeta(res);
   if (error instanceof ClientGoneError) {
     // Not an error of ours: the access log records the request as cut off (499).

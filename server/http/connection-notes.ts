@@ -8,7 +8,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Env } from "../env.ts";
 import type { DomainEventBus } from "../events.ts";
-import type { RequestMeta } from "./request-context.ts";
+import type { RequestMeta } from "../request/meta.ts";
 
 const WINDOW_MS = 60_000;
 const MAX_KEYS = 10_000;

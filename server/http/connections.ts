@@ -17,7 +17,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { DomainEventBus } from "../events.ts";
 import type { Logger } from "../logger.ts";
-import { ipSubscriberKey } from "./rate-limit.ts";
+import { ipSubscriberKey } from "../request/rate-limit.ts";
 import { normaliseIp } from "./request-context.ts";
 
 /**

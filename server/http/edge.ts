@@ -6,14 +6,15 @@
  * skips Express's router.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Services } from "../services.ts";
 import { accessLog } from "./access-log.ts";
 import { sendBadRequest } from "./bad-request.ts";
 import { connectionNotes } from "./connection-notes.ts";
 import { cors, CORS_PATH } from "./cors.ts";
+import type { HostServices } from "./host-services.ts";
 import { headerProblem, targetProblem } from "./input-guard.ts";
 import { rateLimitByIp } from "./rate-limit-middleware.ts";
-import { createRequestMeta, requestMeta, type RequestMeta } from "./request-context.ts";
+import type { RequestMeta } from "../request/meta.ts";
+import { createRequestMeta, requestMeta } from "./request-context.ts";
 import { originalUrl, pathOf } from "./request-target.ts";
 import { securityHeaders } from "./security-headers.ts";
 
@@ -24,7 +25,7 @@ import { securityHeaders } from "./security-headers.ts";
 export type Edge = (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void, route?: string) => RequestMeta;
 
 export function createEdge(
-  services: Pick<Services, "env" | "log" | "events" | "rateLimits">,
+  services: Pick<HostServices, "env" | "log" | "events" | "rateLimits">,
   routeOf: (path: string) => string,
 ): Edge {
   const { env } = services;

@@ -5,11 +5,11 @@
  */
 import type { Request, Response } from "express";
 import { DATABASE_RETRY_AFTER_SECONDS } from "../db/availability.ts";
-import type { Services } from "../services.ts";
+import type { HostServices } from "./host-services.ts";
 
 const PROBE_TIMEOUT_MS = 1_500;
 
-export async function databaseReachable(services: Services): Promise<boolean> {
+export async function databaseReachable(services: Pick<HostServices, "db">): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
@@ -25,7 +25,7 @@ export async function databaseReachable(services: Services): Promise<boolean> {
   }
 }
 
-export function healthHandler(services: Services) {
+export function healthHandler(services: Pick<HostServices, "db">) {
   const startedAt = Date.now();
   return async (_req: Request, res: Response) => {
     const ok = await databaseReachable(services);

@@ -10,10 +10,10 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Express, NextFunction, Request, Response } from "express";
-import type { Services } from "../services.ts";
 import type { HostReply } from "../mcp/sse.ts";
 import type { McpReply } from "../mcp/streamable-http.ts";
 import { BODY_LIMIT_BYTES, FETCH_FORBIDDEN_METHODS, readBody, sendFetchResponse } from "./fetch-adapter.ts";
+import type { HostServices } from "./host-services.ts";
 import { requestMeta } from "./request-context.ts";
 import { sendJson } from "./send-json.ts";
 
@@ -26,7 +26,7 @@ export interface McpHandlers {
   openStream(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
-export function mcpHandlers(services: Services): McpHandlers {
+export function mcpHandlers(services: Pick<HostServices, "env" | "mcp">): McpHandlers {
   const { mcp, env } = services;
   return {
     async streamable(req, res) {

@@ -12,8 +12,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { bufferedRequest, type OAuthReply } from "../oauth/endpoint-http.ts";
 import { ENDPOINT_PATHS, type OAuthPostEndpoint } from "../oauth/oauth-server.ts";
-import type { Services } from "../services.ts";
 import { BODY_LIMIT_BYTES, readBody } from "./fetch-adapter.ts";
+import type { HostServices } from "./host-services.ts";
 import { rateLimitBufferedByClient, sendRejection } from "./rate-limit-middleware.ts";
 import { requestMeta } from "./request-context.ts";
 
@@ -24,7 +24,7 @@ export const OAUTH_POST_TARGETS: ReadonlyMap<string, OAuthPostEndpoint> = new Ma
   (Object.entries(ENDPOINT_PATHS) as Array<[OAuthPostEndpoint, string]>).map(([name, path]) => [path, name]),
 );
 
-export function oauthHandler(services: Pick<Services, "env" | "oauth" | "rateLimits">, name: OAuthPostEndpoint): OAuthRouteHandler {
+export function oauthHandler(services: Pick<HostServices, "env" | "oauth" | "rateLimits">, name: OAuthPostEndpoint): OAuthRouteHandler {
   const { env, oauth, rateLimits } = services;
   // Registration has no per-client limit (there is no client yet); the other three share the token endpoint's.
   const limited = name === "register" ? null : ("token" as const);

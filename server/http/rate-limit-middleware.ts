@@ -1,5 +1,5 @@
 /**
- * Where the rate limits (rate-limit.ts) apply on the host:
+ * Where the rate limits (server/request/rate-limit.ts) apply on the host:
  * - per IP, by path, before any handler runs (`rateLimitByIp`): registration, authorization, the token endpoint
  *   (with revocation and introspection) and every /mcp/* request;
  * - per client on authorize and token (`rateLimitByClient`), once the fetch adapter has buffered the body: the
@@ -10,9 +10,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EventOrigin } from "../events.ts";
 import { claimedClientId } from "../oauth/client-assertion.ts";
-import type { RateLimitedEndpoint, RateLimitRejection, RateLimits } from "./rate-limit.ts";
-import { rejectionResponse } from "./rate-limit.ts";
-import type { RequestMeta } from "./request-context.ts";
+import type { RateLimitedEndpoint, RateLimitRejection, RateLimits } from "../request/rate-limit.ts";
+import { rejectionResponse } from "../request/rate-limit.ts";
+import type { RequestMeta } from "../request/meta.ts";
 
 /**
  * The rate-limited endpoint a request is for, or null. The path is compared the way the routers match it

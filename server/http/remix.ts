@@ -6,12 +6,12 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { matchRoutes, type AgnosticRouteObject } from "@remix-run/router";
 import { createRequestHandler, type ServerBuild } from "@remix-run/node";
-import type { Services } from "../services.ts";
-import type { RequestMeta } from "./request-context.ts";
+import type { RequestMeta } from "../request/meta.ts";
+import type { RemixServices } from "./host-services.ts";
 
 declare module "@remix-run/server-runtime" {
   interface AppLoadContext {
-    services: Services;
+    services: RemixServices;
     meta: RequestMeta;
   }
 }
@@ -23,7 +23,7 @@ export async function loadRemixBuild(file = remixBuildPath): Promise<ServerBuild
 }
 
 export interface RemixApp {
-  handle(request: Request, context: { services: Services; meta: RequestMeta }): Promise<Response>;
+  handle(request: Request, context: { services: RemixServices; meta: RequestMeta }): Promise<Response>;
   routePattern(pathname: string): string;
   build: ServerBuild;
 }

@@ -1,28 +1,12 @@
 /**
- * Per-request facts the host gathers and the handlers enrich: request id, client IP, CSP nonce, and what the
- * handler learned (route pattern, OAuth client, user, OAuth error code) for the access log and analytics.
+ * The host's side of the per-request facts (RequestMeta, server/request/meta.ts): made once per request with its
+ * id, client IP and lazy CSP nonce, kept in `res.locals.meta`.
  *
  * Works on plain Node requests: the host's fast path for the MCP endpoints (edge.ts) runs without Express.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-
-export interface RequestMeta {
-  requestId: string;
-  startedAt: bigint;
-  ip: string;
-  userAgent: string | null;
-  /**
-   * The CSP nonce for this response's inline scripts. Made on first read (only pages read it), which also puts it
-   * into the response's Content-Security-Policy.
-   */
-  readonly cspNonce: string;
-  /** Route pattern (never the raw path), set by the host's router or the Remix route matcher. */
-  route?: string;
-  clientId?: string | null;
-  userId?: string | null;
-  oauthError?: string | null;
-}
+import type { RequestMeta } from "../request/meta.ts";
 
 /** Called when a response's nonce is first read, before its headers are sent: puts it into the CSP header. */
 export type NonceListener = (res: ServerResponse, nonce: string) => void;

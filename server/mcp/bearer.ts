@@ -32,8 +32,9 @@ import { ENDPOINT_SCOPES, missingScopes } from "../oauth/scopes.ts";
 import { audienceCovers, protectedResourceMetadataUrl, resourceIdentifiers, resourceOf, type McpEndpoint, type ResourceIdentifiers } from "../oauth/resources.ts";
 import { accessTokenDigest, lookupAccessToken, type AccessTokenRefusal } from "../oauth/tokens.ts";
 import type { Role } from "../db/client.ts";
-import type { EventOrigin } from "../events.ts";
-import type { Services } from "../services.ts";
+import type { Env } from "../env.ts";
+import type { DomainEventBus, EventOrigin } from "../events.ts";
+import type { Logger } from "../logger.ts";
 import { TokenCache, type RevocationIds } from "./token-cache.ts";
 
 /**
@@ -108,7 +109,7 @@ export class BearerAuth {
   readonly cache: TokenCache<McpCaller>;
   private readonly resources: ResourceIdentifiers;
 
-  constructor(private readonly services: Pick<Services, "env" | "events" | "log"> & { pool: pg.Pool; dpop: DpopVerifier }) {
+  constructor(private readonly services: { env: Env; pool: pg.Pool; events: DomainEventBus; log: Logger; dpop: DpopVerifier }) {
     this.cache = new TokenCache<McpCaller>(services.env.MCP_TOKEN_CACHE_SECONDS * 1000);
     this.resources = resourceIdentifiers(services.env.APP_URL);
   }

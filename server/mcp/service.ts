@@ -6,7 +6,7 @@
 import type pg from "pg";
 import type { Env } from "../env.ts";
 import type { DomainEventBus } from "../events.ts";
-import type { RateLimits } from "../http/rate-limit.ts";
+import type { RateLimits } from "../request/rate-limit.ts";
 import type { Logger } from "../logger.ts";
 import type { RedisService } from "../redis.ts";
 import type { PrismaClient } from "../db/client.ts";

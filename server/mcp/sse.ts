@@ -13,8 +13,8 @@ import { parseJSONRPCMessage, type JSONRPCMessage, type McpServer } from "@model
 import { SSEServerTransport } from "@modelcontextprotocol/server-legacy/sse";
 import type { DomainEventBus } from "../events.ts";
 import type { Env } from "../env.ts";
-import type { RateLimits, RateLimitRejection } from "../http/rate-limit.ts";
-import type { RequestMeta } from "../http/request-context.ts";
+import type { RateLimits, RateLimitRejection } from "../request/rate-limit.ts";
+import type { RequestMeta } from "../request/meta.ts";
 import type { Logger } from "../logger.ts";
 import type { RedisService } from "../redis.ts";
 import { callerKey, toAuthInfo, type BearerAuth, type BearerFailure, type McpCaller } from "./bearer.ts";

@@ -14,7 +14,7 @@
  * AUTHORIZATION_CODE_TTL_SECONDS (60 s), stored as digests and bound to client, redirect URI, PKCE challenge,
  * resource, scopes and user.
  */
-import type { SessionUser } from "../auth/people.ts";
+import type { SessionUser } from "../auth/session-user.ts";
 import { SecretPrefix, randomSecret, sha256Hex } from "../crypto.ts";
 import type { EventOrigin } from "../events.ts";
 import type { ClientRecord } from "./clients.ts";

@@ -10,6 +10,7 @@ import { generateClientId, generateClientSecret, isConfidentialMethod } from "./
 import type { ClientMetadataInput } from "./client-metadata.ts";
 import { isClientIdUrl, type MetadataDocumentFetcher } from "./metadata-documents.ts";
 import { OAuthError } from "./errors.ts";
+import type { ClientCache } from "./client-cache.ts";
 import { query } from "./sql.ts";
 
 export type ClientRecord = Prisma.ClientModel;
@@ -29,6 +30,8 @@ export class ClientRegistry {
       metadataDocuments: MetadataDocumentFetcher;
       /** Called when a metadata document client is seen for the first time. */
       onMetadataDocumentClient?: (client: ClientRecord) => void;
+      /** Rows kept between requests, emptied by the database's change notifications (client-cache.ts). */
+      cache?: ClientCache;
     },
   ) {}
 
@@ -64,8 +67,14 @@ export class ClientRegistry {
   async find(clientId: string): Promise<ClientRecord | null> {
     if (clientId.length > 2000) return null;
     if (isClientIdUrl(clientId)) return this.findMetadataDocumentClient(clientId);
-    // Every token request starts here: plain SQL (sql.ts), same row shape as Prisma's.
-    const [client] = await query<ClientRecord>(this.deps.pool, 'SELECT * FROM "Client" WHERE "clientId" = $1', [clientId]);
+    // Every token request starts here: from the cache, else plain SQL (sql.ts), same row shape as Prisma's.
+    const { cache } = this.deps;
+    let client = cache?.get(clientId);
+    if (!client) {
+      const generation = cache?.begin() ?? 0;
+      [client] = await query<ClientRecord>(this.deps.pool, FIND_CLIENT, [clientId]);
+      if (client) cache?.set(client, generation);
+    }
     if (!client || client.disabled) return null;
     return client;
   }
@@ -168,6 +177,9 @@ function sameMetadata(
 }
 
 /** `invalid_client` for an unknown client at the token, revocation or introspection endpoint (RFC 6749 §5.2). */
+/** Not a named prepared statement: `*` must follow a migration that adds a column while old nodes still run. */
+const FIND_CLIENT = 'SELECT * FROM "Client" WHERE "clientId" = $1';
+
 export function unknownClient(basicAuth: boolean): OAuthError {
   return new OAuthError("invalid_client", "unknown client; register again", {
     basicAuth,

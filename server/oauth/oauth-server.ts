@@ -8,9 +8,10 @@
  * every failure through respond.ts. Events come from emit.ts.
  */
 import { sweepExpired } from "./expired-sweep.ts";
-import type { SessionUser } from "../auth/people.ts";
+import type { SessionUser } from "../auth/session-user.ts";
 import type { Database } from "../db/client.ts";
 import { ClientAssertionVerifier } from "./client-assertion.ts";
+import { ClientCache } from "./client-cache.ts";
 import { ClientRegistry } from "./clients.ts";
 import { KeySets } from "./key-sets.ts";
 import { originOf, type OAuthDeps, type OAuthRequestMeta } from "./deps.ts";
@@ -47,6 +48,8 @@ export interface SweepResult {
 
 export class OAuthServer {
   readonly clients: ClientRegistry;
+  /** Client rows between requests, emptied by the database's change notifications; started by the host. */
+  readonly clientCache: ClientCache;
   readonly metadataDocuments: MetadataDocumentFetcher;
   /** JWK Sets of machine clients and trusted identity providers (tests point it at a fake internet). */
   readonly keySets: KeySets;
@@ -58,7 +61,9 @@ export class OAuthServer {
     this.metadataDocuments = new MetadataDocumentFetcher(options.metadataFetch);
     this.keySets = new KeySets(options.metadataFetch);
     const emit = new OAuthEvents(services.events);
+    this.clientCache = new ClientCache({ pool: services.db.pool, log: services.log });
     this.clients = new ClientRegistry({
+      cache: this.clientCache,
       prisma: services.prisma,
       pool: services.db.pool,
       env: services.env,

@@ -6,7 +6,7 @@
  */
 import type pg from "pg";
 import { prepareTokens, type TokenResponse } from "./tokens.ts";
-import { newId, query } from "./sql.ts";
+import { newId, query, statement } from "./sql.ts";
 import type { Env } from "../env.ts";
 
 export interface StandaloneGrantInput {
@@ -26,7 +26,9 @@ export interface StandaloneGrantInput {
  * $1 grant id, $2 now, $3 client, $4 user, $5 identity provider, $6 scope, $7 resource, $8-$10 access token (id,
  * digest, expiry), $11 DPoP key thumbprint (or null).
  */
-const ISSUE = `
+const ISSUE = statement(
+  "oauth_issue_standalone_grant",
+  `
 WITH g AS (
   INSERT INTO "Grant" (id, "userId", "clientId", scope, resource, "identityProviderId", "createdAt", "lastUsedAt")
   VALUES ($1, $4, $3, $6, $7, $5, $2::timestamp, $2::timestamp)
@@ -40,7 +42,8 @@ WITH g AS (
   WHERE id = $3 AND ("firstTokenAt" IS NULL OR "lastUsedAt" IS NULL OR "lastUsedAt" < $2::timestamp - interval '60 seconds')
   RETURNING id
 )
-SELECT (SELECT id FROM g) AS "grantId", (SELECT id FROM a) AS "accessTokenId"`;
+SELECT (SELECT id FROM g) AS "grantId", (SELECT id FROM a) AS "accessTokenId"`,
+);
 
 export async function issueStandaloneGrant(
   deps: { pool: pg.Pool; env: Env },

@@ -7,9 +7,8 @@ import { TRPCError } from "@trpc/server";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_TEXT } from "../db/availability.ts";
-import type { RequestMeta } from "../http/request-context.ts";
-import type { Services } from "../services.ts";
-import { createContext } from "./init.ts";
+import type { RequestMeta } from "../request/meta.ts";
+import { createContext, type TrpcServices } from "./init.ts";
 import { appRouter, createCaller, type AppCaller } from "./root.ts";
 
 export const TRPC_ENDPOINT = "/api/trpc";
@@ -26,7 +25,7 @@ export interface TrpcService {
   load<T>(request: Request, meta: RequestMeta | null, fn: (caller: AppCaller) => Promise<T>): Promise<T>;
 }
 
-export function createTrpcService(services: () => Services): TrpcService {
+export function createTrpcService(services: () => TrpcServices): TrpcService {
   return {
     handle(request, meta) {
       return fetchRequestHandler({

@@ -19,15 +19,32 @@ import { randomUUID } from "node:crypto";
 import { initTRPC, TRPCError, type TRPC_ERROR_CODE_KEY } from "@trpc/server";
 import { DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable } from "../db/availability.ts";
 import { ZodError } from "zod";
-import type { SessionUser } from "../auth/people.ts";
+import type { SessionUser } from "../auth/session-user.ts";
 import { Prisma } from "../db/client.ts";
-import type { RequestMeta } from "../http/request-context.ts";
+import type { RequestMeta } from "../request/meta.ts";
 import { OAuthError } from "../oauth/errors.ts";
 import { DomainError, type DomainErrorKind } from "../domain-error.ts";
-import type { Services } from "../services.ts";
+import type { PeopleAuth } from "../auth/people.ts";
+import type { Database, PrismaClient } from "../db/client.ts";
+import type { Env } from "../env.ts";
+import type { DomainEventBus } from "../events.ts";
+import type { Logger } from "../logger.ts";
+
+/**
+ * What procedures use of the process's services (server/services.ts builds them): `ctx.services`, handed on to the
+ * domain functions the routers call.
+ */
+export interface TrpcServices {
+  env: Env;
+  log: Logger;
+  db: Database;
+  prisma: PrismaClient;
+  events: DomainEventBus;
+  auth: PeopleAuth;
+}
 
 export interface TrpcContext {
-  services: Services;
+  services: TrpcServices;
   request: Request;
   requestId: string;
   /** The host's per-request facts (absent for callers built outside an HTTP request, e.g. tests). */
@@ -36,7 +53,7 @@ export interface TrpcContext {
 }
 
 export async function createContext(options: {
-  services: Services;
+  services: TrpcServices;
   request: Request;
   meta?: RequestMeta | null;
 }): Promise<TrpcContext> {

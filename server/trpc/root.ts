@@ -2,9 +2,8 @@
  * The tRPC API of the admin console and the account page, served at /api/trpc/* (server/trpc/http.ts) and called
  * in-process by Remix loaders and tests through `createCaller`.
  */
-import { createCallerFactory, createContext, router } from "./init.ts";
-import type { RequestMeta } from "../http/request-context.ts";
-import type { Services } from "../services.ts";
+import type { RequestMeta } from "../request/meta.ts";
+import { createCallerFactory, createContext, router, type TrpcServices } from "./init.ts";
 import { analyticsRouter } from "./routers/analytics.ts";
 import { clientsRouter } from "./routers/clients.ts";
 import { doctorRouter } from "./routers/doctor.ts";
@@ -35,6 +34,6 @@ export type AppCaller = ReturnType<typeof callerFactory>;
  * A server-side caller acting as the person whose cookie `request` carries (or anonymous). Every procedure runs
  * its middlewares as over HTTP: role checks, the cross-site refusal for mutations, error mapping.
  */
-export async function createCaller(services: Services, request: Request, meta?: RequestMeta | null): Promise<AppCaller> {
+export async function createCaller(services: TrpcServices, request: Request, meta?: RequestMeta | null): Promise<AppCaller> {
   return callerFactory(await createContext({ services, request, meta }));
 }

@@ -3,9 +3,9 @@
  * its access token is refused by /mcp/mcp at once (RFC 7009 §2) and the app must ask for consent again.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { devSignIn, screenshot, type TestBrowser } from "../helpers/browser.ts";
+import { devSignIn, screenshot, watchErrors, type TestBrowser } from "../helpers/browser.ts";
 import type { TestServer } from "../helpers/server.ts";
-import { PHONE, confirmThrough, connectThroughConsent, hydrated, mcpStatus, registerClient, startConsole, watchErrors } from "./admin-helpers.ts";
+import { PHONE, confirmThrough, connectThroughConsent, hydrated, mcpStatus, registerClient, startConsole } from "./admin-helpers.ts";
 
 let server: TestServer;
 let browser: TestBrowser;

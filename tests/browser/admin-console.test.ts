@@ -4,10 +4,9 @@
  * §3.1); a client created by hand shows its secret once; every page renders on desktop and at phone width.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Page } from "playwright-core";
-import { devSignIn, screenshot, type TestBrowser } from "../helpers/browser.ts";
+import { devSignIn, screenshot, signedInPage, type TestBrowser, type Viewport } from "../helpers/browser.ts";
 import type { TestServer } from "../helpers/server.ts";
-import { ADMIN, PHONE, confirmThrough, connectThroughConsent, hydrated, mcpStatus, registerClient, startConsole, watchErrors } from "./admin-helpers.ts";
+import { ADMIN, PHONE, confirmThrough, connectThroughConsent, hydrated, mcpStatus, registerClient, startConsole } from "./admin-helpers.ts";
 
 let server: TestServer;
 let browser: TestBrowser;
@@ -17,12 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => browser?.close());
 
-async function adminPage(viewport?: { width: number; height: number }): Promise<{ page: Page; close: () => Promise<void>; errors: string[] }> {
-  const { page, context } = await browser.newPage(viewport ? { viewport } : {});
-  const errors = watchErrors(page);
-  await devSignIn(page, server.url, ADMIN, "/admin");
-  return { page, errors, close: () => context.close() };
-}
+const adminPage = (viewport?: Viewport) => signedInPage(browser, server.url, ADMIN, "/admin", viewport);
 
 describe("Admin console end to end", { timeout: 90_000 }, () => {
   it("lists a client registered at /api/oauth/register; revoking its tokens makes /mcp/mcp refuse them", async () => {

@@ -1,7 +1,7 @@
 /**
  * Shared steps of the admin-console and account browser tests: the server and browser they start from, a person
  * connecting an MCP client through the real OAuth flow (dynamic registration, the consent page clicked in Chromium,
- * PKCE code exchange), checking a token against /mcp/mcp, and watching pages for browser errors.
+ * PKCE code exchange), checking a token against /mcp/mcp. Browser errors are watched by tests/helpers/browser.ts.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Page } from "playwright-core";
@@ -105,16 +105,6 @@ export async function mcpStatus(baseUrl: string, accessToken: string): Promise<n
   });
   await res.body?.cancel();
   return res.status;
-}
-
-/** Collects uncaught page errors and console errors (a hydration mismatch shows up here). */
-export function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("pageerror", (error) => errors.push(error.message));
-  page.on("console", (message) => {
-    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) errors.push(message.text());
-  });
-  return errors;
 }
 
 /** Waits until Remix has started in the browser (buttons that open dialogs or call the API need it). */

@@ -4,11 +4,10 @@
  * secret; an admin adds, disables and removes an identity provider; the pages fit a phone screen.
  */
 import { exportJWK, generateKeyPair } from "jose";
-import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { devSignIn, screenshot, type TestBrowser } from "../helpers/browser.ts";
+import { screenshot, signedInPage, type TestBrowser, type Viewport } from "../helpers/browser.ts";
 import type { TestServer } from "../helpers/server.ts";
-import { ADMIN, PHONE, confirmThrough, hydrated, mcpStatus, startConsole, watchErrors } from "./admin-helpers.ts";
+import { ADMIN, PHONE, confirmThrough, hydrated, mcpStatus, startConsole } from "./admin-helpers.ts";
 
 let server: TestServer;
 let browser: TestBrowser;
@@ -18,12 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => browser?.close());
 
-async function adminPage(viewport?: { width: number; height: number }): Promise<{ page: Page; close: () => Promise<void>; errors: string[] }> {
-  const { page, context } = await browser.newPage(viewport ? { viewport } : {});
-  const errors = watchErrors(page);
-  await devSignIn(page, server.url, ADMIN, "/admin");
-  return { page, errors, close: () => context.close() };
-}
+const adminPage = (viewport?: Viewport) => signedInPage(browser, server.url, ADMIN, "/admin", viewport);
 
 describe("Machine clients and identity providers in the console", { timeout: 120_000 }, () => {
   it("creates a client_credentials client, shows its secret once, and the client gets a token with it", async () => {

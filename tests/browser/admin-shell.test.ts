@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { devSignIn, screenshot, type TestBrowser } from "../helpers/browser.ts";
+import { devSignIn, screenshot, watchErrors, type TestBrowser } from "../helpers/browser.ts";
 import type { TestServer } from "../helpers/server.ts";
-import { ADMIN, PHONE, startConsole, watchErrors } from "./admin-helpers.ts";
+import { ADMIN, PHONE, startConsole } from "./admin-helpers.ts";
 
 let server: TestServer;
 let browser: TestBrowser;

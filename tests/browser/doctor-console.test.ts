@@ -8,10 +8,10 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CAUSES, type CauseId } from "../../server/doctor/causes.ts";
-import { devSignIn, launchBrowser, screenshot, type TestBrowser } from "../helpers/browser.ts";
+import { devSignIn, launchBrowser, screenshot, signedInPage, type TestBrowser, type Viewport } from "../helpers/browser.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { DOCTOR_ADMIN, provoke, recorded, type StandInClient } from "../integration/doctor-support.ts";
-import { PHONE, watchErrors } from "./admin-helpers.ts";
+import { PHONE } from "./admin-helpers.ts";
 
 let server: TestServer;
 let browser: TestBrowser;
@@ -41,12 +41,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => browser?.close());
 
-async function adminPage(viewport?: { width: number; height: number }): Promise<{ page: Page; errors: string[]; close: () => Promise<void> }> {
-  const { page, context } = await browser.newPage(viewport ? { viewport } : {});
-  const errors = watchErrors(page);
-  await devSignIn(page, server.url, DOCTOR_ADMIN, "/admin");
-  return { page, errors, close: () => context.close() };
-}
+const adminPage = (viewport?: Viewport) => signedInPage(browser, server.url, DOCTOR_ADMIN, "/admin", viewport);
 
 async function expectNoTokens(page: Page): Promise<void> {
   const html = await page.content();

@@ -5,10 +5,9 @@
  * redirect URI, an Origin refusal, a rate limit. The interactive run signs in through Chromium (the stand-in person of
  * tests/helpers/consent-browser.mjs, reached through $BROWSER as a person's desktop would).
  */
-import http from "node:http";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../server/db/embedded.ts";
+import { startChallengeStrippingProxy } from "../helpers/challenge-stripping-proxy.ts";
 import { clientSandbox, missingForRealClients, run } from "../helpers/consent-browser.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { mintAccessToken } from "../helpers/tokens.ts";
@@ -78,24 +77,11 @@ describe("mcp-oauth-server doctor names the cause", () => {
   });
 
   it("a proxy in front that drops WWW-Authenticate: challenge_stripped", async () => {
-    const target = new URL(server.url);
-    const proxy = http.createServer((req, res) => {
-      const upstream = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-        const headers = { ...answer.headers };
-        delete headers["www-authenticate"];
-        res.writeHead(answer.statusCode ?? 502, headers);
-        answer.pipe(res);
-      });
-      upstream.on("error", () => res.destroy());
-      req.pipe(upstream);
-    });
-    const port = await freePort();
-    await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
+    const proxy = await startChallengeStrippingProxy(server.url);
     try {
-      const { report } = await doctor([`http://127.0.0.1:${port}/mcp/mcp`]);
+      const { report } = await doctor([`${proxy.url}/mcp/mcp`]);
       expect(failed(report)[0]).toEqual(["challenge", "challenge_stripped"]);
     } finally {
-      proxy.closeAllConnections();
       proxy.close();
     }
   });

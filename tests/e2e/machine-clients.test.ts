@@ -19,6 +19,7 @@ import { addIdentityProvider } from "../../server/oauth/identity-providers.ts";
 import { createMachineClient } from "../../server/oauth/machine-clients.ts";
 import { FakeIdentityProvider, hostedNetwork } from "../helpers/fake-idp.ts";
 import { structured } from "../helpers/mcp.ts";
+import { discoverFrom, insecure } from "../helpers/oauth4webapi.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { OPERATOR } from "../../server/audit.ts";
 
@@ -26,7 +27,6 @@ let server: TestServer;
 let mcpUrl: URL;
 let issuer: string;
 const closers: Array<() => Promise<unknown>> = [];
-const insecure = { [oauth.allowInsecureRequests]: true } as const;
 
 /** An ES256 key pair: the PKCS#8 PEM the SDK providers take, the CryptoKey oauth4webapi takes, and the public JWK. */
 async function keyPair() {
@@ -70,19 +70,13 @@ async function whoamiV2(transport: TransportV2) {
 }
 
 describe("oauth4webapi: client_credentials (OAuth 2.1 §4.2) with both authentication methods, then an MCP tool", () => {
-  async function discover() {
-    const prm = await oauth.processResourceDiscoveryResponse(mcpUrl, await oauth.resourceDiscoveryRequest(mcpUrl, insecure));
-    const as = await oauth.processDiscoveryResponse(new URL(prm.authorization_servers![0]), await oauth.discoveryRequest(new URL(prm.authorization_servers![0]), { algorithm: "oauth2", ...insecure }));
-    return { prm, as };
-  }
-
   async function callWhoami(token: string) {
     const transport = new TransportV1(mcpUrl, { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
     return whoamiV1(transport);
   }
 
   it("client_secret_basic", async () => {
-    const { prm, as } = await discover();
+    const { prm, as } = await discoverFrom(mcpUrl);
     expect(as.token_endpoint_auth_methods_supported).toContain("client_secret_basic");
     const machine = await secretClient("oauth4webapi secret");
     const response = await oauth.clientCredentialsGrantRequest(
@@ -101,7 +95,7 @@ describe("oauth4webapi: client_credentials (OAuth 2.1 §4.2) with both authentic
   });
 
   it("private_key_jwt", async () => {
-    const { prm, as } = await discover();
+    const { prm, as } = await discoverFrom(mcpUrl);
     expect(as.token_endpoint_auth_methods_supported).toContain("private_key_jwt");
     const machine = await keyClient("oauth4webapi jwt");
     const response = await oauth.clientCredentialsGrantRequest(

@@ -6,11 +6,10 @@
  */
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { authorizeByForms, discoverFrom, insecure, registerDynamically } from "../helpers/oauth4webapi.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { authorizeThroughConsent, signIn } from "../integration/oauth-support.ts";
 
 let server: TestServer;
-const insecure = { [oauth.allowInsecureRequests]: true } as const;
 const REDIRECT_URI = "http://127.0.0.1:8976/oauth4webapi/dpop-callback";
 
 beforeAll(async () => {
@@ -33,28 +32,10 @@ async function withNonceRetry<T>(attempt: () => Promise<T>): Promise<T> {
 
 async function discover() {
   const resourceUrl = new URL(`${server.env.APP_URL}/mcp/mcp`);
-  const prm = await oauth.processResourceDiscoveryResponse(resourceUrl, await oauth.resourceDiscoveryRequest(resourceUrl, insecure));
-  const as = await oauth.processDiscoveryResponse(new URL(prm.authorization_servers![0]), await oauth.discoveryRequest(new URL(prm.authorization_servers![0]), { algorithm: "oauth2", ...insecure }));
+  const { prm, as } = await discoverFrom(resourceUrl);
   expect(as.dpop_signing_alg_values_supported).toContain("ES256");
   expect(prm.dpop_signing_alg_values_supported).toContain("ES256");
   return { prm, as };
-}
-
-async function authorize(as: oauth.AuthorizationServer, client: oauth.Client, resource: string, email: string) {
-  const verifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const url = new URL(as.authorization_endpoint!.replace(server.env.APP_URL, server.url));
-  url.search = new URLSearchParams({
-    client_id: client.client_id,
-    redirect_uri: REDIRECT_URI,
-    response_type: "code",
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: "S256",
-    state,
-    resource,
-  }).toString();
-  const { location } = await authorizeThroughConsent(await signIn(server.url, email), url.href);
-  return { params: oauth.validateAuthResponse(as, client, location, state), verifier };
 }
 
 /** tools/call whoami at /mcp/mcp with the DPoP scheme (oauth4webapi adds the proof with ath). */
@@ -67,16 +48,15 @@ async function whoami(accessToken: string, DPoP: oauth.DPoPHandle): Promise<Resp
 describe("oauth4webapi DPoP: registration → authorize → DPoP token → MCP tool → refresh", () => {
   it("a public client: tokens bound to its key, the tool answers, a refresh by another key is refused", async () => {
     const { prm, as } = await discover();
-    const registration = await oauth.processDynamicClientRegistrationResponse(
-      await oauth.dynamicClientRegistrationRequest(
-        as,
-        { client_name: "oauth4webapi DPoP", redirect_uris: [REDIRECT_URI], grant_types: ["authorization_code", "refresh_token"], token_endpoint_auth_method: "none" },
-        insecure,
-      ),
-    );
+    const registration = await registerDynamically(as, {
+      client_name: "oauth4webapi DPoP",
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ["authorization_code", "refresh_token"],
+      token_endpoint_auth_method: "none",
+    });
     const client: oauth.Client = { client_id: registration.client_id, token_endpoint_auth_method: "none" };
     const DPoP = oauth.DPoP(client, await oauth.generateKeyPair("ES256"));
-    const { params, verifier } = await authorize(as, client, prm.resource, "dpop-public@example.com");
+    const { params, verifier } = await authorizeByForms(server, as, client, { redirectUri: REDIRECT_URI, resource: prm.resource, email: "dpop-public@example.com" });
     const tokens = await withNonceRetry(async () =>
       oauth.processAuthorizationCodeResponse(
         as,
@@ -114,18 +94,17 @@ describe("oauth4webapi DPoP: registration → authorize → DPoP token → MCP t
 
   it("a confidential client (client_secret_basic): DPoP token, the tool answers, introspection shows cnf.jkt", async () => {
     const { prm, as } = await discover();
-    const registration = await oauth.processDynamicClientRegistrationResponse(
-      await oauth.dynamicClientRegistrationRequest(
-        as,
-        { client_name: "oauth4webapi DPoP confidential", redirect_uris: [REDIRECT_URI], grant_types: ["authorization_code", "refresh_token"], token_endpoint_auth_method: "client_secret_basic" },
-        insecure,
-      ),
-    );
+    const registration = await registerDynamically(as, {
+      client_name: "oauth4webapi DPoP confidential",
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ["authorization_code", "refresh_token"],
+      token_endpoint_auth_method: "client_secret_basic",
+    });
     const client: oauth.Client = { client_id: registration.client_id };
     const clientAuth = oauth.ClientSecretBasic(registration.client_secret as string);
     const keyPair = await oauth.generateKeyPair("ES256");
     const DPoP = oauth.DPoP(client, keyPair);
-    const { params, verifier } = await authorize(as, client, prm.resource, "dpop-confidential@example.com");
+    const { params, verifier } = await authorizeByForms(server, as, client, { redirectUri: REDIRECT_URI, resource: prm.resource, email: "dpop-confidential@example.com" });
     const tokens = await withNonceRetry(async () =>
       oauth.processAuthorizationCodeResponse(as, client, await oauth.authorizationCodeGrantRequest(as, client, clientAuth, params, REDIRECT_URI, verifier, { DPoP, ...insecure })),
     );

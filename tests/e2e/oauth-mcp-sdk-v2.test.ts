@@ -22,6 +22,7 @@ import {
 } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, type TestBrowser } from "../helpers/browser.ts";
+import { InMemoryOAuthClient } from "../helpers/in-memory-oauth-client.ts";
 import { internet } from "../helpers/internet.ts";
 import { approveInChromium } from "../helpers/mcp-oauth.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
@@ -52,14 +53,10 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** An MCP host's provider: it records the authorization URL instead of opening a browser. */
-class HostProvider implements OAuthClientProvider {
+/** An MCP host's provider: a Client ID Metadata Document as its client_id, the discovery state and, maybe, a DPoP key. */
+class HostProvider extends InMemoryOAuthClient<OAuthClientInformationMixed, OAuthTokens> implements OAuthClientProvider {
   readonly clientMetadataUrl = DOCUMENT_URL;
-  information: OAuthClientInformationMixed | undefined;
-  saved: OAuthTokens | undefined;
-  verifier = "";
   discovery: OAuthDiscoveryState | undefined;
-  authorizationUrl: URL | undefined;
   /** A DPoP key, when the host uses one (RFC 9449). */
   session: DpopSession | undefined;
 
@@ -71,27 +68,6 @@ class HostProvider implements OAuthClientProvider {
   }
   get clientMetadata(): OAuthClientMetadata {
     return { client_name: "MCP SDK v2 e2e", redirect_uris: [CALLBACK], token_endpoint_auth_method: "none" } as OAuthClientMetadata;
-  }
-  clientInformation() {
-    return this.information;
-  }
-  saveClientInformation(information: OAuthClientInformationMixed) {
-    this.information = information;
-  }
-  tokens() {
-    return this.saved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
   }
   saveDiscoveryState(state: OAuthDiscoveryState) {
     this.discovery = state;

@@ -8,12 +8,12 @@ import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, type TestBrowser } from "../helpers/browser.ts";
 import { approveInChromium } from "../helpers/mcp-oauth.ts";
+import { authorizeByForms, discoverFrom, insecure, registerDynamically } from "../helpers/oauth4webapi.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { authorizeThroughConsent, mcpStatus, signIn } from "../integration/oauth-support.ts";
+import { mcpStatus, signIn } from "../integration/oauth-support.ts";
 
 let server: TestServer;
 let browser: TestBrowser;
-const insecure = { [oauth.allowInsecureRequests]: true } as const;
 const REDIRECT_URI = "http://127.0.0.1:8976/oauth4webapi/callback";
 
 beforeAll(async () => {
@@ -27,10 +27,8 @@ afterAll(async () => {
 
 async function discover() {
   const resourceUrl = new URL(`${server.env.APP_URL}/mcp/mcp`);
-  const prm = await oauth.processResourceDiscoveryResponse(resourceUrl, await oauth.resourceDiscoveryRequest(resourceUrl, insecure));
+  const { prm, as } = await discoverFrom(resourceUrl);
   expect(prm.resource).toBe(resourceUrl.href);
-  const issuer = new URL(prm.authorization_servers![0]);
-  const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: "oauth2", ...insecure }));
   return { prm, as };
 }
 
@@ -39,19 +37,13 @@ describe("oauth4webapi: discovery → registration → authorize (Chromium) → 
     const { prm, as } = await discover();
     expect(as.authorization_response_iss_parameter_supported).toBe(true);
 
-    const registration = await oauth.processDynamicClientRegistrationResponse(
-      await oauth.dynamicClientRegistrationRequest(
-        as,
-        {
-          client_name: "oauth4webapi e2e",
-          redirect_uris: [REDIRECT_URI],
-          grant_types: ["authorization_code", "refresh_token"],
-          response_types: ["code"],
-          token_endpoint_auth_method: "none",
-        },
-        insecure,
-      ),
-    );
+    const registration = await registerDynamically(as, {
+      client_name: "oauth4webapi e2e",
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    });
     const client: oauth.Client = { client_id: registration.client_id, token_endpoint_auth_method: "none" };
     const clientAuth = oauth.None();
 
@@ -115,31 +107,16 @@ describe("oauth4webapi: discovery → registration → authorize (Chromium) → 
 
   it("completes the flow for a confidential client (client_secret_basic) and introspects", async () => {
     const { prm, as } = await discover();
-    const registration = await oauth.processDynamicClientRegistrationResponse(
-      await oauth.dynamicClientRegistrationRequest(
-        as,
-        { client_name: "oauth4webapi confidential", redirect_uris: [REDIRECT_URI], grant_types: ["authorization_code", "refresh_token"], token_endpoint_auth_method: "client_secret_basic" },
-        insecure,
-      ),
-    );
+    const registration = await registerDynamically(as, {
+      client_name: "oauth4webapi confidential",
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ["authorization_code", "refresh_token"],
+      token_endpoint_auth_method: "client_secret_basic",
+    });
     const client: oauth.Client = { client_id: registration.client_id };
     const clientAuth = oauth.ClientSecretBasic(registration.client_secret as string);
-    const verifier = oauth.generateRandomCodeVerifier();
-    const state = oauth.generateRandomState();
-    const url = new URL(as.authorization_endpoint!.replace(server.env.APP_URL, server.url));
-    url.search = new URLSearchParams({
-      client_id: client.client_id,
-      redirect_uri: REDIRECT_URI,
-      response_type: "code",
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: "S256",
-      state,
-      resource: prm.resource,
-    }).toString();
     // The HTTP forms this time (same pages, no browser).
-    const jar = await signIn(server.url, "e2e-confidential@example.com");
-    const { location } = await authorizeThroughConsent(jar, url.href);
-    const params = oauth.validateAuthResponse(as, client, location, state);
+    const { params, verifier } = await authorizeByForms(server, as, client, { redirectUri: REDIRECT_URI, resource: prm.resource, email: "e2e-confidential@example.com" });
     const tokens = await oauth.processAuthorizationCodeResponse(
       as,
       client,
@@ -154,9 +131,7 @@ describe("oauth4webapi: discovery → registration → authorize (Chromium) → 
 
   it("validateAuthResponse reads our error response (RFC 6749 §4.1.2.1 + RFC 9207 iss) as an authorization error", async () => {
     const { as } = await discover();
-    const registration = await oauth.processDynamicClientRegistrationResponse(
-      await oauth.dynamicClientRegistrationRequest(as, { redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "none" }, insecure),
-    );
+    const registration = await registerDynamically(as, { redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "none" });
     const client: oauth.Client = { client_id: registration.client_id };
     const state = oauth.generateRandomState();
     const url = new URL(`${server.url}/oauth/authorize`);

@@ -10,9 +10,11 @@ import { CHROMIUM_ARGS } from "./chromium-args.mjs";
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const SCREENSHOT_DIR = path.resolve("artifacts/screenshots");
 
+export type Viewport = { width: number; height: number };
+
 export interface TestBrowser {
   browser: Browser;
-  newPage(options?: { viewport?: { width: number; height: number } }): Promise<{ page: Page; context: BrowserContext }>;
+  newPage(options?: { viewport?: Viewport }): Promise<{ page: Page; context: BrowserContext }>;
   close(): Promise<void>;
 }
 
@@ -50,4 +52,30 @@ export async function devSignIn(page: Page, baseUrl: string, email: string, retu
   await page.getByLabel("Email").fill(email);
   await page.getByRole("button", { name: "Sign in (development)" }).click();
   await page.waitForURL((url) => !url.pathname.startsWith("/login"));
+}
+
+/** Collects uncaught page errors and console errors (a hydration mismatch shows up here). */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) errors.push(message.text());
+  });
+  return errors;
+}
+
+export interface SignedInPage {
+  page: Page;
+  /** What watchErrors collected on `page`. */
+  errors: string[];
+  /** Closes the page's context (its cookies go with it). */
+  close(): Promise<void>;
+}
+
+/** A page in a fresh context, signed in as `email` through the development sign-in and left at `returnTo`, its errors watched. */
+export async function signedInPage(browser: TestBrowser, baseUrl: string, email: string, returnTo: string, viewport?: Viewport): Promise<SignedInPage> {
+  const { page, context } = await browser.newPage(viewport ? { viewport } : {});
+  const errors = watchErrors(page);
+  await devSignIn(page, baseUrl, email, returnTo);
+  return { page, errors, close: () => context.close() };
 }

@@ -13,6 +13,7 @@ import type { Page } from "playwright-core";
 import { expect } from "vitest";
 import { authorizeThroughConsent, publicClient, signIn, type CookieJar } from "../integration/oauth-support.ts";
 import { screenshot, type TestBrowser } from "./browser.ts";
+import { InMemoryOAuthClient } from "./in-memory-oauth-client.ts";
 
 export const MCP_REDIRECT_URI = "http://127.0.0.1:8976/mcp-callback";
 
@@ -28,14 +29,11 @@ export interface TestOAuthProviderOptions {
  * instead of opening a browser, and forgets what the SDK tells it to (`invalidateCredentials`, e.g. after a
  * registration was swept).
  */
-export class TestOAuthProvider implements OAuthClientProvider {
-  information: OAuthClientInformationMixed | undefined;
-  saved: OAuthTokens | undefined;
-  verifier = "";
-  authorizationUrl: URL | undefined;
+export class TestOAuthProvider extends InMemoryOAuthClient<OAuthClientInformationMixed, OAuthTokens> implements OAuthClientProvider {
   private readonly options: Required<Omit<TestOAuthProviderOptions, "scope">> & { scope: string | null };
 
   constructor(scopeOrOptions: string | TestOAuthProviderOptions = {}) {
+    super();
     const options = typeof scopeOrOptions === "string" ? { scope: scopeOrOptions } : scopeOrOptions;
     this.options = {
       scope: options.scope === undefined ? "mcp:tools" : options.scope,
@@ -54,34 +52,6 @@ export class TestOAuthProvider implements OAuthClientProvider {
       redirect_uris: [this.options.redirectUrl],
       ...(this.options.scope ? { scope: this.options.scope } : {}),
     }) as OAuthClientMetadata;
-  }
-
-  clientInformation() {
-    return this.information;
-  }
-
-  saveClientInformation(information: OAuthClientInformationMixed) {
-    this.information = information;
-  }
-
-  tokens() {
-    return this.saved;
-  }
-
-  saveTokens(tokens: OAuthTokens) {
-    this.saved = tokens;
-  }
-
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-
-  codeVerifier() {
-    return this.verifier;
   }
 
   invalidateCredentials(scope: "all" | "client" | "tokens" | "verifier" | "discovery") {

@@ -2,7 +2,8 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { LabelGuard, methodLabel, oauthErrorLabel, statusLabel } from "../../server/analytics/labels.ts";
 import { createMetrics } from "../../server/analytics/metrics.ts";
-import { analyticsOverview, resolveRange, tokensIssued } from "../../server/analytics/queries.ts";
+import { analyticsOverview, tokensIssued } from "../../server/analytics/summaries.ts";
+import { resolveRange } from "../../server/analytics/time-range.ts";
 import { AnalyticsRecorder, type RequestRow } from "../../server/analytics/recorder.ts";
 import { cleanDetails, cleanText } from "../../server/analytics/sanitize.ts";
 import { SecretPrefix, randomSecret } from "../../server/crypto.ts";
@@ -107,7 +108,7 @@ describe("retention (ANALYTICS_RETENTION_DAYS)", () => {
   });
 });
 
-describe("summary queries (server/analytics/queries.ts)", () => {
+describe("summary queries (server/analytics/summaries.ts)", () => {
   it("summarise requests, tokens issued, clients, users and security events over a range", async () => {
     const server = await startTestServer();
     const { prisma } = server.services;

@@ -9,7 +9,8 @@ import { readFileSync } from "node:fs";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { createMetrics } from "../../server/analytics/metrics.ts";
-import { analyticsOverview, LATENCY_BUCKETS_MS, requestSummary, type TimeRange } from "../../server/analytics/queries.ts";
+import { analyticsOverview, LATENCY_BUCKETS_MS, requestSummary } from "../../server/analytics/summaries.ts";
+import type { TimeRange } from "../../server/analytics/time-range.ts";
 import { AnalyticsRecorder, type RequestRow } from "../../server/analytics/recorder.ts";
 import { createLogger } from "../../server/logger.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
@@ -389,5 +390,60 @@ describe("one bad row does not lose the other rows of its batch (issue 13)", () 
     expect(sampleValue(samples, "analytics_rows_written_total", { table: "AnalyticsSecurity" })).toBe(21);
     expect(recorder.size).toBe(0);
     await recorder.close();
+  });
+});
+
+describe("a range reads only its own rollup rows, however many are stored (issue 18)", () => {
+  /** Every scan of a rollup table in the plan of `sql`: its node type and index condition. */
+  async function rollupScans(pool: pg.Pool, sql: string): Promise<Array<{ node: string; cond: string }>> {
+    const client = await pool.connect();
+    try {
+      // Tiny test tables would be read whole anyway; with sequential scans priced out, what is left to check is that
+      // both ends of every span are index conditions (known while planning), not filters applied to every row.
+      await client.query("BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off");
+      const { rows } = await client.query<{ "QUERY PLAN": Array<{ Plan: unknown }> }>(`EXPLAIN (FORMAT JSON) ${sql}`);
+      const scans: Array<{ node: string; cond: string }> = [];
+      const walk = (plan: Record<string, unknown>) => {
+        if (typeof plan["Relation Name"] === "string" && plan["Relation Name"].endsWith("Rollup")) {
+          scans.push({ node: String(plan["Node Type"]), cond: String(plan["Index Cond"] ?? "") });
+        }
+        for (const child of (plan.Plans as Array<Record<string, unknown>> | undefined) ?? []) walk(child);
+      };
+      walk(rows[0]["QUERY PLAN"][0].Plan as Record<string, unknown>);
+      return scans;
+    } finally {
+      await client.query("ROLLBACK");
+      client.release();
+    }
+  }
+
+  it("each span of a range ending now is an index range scan bounded at both ends, for the console's and Grafana's queries", async () => {
+    const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
+    const { pool } = server.services.db;
+    const to = new Date().toISOString().slice(0, 19).replace("T", " ");
+    const from = new Date(Date.now() - 30 * DAY - 17 * MINUTE).toISOString().slice(0, 19).replace("T", " ");
+    for (const fn of ["analytics_traffic", "analytics_usage", "analytics_security"]) {
+      const scans = await rollupScans(pool, `SELECT count(*) FROM ${fn}('${from}'::timestamp, '${to}'::timestamp, 3600)`);
+      expect(scans).toHaveLength(5);
+      for (const scan of scans) {
+        expect(scan.node).toMatch(/^Index (Only )?Scan$/);
+        expect(scan.cond).toMatch(/bucket >= '[^']+'::timestamp without time zone\) AND \(bucket < '[^']+'::timestamp/);
+      }
+    }
+    // A bound parameter (the console's queries) is planned with its value too.
+    const { rows } = await pool.query<{ requests: string }>(`SELECT coalesce(sum(requests), 0) AS requests FROM analytics_traffic($1::timestamp, $2::timestamp)`, [from, to]);
+    expect(Number(rows[0].requests)).toBe(0);
+  });
+
+  it("a Grafana panel steps by minutes up to a day's range and by whole hours beyond, whatever interval it asks for", async () => {
+    const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
+    const step = async (hours: number, intervalMs: number) =>
+      (await server.services.db.pool.query<{ s: number }>(`SELECT analytics_step(now()::timestamp - make_interval(hours => $1), now()::timestamp, $2) AS s`, [hours, intervalMs])).rows[0].s;
+    expect(await step(1, 3_600)).toBe(60);
+    expect(await step(24, 86_400)).toBe(120);
+    expect(await step(7 * 24, 604_800)).toBe(3600);
+    expect(await step(30 * 24, 2_592_000)).toBe(3600);
+    expect(await step(30 * 24, 7_200_000)).toBe(7200);
+    expect(await step(400 * 24, 86_400_000)).toBe(86400);
   });
 });

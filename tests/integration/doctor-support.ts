@@ -6,10 +6,9 @@
  * through the tRPC API as an admin.
  */
 import { randomBytes } from "node:crypto";
-import http from "node:http";
 import { expect } from "vitest";
-import { freePort } from "../../server/db/embedded.ts";
 import { createCaller, type AppCaller } from "../../server/trpc/root.ts";
+import { startChallengeStrippingProxy } from "../helpers/challenge-stripping-proxy.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { browse, CookieJar, hiddenField, pkce, REDIRECT } from "./oauth-support.ts";
 
@@ -183,33 +182,18 @@ export const provoke = {
    * without a challenge and falls back to the well-known URI (RFC 9728 §3.1), which never reaches the server.
    */
   async proxyStripsChallenge(server: TestServer, ip: string): Promise<void> {
-    const target = new URL(server.url);
-    const proxy = http.createServer((req, res) => {
-      if (req.url?.startsWith("/.well-known/")) {
-        res.writeHead(404).end("not found");
-        return;
-      }
+    const proxy = await startChallengeStrippingProxy(server.url, {
+      hideWellKnown: true,
       // The public address is APP_URL's (X-Forwarded-Host): only the proxy's header handling is wrong.
-      const headers = { ...req.headers, "x-forwarded-for": ip, "x-forwarded-host": target.host };
-      const upstream = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers }, (answer) => {
-        const out = { ...answer.headers };
-        delete out["www-authenticate"];
-        res.writeHead(answer.statusCode ?? 502, out);
-        answer.pipe(res);
-      });
-      upstream.on("error", () => res.destroy());
-      req.pipe(upstream);
+      forwardHeaders: (req) => ({ ...req.headers, "x-forwarded-for": ip, "x-forwarded-host": new URL(server.url).host }),
     });
-    const port = await freePort();
-    await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
     try {
       const client = new StandInClient(server, "proxied", ip);
-      const res = await client.mcp(undefined, {}, `http://127.0.0.1:${port}`);
+      const res = await client.mcp(undefined, {}, proxy.url);
       expect(res.status).toBe(401);
       expect(res.headers.get("www-authenticate")).toBeNull();
-      expect((await client.fetch("/.well-known/oauth-protected-resource/mcp/mcp", { base: `http://127.0.0.1:${port}` })).status).toBe(404);
+      expect((await client.fetch("/.well-known/oauth-protected-resource/mcp/mcp", { base: proxy.url })).status).toBe(404);
     } finally {
-      proxy.closeAllConnections();
       proxy.close();
     }
   },

@@ -3,7 +3,7 @@
  * endpoints give through a Remix resource route (Fetch Request in, Response out), with the host's edge steps.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RequestMeta } from "../../server/http/request-context.ts";
+import type { RequestMeta } from "../../server/request/meta.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { collectEvents, publicClient, register } from "./oauth-support.ts";
 

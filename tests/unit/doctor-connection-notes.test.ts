@@ -7,7 +7,7 @@ import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
 import { DomainEventBus, type DomainEvents } from "../../server/events.ts";
 import { connectionNotes, OncePerWindow } from "../../server/http/connection-notes.ts";
-import type { RequestMeta } from "../../server/http/request-context.ts";
+import type { RequestMeta } from "../../server/request/meta.ts";
 
 function setup(trustProxy: boolean) {
   const bus = new DomainEventBus();

@@ -2,16 +2,13 @@
  * The create/edit form of an OAuth client, and the one-time display of a client secret. The server applies the
  * registration rules (redirect URIs, scopes); this form only shapes the input.
  */
-import { useId, useState, type FormEvent } from "react";
+import { useId, useState } from "react";
 import { Button } from "../ui/button";
+import { ChoiceFieldset } from "../ui/choice-fieldset";
 import { TextAreaField, TextField } from "../ui/fields";
+import { FormFrame } from "../ui/form-frame";
 import { Modal } from "../ui/modal";
-
-export interface ScopeOption {
-  value: string;
-  description: string;
-  adminOnly: boolean;
-}
+import { readScopes, ScopeFieldset, type ScopeOption } from "./scope-fieldset";
 
 export interface ClientFormValues {
   name: string;
@@ -19,6 +16,11 @@ export interface ClientFormValues {
   redirectUris: string[];
   scopes: string[];
 }
+
+const CLIENT_TYPES = [
+  { value: "confidential", label: "Confidential", hint: "Runs on a server and keeps a secret (client_secret_basic)." },
+  { value: "public", label: "Public", hint: "Runs on a device or in a browser; no secret, PKCE only." },
+] as const;
 
 export function ClientForm({
   mode,
@@ -42,10 +44,7 @@ export function ClientForm({
 }) {
   const [type, setType] = useState<ClientFormValues["type"]>(initial?.type ?? "confidential");
   const typeName = useId();
-  const errorId = useId();
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const form = new FormData(event.currentTarget);
+  function submit(form: FormData) {
     onSubmit({
       name: String(form.get("name") ?? "").trim(),
       type,
@@ -53,33 +52,13 @@ export function ClientForm({
         .split(/\r?\n/)
         .map((line) => line.trim())
         .filter(Boolean),
-      scopes: form.getAll("scopes").map(String),
+      scopes: readScopes(form),
     });
   }
   return (
-    <form onSubmit={submit} className="space-y-4" aria-describedby={error ? errorId : undefined}>
+    <FormFrame onSubmit={submit} busy={busy} error={error} submitLabel={mode === "create" ? "Create client" : "Save changes"} onCancel={onCancel}>
       <TextField label="Name" name="name" required maxLength={200} defaultValue={initial?.name ?? ""} autoComplete="off" />
-      {mode === "create" ? (
-        <fieldset>
-          <legend className="block text-sm font-medium text-gray-700">Client type</legend>
-          <div className="mt-1 space-y-2">
-            {(
-              [
-                ["confidential", "Confidential", "Runs on a server and keeps a secret (client_secret_basic)."],
-                ["public", "Public", "Runs on a device or in a browser; no secret, PKCE only."],
-              ] as const
-            ).map(([value, label, hint]) => (
-              <label key={value} className="flex items-start gap-2 text-sm">
-                <input type="radio" name={typeName} value={value} checked={type === value} onChange={() => setType(value)} className="mt-1" />
-                <span>
-                  <span className="font-medium text-gray-900">{label}</span>
-                  <span className="block text-gray-500">{hint}</span>
-                </span>
-              </label>
-            ))}
-          </div>
-        </fieldset>
-      ) : null}
+      {mode === "create" ? <ChoiceFieldset legend="Client type" type="radio" name={typeName} choices={CLIENT_TYPES} selected={type} onSelect={setType} /> : null}
       {machine ? null : <TextAreaField
         label="Redirect URIs"
         hint="(one per line)"
@@ -90,39 +69,8 @@ export function ClientForm({
         placeholder="https://app.example.com/oauth/callback"
         spellCheck={false}
       />}
-      <fieldset>
-        <legend className="block text-sm font-medium text-gray-700">Scopes</legend>
-        <div className="mt-1 space-y-2">
-          {scopeOptions.map((scope) => (
-            <label key={scope.value} className="flex items-start gap-2 text-sm">
-              <input type="checkbox" name="scopes" value={scope.value} defaultChecked={(initial?.scopes ?? ["mcp:tools"]).includes(scope.value)} className="mt-1" />
-              <span>
-                <span className="font-mono text-gray-900">{scope.value}</span>
-                <span className="block text-gray-500">
-                  {scope.description}
-                  {scope.adminOnly ? " (granted to admins only)" : ""}
-                </span>
-              </span>
-            </label>
-          ))}
-        </div>
-      </fieldset>
-      {error ? (
-        <p id={errorId} role="alert" className="rounded-md bg-red-50 px-3 py-2 text-sm text-red-800">
-          {error}
-        </p>
-      ) : null}
-      <div className="flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-        {onCancel ? (
-          <Button onClick={onCancel} disabled={busy}>
-            Cancel
-          </Button>
-        ) : null}
-        <Button type="submit" tone="primary" disabled={busy}>
-          {busy ? "Saving…" : mode === "create" ? "Create client" : "Save changes"}
-        </Button>
-      </div>
-    </form>
+      <ScopeFieldset options={scopeOptions} initial={initial?.scopes ?? ["mcp:tools"]} adminOnlyNote=" (granted to admins only)" />
+    </FormFrame>
   );
 }
 

@@ -3,8 +3,9 @@
  * latest security events, read through the same domain queries the admin console uses.
  */
 import { z } from "zod";
-import { analyticsQueries } from "../../analytics/index.ts";
 import { listSecurityEvents } from "../../analytics/security-events.ts";
+import { activeClients, requestSummary, securityEventSummary, tokensIssued, topClients, topEndpoints } from "../../analytics/summaries.ts";
+import { resolveRange } from "../../analytics/time-range.ts";
 import { requireAdmin } from "./admin-guard.ts";
 import { McpScope } from "../../oauth/scopes.ts";
 import { defineTool } from "./types.ts";
@@ -25,16 +26,16 @@ export const adminAnalyticsSummary = defineTool({
   async handler({ hours }, context) {
     await requireAdmin(context);
     const deps = context.services;
-    const range = analyticsQueries.resolveRange({}, hours);
+    const range = resolveRange({}, hours);
     // One bucket for the whole window: only totals are reported here.
     const bucketSeconds = hours * 3600;
     const [requests, tokens, clients, security, clientsTop, endpoints] = await Promise.all([
-      analyticsQueries.requestSummary(deps, range),
-      analyticsQueries.tokensIssued(deps, range, bucketSeconds),
-      analyticsQueries.activeClients(deps, range),
-      analyticsQueries.securityEventSummary(deps, range, bucketSeconds),
-      analyticsQueries.topClients(deps, range, 5),
-      analyticsQueries.topEndpoints(deps, range, 10),
+      requestSummary(deps, range),
+      tokensIssued(deps, range, bucketSeconds),
+      activeClients(deps, range),
+      securityEventSummary(deps, range, bucketSeconds),
+      topClients(deps, range, 5),
+      topEndpoints(deps, range, 10),
     ]);
     return {
       window: { hours, from: range.from.toISOString(), to: range.to.toISOString() },

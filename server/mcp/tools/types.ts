@@ -6,11 +6,19 @@
  */
 import type { ToolAnnotations } from "@modelcontextprotocol/server";
 import type { ZodRawShape, z } from "zod";
-import type { EventOrigin } from "../../events.ts";
-import type { Services } from "../../services.ts";
+import type { PrismaClient } from "../../db/client.ts";
+import type { Env } from "../../env.ts";
+import type { DomainEventBus, EventOrigin } from "../../events.ts";
+import type { Logger } from "../../logger.ts";
 import type { McpCaller } from "../bearer.ts";
 
-export type ToolServices = Pick<Services, "env" | "prisma" | "events" | "log">;
+/** What tools use of the process's services (handed in by server/mcp/service.ts). */
+export interface ToolServices {
+  env: Env;
+  prisma: PrismaClient;
+  events: DomainEventBus;
+  log: Logger;
+}
 
 export interface ToolContext {
   services: ToolServices;

@@ -1,21 +1,19 @@
 /**
  * `analytics`: the dashboard's numbers over a chosen range — summary (requests, error rate, latency percentiles,
- * tokens issued, active clients, security events) and time series. Reads server/analytics/queries.ts (the same
+ * tokens issued, active clients, security events) and time series. Reads server/analytics/summaries.ts (the same
  * queries as `GET /api/analytics` and the Grafana Postgres dashboard). Admins only.
  */
 import { z } from "zod";
 import {
   activeClients,
-  bucketSecondsFor,
   requestSummary,
   requestTimeSeries,
-  resolveRange,
   securityEventSummary,
   tokensIssued,
   topClients,
   topEndpoints,
-  type TimeRange,
-} from "../../analytics/queries.ts";
+} from "../../analytics/summaries.ts";
+import { bucketSecondsFor, resolveRange, type TimeRange } from "../../analytics/time-range.ts";
 import { adminProcedure, router } from "../init.ts";
 
 export const RANGE_PRESETS = { "1h": 1, "24h": 24, "7d": 7 * 24, "30d": 30 * 24 } as const;

@@ -8,7 +8,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { diagnoseCaller, diagnoseClient } from "../../doctor/doctor.ts";
 import { failedConnections } from "../../doctor/summary.ts";
-import { resolveRange } from "../../analytics/queries.ts";
+import { resolveRange } from "../../analytics/time-range.ts";
 import { adminProcedure, router } from "../init.ts";
 import { RANGE_PRESETS } from "./analytics.ts";
 

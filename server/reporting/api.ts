@@ -9,17 +9,17 @@
  * `client_id` or the Client row id (rows carry the row id).
  */
 import { z } from "zod";
-import type { Prisma } from "../db/client.ts";
+import { methodLabel } from "../analytics/labels.ts";
+import type { AnalyticsRecorder } from "../analytics/recorder.ts";
+import { cleanDetails, cleanText } from "../analytics/sanitize.ts";
+import { clientRowIdOf, requestSummary, securityEventSummary, topEndpoints } from "../analytics/summaries.ts";
+import { resolveRange, type TimeRange } from "../analytics/time-range.ts";
+import type { Prisma, PrismaClient } from "../db/client.ts";
 import { timeKeysetArgs } from "../db/pagination.ts";
-import type { Services } from "../services.ts";
-import type { RequestMeta } from "../http/request-context.ts";
+import type { RequestMeta } from "../request/meta.ts";
 import { authorizeAnalyticsCaller, json, jsonError, type AdminAccessDeps } from "./admin-access.ts";
-import { methodLabel } from "./labels.ts";
-import type { AnalyticsRecorder } from "./recorder.ts";
-import { clientRowIdOf, requestSummary, resolveRange, securityEventSummary, topEndpoints, type TimeRange } from "./queries.ts";
-import { cleanDetails, cleanText } from "./sanitize.ts";
 
-type Deps = AdminAccessDeps & Pick<Services, "prisma">;
+type Deps = AdminAccessDeps & { prisma: PrismaClient };
 
 export const COLLECT_BODY_LIMIT = 64 * 1024;
 const MAX_EVENTS = 100;

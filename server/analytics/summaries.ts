@@ -1,6 +1,7 @@
 /**
- * Read side of the analytics tables: summaries and time series over a time range, for the admin console (tRPC
- * `analytics` router), `GET /api/analytics` and the Grafana Postgres dashboard (which calls the same SQL functions).
+ * Read side of the analytics tables: summaries and time series over a time range (time-range.ts), for the admin
+ * console (tRPC `analytics` router), the MCP admin tools, `GET /api/analytics` (server/reporting) and the Grafana
+ * Postgres dashboard (which calls the same SQL functions).
  * Every figure comes from the rollups (AnalyticsTrafficRollup, AnalyticsUsageRollup, AnalyticsSecurityRollup, kept
  * by triggers as raw rows are written), never from the raw rows: a 30-day view reads about 30 day rows, 48 hour
  * rows and 120 minute rows per key, whatever the traffic. Latency percentiles come from histogram buckets (within one bucket of the exact value).
@@ -9,45 +10,14 @@
  * name a client by its public `client_id` and name, joined from `Client`.
  */
 import { Prisma, type PrismaClient } from "../db/client.ts";
+import { bucketSecondsFor, type TimeRange } from "./time-range.ts";
 
 export interface AnalyticsDeps {
   prisma: PrismaClient;
 }
 
-export interface TimeRange {
-  from: Date;
-  to: Date;
-}
-
 /** Route patterns of the token endpoint (RFC 6749 §3.2): a 200 there is a token response. */
 export const TOKEN_ENDPOINT_ROUTES = ["/api/oauth/token", "/oauth/token"];
-
-const MAX_RANGE_MS = 400 * 24 * 3600 * 1000;
-
-/**
- * A range from optional bounds: `to` defaults to now, `from` to `defaultHours` before `to`; at most 400 days; a
- * reversed range is swapped rather than refused.
- */
-export function resolveRange(input: { from?: Date | string | null; to?: Date | string | null } = {}, defaultHours = 24): TimeRange {
-  const to = toDate(input.to) ?? new Date();
-  let from = toDate(input.from) ?? new Date(to.getTime() - defaultHours * 3600_000);
-  if (from > to) return resolveRange({ from: to, to: from }, defaultHours);
-  if (to.getTime() - from.getTime() > MAX_RANGE_MS) from = new Date(to.getTime() - MAX_RANGE_MS);
-  return { from, to };
-}
-
-function toDate(value: Date | string | null | undefined): Date | undefined {
-  if (!value) return undefined;
-  const date = value instanceof Date ? value : new Date(value);
-  return Number.isNaN(date.getTime()) ? undefined : date;
-}
-
-/** A bucket width (seconds) giving about `points` points over the range, rounded to a readable step. */
-export function bucketSecondsFor(range: TimeRange, points = 60): number {
-  const steps = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400];
-  const wanted = (range.to.getTime() - range.from.getTime()) / 1000 / points;
-  return steps.find((s) => s >= wanted) ?? steps.at(-1)!;
-}
 
 // Timestamps are stored as UTC `timestamp(3)` (Prisma's convention); bounds are passed as ISO text and converted
 // explicitly so no driver or session time zone can shift them.

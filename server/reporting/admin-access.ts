@@ -1,17 +1,17 @@
 /**
  * Who may use the analytics API: a signed-in administrator (session cookie), or, for `POST /api/analytics/collect`
  * only, a bearer access token carrying the `mcp:admin` scope (RFC 6750 §2.1) whose user is still an administrator.
- * The token is verified by the MCP resource server's own bearer check (server/mcp/bearer.ts, through services):
+ * The token is verified by the MCP resource server's own bearer check (server/mcp/bearer.ts, `services.mcp.bearer`):
  * the same validity rules (digest lookup, expiry, revocation, disabled client, RFC 8707 audience of the MCP server),
  * the same cache and the same INVALID_TOKEN security events. Anonymous callers get 401, everyone else 403; both as
  * JSON with `Cache-Control: no-store`.
  */
+import type { PeopleAuth } from "../auth/people.ts";
 import type { EventOrigin } from "../events.ts";
 import type { BearerAuth } from "../mcp/bearer.ts";
 import { bearerChallenge } from "../oauth/challenges.ts";
 import type { OAuthErrorCode } from "../oauth/errors.ts";
 import { McpScope } from "../oauth/scopes.ts";
-import type { Services } from "../services.ts";
 
 export const ADMIN_SCOPE = McpScope.admin;
 
@@ -21,9 +21,9 @@ export type AnalyticsCaller =
   | { ok: false; response: Response };
 
 export interface AdminAccessDeps {
-  auth: Services["auth"];
-  /** The MCP bearer check (services.mcp.bearer), looked up per request: it is built after analytics. */
-  mcpBearer: () => Pick<BearerAuth, "authenticate">;
+  auth: Pick<PeopleAuth, "getUser">;
+  /** The MCP resource server's bearer check (services.mcp.bearer). */
+  bearer: Pick<BearerAuth, "authenticate">;
 }
 
 export async function authorizeAnalyticsCaller(
@@ -42,7 +42,7 @@ export async function authorizeAnalyticsCaller(
 }
 
 async function verifyAdminBearer(deps: AdminAccessDeps, request: Request, authorization: string, origin: EventOrigin): Promise<AnalyticsCaller> {
-  const result = await deps.mcpBearer().authenticate({ authorization, url: request.url, endpoint: "mcp", requiredScopes: [ADMIN_SCOPE], origin });
+  const result = await deps.bearer.authenticate({ authorization, url: request.url, endpoint: "mcp", requiredScopes: [ADMIN_SCOPE], origin });
   const insufficient = () =>
     ({
       ok: false,

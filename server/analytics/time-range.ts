@@ -1,0 +1,36 @@
+/**
+ * The time range of an analytics question ("the last 24 hours", "from … to …") and the chart bucket width that suits
+ * it: shared by the summaries (summaries.ts), the reporting API, the console's tRPC routers and the MCP admin tools.
+ */
+
+export interface TimeRange {
+  from: Date;
+  to: Date;
+}
+
+const MAX_RANGE_MS = 400 * 24 * 3600 * 1000;
+
+/**
+ * A range from optional bounds: `to` defaults to now, `from` to `defaultHours` before `to`; at most 400 days; a
+ * reversed range is swapped rather than refused.
+ */
+export function resolveRange(input: { from?: Date | string | null; to?: Date | string | null } = {}, defaultHours = 24): TimeRange {
+  const to = toDate(input.to) ?? new Date();
+  let from = toDate(input.from) ?? new Date(to.getTime() - defaultHours * 3600_000);
+  if (from > to) return resolveRange({ from: to, to: from }, defaultHours);
+  if (to.getTime() - from.getTime() > MAX_RANGE_MS) from = new Date(to.getTime() - MAX_RANGE_MS);
+  return { from, to };
+}
+
+function toDate(value: Date | string | null | undefined): Date | undefined {
+  if (!value) return undefined;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** A bucket width (seconds) giving about `points` points over the range, rounded to a readable step. */
+export function bucketSecondsFor(range: TimeRange, points = 60): number {
+  const steps = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400];
+  const wanted = (range.to.getTime() - range.from.getTime()) / 1000 / points;
+  return steps.find((s) => s >= wanted) ?? steps.at(-1)!;
+}
