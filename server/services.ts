@@ -82,7 +82,7 @@ export async function createServices(env: Env, options: { log: Logger; databaseU
   const rateLimits = new RateLimits({ env, log, events, redis });
   const replay = new ReplayCache({ redis, pool: db.pool });
   const dpop = new DpopVerifier({ env, replay });
-  const mcp = new McpService({ env, log, prisma: db.prisma, events, redis, rateLimits, dpop, shutdown: shutdown.signal });
+  const mcp = new McpService({ env, log, prisma: db.prisma, pool: db.pool, events, redis, rateLimits, dpop, shutdown: shutdown.signal });
   closers.push(() => mcp.close());
   const reporting = createReporting({ auth, bearer: mcp.bearer, prisma: db.prisma, recorder: analytics.recorder });
 

@@ -8,6 +8,7 @@
 import type { Request, Response } from "express";
 import { safeEqual, sha256Hex } from "../crypto.ts";
 import type { Env } from "../env.ts";
+import { bearerChallenge } from "../oauth/challenges.ts";
 import { LOOPBACK, parseIpRanges } from "../request/ip-ranges.ts";
 import type { Logger } from "../logger.ts";
 import type { Registry } from "prom-client";
@@ -37,7 +38,7 @@ export function metricsHandler(options: { env: Env; registry: Registry; log: Log
     const ip = (res.locals.meta as { ip?: string } | undefined)?.ip ?? req.socket.remoteAddress ?? "";
     const access = check(req.get("authorization"), ip);
     if (!access.ok) {
-      if (access.status === 401) res.setHeader("WWW-Authenticate", 'Bearer realm="metrics"');
+      if (access.status === 401) res.setHeader("WWW-Authenticate", bearerChallenge({ realm: "metrics" }));
       res.status(access.status).type("text/plain").send(access.status === 401 ? "Unauthorized\n" : "Forbidden\n");
       return;
     }

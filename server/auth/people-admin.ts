@@ -8,10 +8,11 @@
 import type { Prisma, PrismaClient, Role } from "../db/client.ts";
 import { pageArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
 import { DomainError } from "../domain-error.ts";
-import { revokeGrantsWhere } from "../oauth/grants.ts";
+import { revokeGrantsForUser } from "../oauth/grants.ts";
+import { McpScope } from "../oauth/scopes.ts";
 import type { Env } from "../env.ts";
 import type { DomainEventBus } from "../events.ts";
-import { auditAdminAction } from "./audit.ts";
+import { auditAdminAction } from "../audit.ts";
 
 type Deps = { prisma: PrismaClient; env: Env; events: DomainEventBus };
 
@@ -105,7 +106,7 @@ export async function promoteUser(deps: Deps, userId: string, byUserId: string):
   const user = await findUser(deps, userId);
   if (user.role === "ADMIN" && (user.promotedAt || isConfiguredAdmin(deps, user.email))) return { role: "ADMIN" };
   await deps.prisma.user.update({ where: { id: userId }, data: { role: "ADMIN", promotedAt: new Date() } });
-  auditAdminAction(deps, byUserId, "user.promoted", { targetUserId: userId });
+  auditAdminAction(deps, { userId: byUserId }, "user.promoted", { targetUserId: userId });
   return { role: "ADMIN" };
 }
 
@@ -121,8 +122,8 @@ export async function demoteUser(deps: Deps, userId: string, byUserId: string): 
   await deps.prisma.user.update({ where: { id: userId }, data: { role: "USER", promotedAt: null } });
   // Tokens granted with the admin scope must not outlive the role (refresh would drop the scope, but an access
   // token already issued would keep it until it expires).
-  await revokeGrantsWhere(deps, { userId, scope: { contains: "mcp:admin" } }, "user demoted", "user", { userIds: [userId] });
-  auditAdminAction(deps, byUserId, "user.demoted", { targetUserId: userId });
+  await revokeGrantsForUser(deps, userId, "user demoted", { scope: McpScope.admin });
+  auditAdminAction(deps, { userId: byUserId }, "user.demoted", { targetUserId: userId });
   return { role: "USER" };
 }
 
@@ -150,7 +151,7 @@ export async function listSessions(deps: Deps, userId: string, now = new Date())
 export async function endSession(deps: Deps, userId: string, sessionId: string, byUserId: string): Promise<{ ended: number }> {
   const { count } = await deps.prisma.session.deleteMany({ where: { id: sessionId, userId } });
   if (count === 0) throw new DomainError("not_found", "No such session.");
-  auditAdminAction(deps, byUserId, "user.session_ended", { targetUserId: userId });
+  auditAdminAction(deps, { userId: byUserId }, "user.session_ended", { targetUserId: userId });
   return { ended: count };
 }
 
@@ -158,7 +159,7 @@ export async function endSession(deps: Deps, userId: string, sessionId: string, 
 export async function endAllSessions(deps: Deps, userId: string, byUserId: string): Promise<{ ended: number }> {
   await findUser(deps, userId);
   const { count } = await deps.prisma.session.deleteMany({ where: { userId } });
-  auditAdminAction(deps, byUserId, "user.sessions_ended", { targetUserId: userId });
+  auditAdminAction(deps, { userId: byUserId }, "user.sessions_ended", { targetUserId: userId });
   return { ended: count };
 }
 

@@ -14,6 +14,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { OPERATOR } from "../audit.ts";
 import { DomainError } from "../domain-error.ts";
 import { deleteClient, getClient, listClients, setClientDisabled, setClientDpopRequired, type ClientDetails } from "../oauth/client-admin.ts";
 import { OAuthError } from "../oauth/errors.ts";
@@ -157,7 +158,7 @@ const clientCommands = {
       };
     },
     async run(context, input) {
-      const { client, clientSecret } = await createMachineClient(context, input, null);
+      const { client, clientSecret } = await createMachineClient(context, input, OPERATOR);
       return {
         json: { ...clientJson(client), ...(clientSecret ? { client_secret: clientSecret } : {}) },
         text: [...describeClient(client), ...(clientSecret ? [`client_secret:  ${clientSecret}`, "", "The secret is shown once: store it now."] : [])],
@@ -187,14 +188,14 @@ const clientCommands = {
   disable: {
     prepare: (_values, positionals, UsageError) => one(positionals, "client id", UsageError),
     async run(context, id) {
-      await setClientDisabled(context, await findClientId(context, id), true);
+      await setClientDisabled(context, await findClientId(context, id), true, OPERATOR);
       return { json: { client_id: id, disabled: true }, text: [`Disabled ${id}: it gets no tokens and its tokens stop working.`] };
     },
   } satisfies Command<string>,
   enable: {
     prepare: (_values, positionals, UsageError) => one(positionals, "client id", UsageError),
     async run(context, id) {
-      await setClientDisabled(context, await findClientId(context, id), false);
+      await setClientDisabled(context, await findClientId(context, id), false, OPERATOR);
       return { json: { client_id: id, disabled: false }, text: [`Enabled ${id}.`] };
     },
   } satisfies Command<string>,
@@ -205,7 +206,7 @@ const clientCommands = {
       return { id, required: policy === "required" };
     },
     async run(context, { id, required }) {
-      await setClientDpopRequired(context, await findClientId(context, id), required);
+      await setClientDpopRequired(context, await findClientId(context, id), required, OPERATOR);
       return {
         json: { client_id: id, dpop_bound_access_tokens: required },
         text: [required ? `DPoP required for ${id}: its token requests without a proof are refused.` : `DPoP optional for ${id}.`],
@@ -215,7 +216,7 @@ const clientCommands = {
   delete: {
     prepare: (_values, positionals, UsageError) => one(positionals, "client id", UsageError),
     async run(context, id) {
-      const counts = await deleteClient(context, await findClientId(context, id));
+      const counts = await deleteClient(context, await findClientId(context, id), OPERATOR);
       return { json: { client_id: id, deleted: true, revoked: counts }, text: [`Deleted ${id} (${counts.grants} grant(s) revoked).`] };
     },
   } satisfies Command<string>,
@@ -235,7 +236,7 @@ const idpCommands = {
       };
     },
     async run(context, input) {
-      const idp = await addIdentityProvider(context, input, null);
+      const idp = await addIdentityProvider(context, input, OPERATOR);
       return {
         json: { issuer: idp.issuer, id: idp.id, jwks_uri: idp.jwksUri, inline_keys: idp.inlineKeys, allow_new_users: idp.allowNewUsers },
         text: [`Trusted ${idp.issuer} (${idp.jwksUri ? `keys from ${idp.jwksUri}` : `${idp.inlineKeys} key(s) inline`}; new users ${idp.allowNewUsers ? "allowed" : "not allowed"}).`],
@@ -255,7 +256,7 @@ const idpCommands = {
   remove: {
     prepare: (_values, positionals, UsageError) => one(positionals, "issuer", UsageError),
     async run(context, issuer) {
-      const counts = await removeIdentityProvider(context, issuer);
+      const counts = await removeIdentityProvider(context, issuer, OPERATOR);
       return { json: { issuer: counts.issuer, removed: true, revoked: { grants: counts.grants, accessTokens: counts.accessTokens } }, text: [`Removed ${counts.issuer} (${counts.grants} grant(s) revoked).`] };
     },
   } satisfies Command<string>,

@@ -21,18 +21,20 @@
  * Verified tokens are cached briefly (token-cache.ts); `oauth.revocation` events drop them at once, on every node
  * when Redis is configured (revocation-sync.ts). A cached token keeps working through a database outage.
  */
-import crypto from "node:crypto";
 import type { AuthInfo } from "@modelcontextprotocol/server";
-import { SecretPrefix, sha256Hex } from "../crypto.ts";
+import type pg from "pg";
+import { SecretPrefix } from "../crypto.ts";
 import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable, summariseError } from "../db/availability.ts";
+import { bearerChallenge } from "../oauth/challenges.ts";
 import { DPOP_SIGNING_ALGS, DpopError } from "../oauth/dpop.ts";
 import type { DpopVerifier } from "../oauth/dpop-verifier.ts";
-import { missingScopes } from "../oauth/scopes.ts";
-import type { PrismaClient, Role } from "../db/client.ts";
+import { ENDPOINT_SCOPES, missingScopes } from "../oauth/scopes.ts";
+import { audienceCovers, protectedResourceMetadataUrl, resourceIdentifiers, resourceOf, type McpEndpoint, type ResourceIdentifiers } from "../oauth/resources.ts";
+import { accessTokenDigest, lookupAccessToken, type AccessTokenRefusal } from "../oauth/tokens.ts";
+import type { Role } from "../db/client.ts";
 import type { Env } from "../env.ts";
 import type { DomainEventBus, EventOrigin } from "../events.ts";
 import type { Logger } from "../logger.ts";
-import { audienceCovers, ENDPOINT_SCOPES, protectedResourceMetadataUrl, resourceIdentifiers, resourceOf, type McpEndpoint, type ResourceIdentifiers } from "./resources.ts";
 import { TokenCache, type RevocationIds } from "./token-cache.ts";
 
 /**
@@ -96,12 +98,8 @@ const MAX_TOKEN_LENGTH = 512;
 type Scheme = "Bearer" | "DPoP";
 
 type InvalidReason =
+  | AccessTokenRefusal
   | "malformed"
-  | "unknown"
-  | "expired"
-  | "revoked"
-  | "grant_revoked"
-  | "client_disabled"
   | "audience"
   | "dpop_bound_as_bearer"
   | "not_dpop_bound"
@@ -111,7 +109,7 @@ export class BearerAuth {
   readonly cache: TokenCache<McpCaller>;
   private readonly resources: ResourceIdentifiers;
 
-  constructor(private readonly services: { env: Env; prisma: PrismaClient; events: DomainEventBus; log: Logger; dpop: DpopVerifier }) {
+  constructor(private readonly services: { env: Env; pool: pg.Pool; events: DomainEventBus; log: Logger; dpop: DpopVerifier }) {
     this.cache = new TokenCache<McpCaller>(services.env.MCP_TOKEN_CACHE_SECONDS * 1000);
     this.resources = resourceIdentifiers(services.env.APP_URL);
   }
@@ -136,7 +134,7 @@ export class BearerAuth {
     const scheme = header ? /^(bearer|dpop)(\s|$)/i.exec(header)?.[1] : undefined;
     if (!header || !scheme) {
       // RFC 6750 §3.1: a request without authentication information gets no error code.
-      return this.fail(endpoint, 401, undefined, "Authorization required", {}, this.services.env.MCP_DPOP_REQUIRED ? "DPoP" : "Bearer");
+      return this.fail(endpoint, 401, undefined, "Authorization required", undefined, this.services.env.MCP_DPOP_REQUIRED ? "DPoP" : "Bearer");
     }
     const dpop = scheme.toLowerCase() === "dpop";
     const match = CREDENTIALS.exec(header);
@@ -146,7 +144,7 @@ export class BearerAuth {
     }
     if (!dpop && this.services.env.MCP_DPOP_REQUIRED) return this.invalid(origin, endpoint, "bearer_not_accepted", undefined, "DPoP");
 
-    const digest = tokenDigest(token);
+    const digest = accessTokenDigest(token);
     const now = Date.now();
     const cached = this.cache.get(digest, now);
     return cached ? this.check(request, cached, now, dpop ? token : undefined) : this.lookupAndCheck(request, digest, now, dpop ? token : undefined);
@@ -174,7 +172,7 @@ export class BearerAuth {
     const { endpoint, origin } = request;
     const scheme: Scheme = dpopToken || caller.dpopJkt ? "DPoP" : "Bearer";
     if (caller.expiresAt.getTime() <= now) return this.invalid(origin, endpoint, "expired", caller, scheme);
-    if (!audienceCovers(caller.resource, this.resources, endpoint)) {
+    if (!audienceCovers(caller.resource, this.resources[endpoint], this.resources)) {
       return this.invalid(origin, endpoint, "audience", caller, scheme);
     }
     if (caller.dpopJkt && !dpopToken) return this.invalid(origin, endpoint, "dpop_bound_as_bearer", caller, "DPoP");
@@ -211,7 +209,7 @@ export class BearerAuth {
           severity: error.severity,
           details: { reason: error.reason, endpoint: `/mcp/${endpoint}` },
         });
-        return this.fail(endpoint, 401, error.error, error.description, {}, "DPoP");
+        return this.fail(endpoint, 401, error.error, error.description, undefined, "DPoP");
       }
       if (isDatabaseUnavailable(error)) return this.unavailable(error);
       throw error;
@@ -226,47 +224,29 @@ export class BearerAuth {
       403,
       "insufficient_scope",
       "The access token does not grant the scope this request needs",
-      { scope: scopes.join(" ") },
+      scopes.join(" "),
       scheme,
     );
   }
 
+  /** A cache miss: the one access-token lookup (oauth/tokens.ts), as a caller. */
   private async lookup(digest: string, now: number): Promise<McpCaller | InvalidReason> {
-    const row = await this.services.prisma.accessToken.findUnique({
-      where: { tokenHash: digest },
-      select: {
-        id: true,
-        grantId: true,
-        userId: true,
-        scope: true,
-        resource: true,
-        expiresAt: true,
-        revokedAt: true,
-        dpopJkt: true,
-        grant: { select: { revokedAt: true } },
-        client: { select: { id: true, clientId: true, name: true, disabled: true } },
-        user: { select: { email: true, name: true, role: true } },
-      },
-    });
-    if (!row) return "unknown";
-    if (row.revokedAt) return "revoked";
-    if (row.grant.revokedAt) return "grant_revoked";
-    if (row.client.disabled) return "client_disabled";
-    if (row.expiresAt.getTime() <= now) return "expired";
+    const token = await lookupAccessToken(this.services.pool, digest, now);
+    if (typeof token === "string") return token;
     return {
-      tokenId: row.id,
-      grantId: row.grantId,
-      userId: row.userId,
-      email: row.user?.email ?? null,
-      name: row.user?.name ?? null,
-      role: row.user?.role ?? null,
-      clientDbId: row.client.id,
-      clientId: row.client.clientId,
-      clientName: row.client.name,
-      scopes: row.scope.split(" ").filter(Boolean),
-      resource: row.resource,
-      expiresAt: row.expiresAt,
-      dpopJkt: row.dpopJkt,
+      tokenId: token.id,
+      grantId: token.grantId,
+      userId: token.userId,
+      email: token.userEmail,
+      name: token.userName,
+      role: token.userRole,
+      clientDbId: token.clientDbId,
+      clientId: token.clientId,
+      clientName: token.clientName,
+      scopes: token.scopes,
+      resource: token.resource,
+      expiresAt: token.expiresAt,
+      dpopJkt: token.dpopJkt,
     };
   }
 
@@ -293,7 +273,7 @@ export class BearerAuth {
       // The audience a wrong-audience token was issued for (a URL, not a secret): what the doctor names.
       reason === "audience" && caller ? caller.resource : undefined,
     );
-    return this.fail(endpoint, 401, "invalid_token", this.invalidText(reason, endpoint), {}, scheme);
+    return this.fail(endpoint, 401, "invalid_token", this.invalidText(reason, endpoint), undefined, scheme);
   }
 
   private invalidText(reason: InvalidReason, endpoint: McpEndpoint): string {
@@ -322,23 +302,29 @@ export class BearerAuth {
     });
   }
 
+  /**
+   * The failure and its challenge (oauth/challenges.ts): RFC 6750 §3 with `resource_metadata` (RFC 9728 §5.1); the
+   * DPoP scheme adds `algs` (RFC 9449 §7.1). A 401 names what the endpoint needs, so the client asks for it (MCP
+   * 2026-07-28 Authorization §"Scope Selection").
+   */
   private fail(
     endpoint: McpEndpoint,
     status: BearerFailure["status"],
     error: BearerFailure["error"],
     description: string,
-    extra: Record<string, string> = {},
+    scope: string | undefined = undefined,
     scheme: Scheme = "Bearer",
   ): { ok: false; failure: BearerFailure } {
-    const metadata = protectedResourceMetadataUrl(resourceOf(this.services.env.APP_URL, endpoint));
-    const params: string[] = [];
-    if (error) params.push(`error="${error}"`, `error_description="${description}"`);
-    // RFC 9449 §7.1: the DPoP challenge names the proof algorithms this server accepts.
-    if (scheme === "DPoP") params.push(`algs="${DPOP_SIGNING_ALGS.join(" ")}"`);
-    // A 401 names what the endpoint needs, so the client asks for it (MCP 2026-07-28 Authorization).
-    const scoped = status === 401 && !("scope" in extra) ? { scope: ENDPOINT_SCOPES.join(" "), ...extra } : extra;
-    for (const [key, value] of Object.entries(scoped)) params.push(`${key}="${value}"`);
-    params.push(`resource_metadata="${metadata}"`);
+    const challenge = bearerChallenge(
+      {
+        error,
+        description,
+        algs: scheme === "DPoP" ? DPOP_SIGNING_ALGS : undefined,
+        scope: scope ?? (status === 401 ? ENDPOINT_SCOPES.join(" ") : undefined),
+        resourceMetadata: protectedResourceMetadataUrl(this.resources[endpoint]),
+      },
+      scheme,
+    );
     return {
       ok: false,
       failure: {
@@ -346,7 +332,7 @@ export class BearerAuth {
         error,
         description,
         headers: {
-          "WWW-Authenticate": `${scheme} ${params.join(", ")}`,
+          "WWW-Authenticate": challenge,
           "Cache-Control": "no-store",
           "Content-Type": "application/json",
           // RFC 9449 §9: a fresh nonce with every DPoP challenge where the resource asks for nonces.
@@ -356,15 +342,6 @@ export class BearerAuth {
       },
     };
   }
-}
-
-/**
- * The token's SHA-256 digest, hex (what `AccessToken.tokenHash` stores), with Node's one-shot `crypto.hash`
- * (Node >= 20.12) where it exists: about a third of the cost of `createHash()` on every MCP request.
- */
-const oneShotHash: typeof crypto.hash | undefined = crypto.hash;
-function tokenDigest(token: string): string {
-  return oneShotHash ? oneShotHash("sha256", token, "hex") : sha256Hex(token);
 }
 
 /** Whether the URL's query carries `access_token` (parsed only when the text could contain it: hot path). */

@@ -3,6 +3,7 @@
  * across nodes, the MCP servers (long-lived connections and the SDK's entry), 2025-era Streamable HTTP sessions,
  * and both transports' endpoints.
  */
+import type pg from "pg";
 import type { Env } from "../env.ts";
 import type { DomainEventBus } from "../events.ts";
 import type { RateLimits } from "../request/rate-limit.ts";
@@ -21,6 +22,8 @@ export interface McpServiceDeps {
   env: Env;
   log: Logger;
   prisma: PrismaClient;
+  /** The pool under Prisma: the bearer check's token lookup is a prepared statement (oauth/sql.ts). */
+  pool: pg.Pool;
   events: DomainEventBus;
   redis: RedisService | null;
   rateLimits: RateLimits;
@@ -41,8 +44,8 @@ export class McpService {
   private readonly revocations: RevocationSync;
 
   constructor(deps: McpServiceDeps) {
-    const { env, log, prisma, events, redis, rateLimits, shutdown, dpop } = deps;
-    this.bearer = new BearerAuth({ env, prisma, events, log, dpop });
+    const { env, log, prisma, pool, events, redis, rateLimits, shutdown, dpop } = deps;
+    this.bearer = new BearerAuth({ env, pool, events, log, dpop });
     this.servers = new McpServers({ env, prisma, events, log });
     this.sessions = new SessionStore({ redis, log }, env.MCP_SESSION_IDLE_SECONDS);
     this.streamable = new StreamableHttpEndpoint({ env, log, events, bearer: this.bearer, rateLimits, servers: this.servers, sessions: this.sessions });

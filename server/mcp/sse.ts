@@ -18,7 +18,7 @@ import type { RequestMeta } from "../request/meta.ts";
 import type { Logger } from "../logger.ts";
 import type { RedisService } from "../redis.ts";
 import { callerKey, toAuthInfo, type BearerAuth, type BearerFailure, type McpCaller } from "./bearer.ts";
-import { ENDPOINT_SCOPES } from "./resources.ts";
+import { ENDPOINT_SCOPES } from "../oauth/scopes.ts";
 import { buildMcpServer, type McpServers, type RequestFacts } from "./server.ts";
 import { dpopProofs, originOf } from "./streamable-http.ts";
 import { callerIsAdmin } from "./tools/admin-guard.ts";

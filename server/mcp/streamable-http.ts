@@ -21,7 +21,7 @@ import type { RateLimits } from "../request/rate-limit.ts";
 import { rejectionResponse } from "../request/rate-limit.ts";
 import type { RequestMeta } from "../request/meta.ts";
 import { callerKey, failureResponse, toAuthInfo, type BearerAuth, type McpCaller } from "./bearer.ts";
-import { ENDPOINT_SCOPES } from "./resources.ts";
+import { ENDPOINT_SCOPES } from "../oauth/scopes.ts";
 import { kindOf, type Era, type McpServers, type RequestFacts } from "./server.ts";
 import { SessionStore } from "./sessions.ts";
 import { missingToolScopes } from "./tool-scopes.ts";

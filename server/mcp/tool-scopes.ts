@@ -7,9 +7,8 @@
  * A caller who could never hold a tool's scopes (admin tools for a person without the ADMIN role) is not challenged:
  * the tool is not in their `tools/list` and calling it answers "not found" like any unknown tool.
  */
-import { formatScope, missingScopes, parseScope, scopeCovers } from "../oauth/scopes.ts";
+import { ENDPOINT_SCOPES, formatScope, missingScopes, parseScope, scopeCovers } from "../oauth/scopes.ts";
 import type { McpCaller } from "./bearer.ts";
-import { ENDPOINT_SCOPES } from "./resources.ts";
 import { tools } from "./tools/index.ts";
 import type { ToolDefinition } from "./tools/types.ts";
 

@@ -109,7 +109,7 @@ export class AuthorizationEndpoint {
       validated = await this.validate(url, origin);
     } catch (error) {
       if (error instanceof LocalError) {
-        this.deps.events.authorize(origin, "error", error.error);
+        this.deps.emit.authorize(origin, "error", error.error);
         return { kind: "error-page", status: error.status, error: error.error, description: error.description };
       }
       if (error instanceof PendingRedirectError) return this.refuse(error.request, error.cause, origin, currentUser);
@@ -120,7 +120,7 @@ export class AuthorizationEndpoint {
       user = await currentUser();
       if (!user) {
         if (validated.prompt.has("none")) throw new OAuthError("access_denied", "the user is not signed in", { reason: "login_required" });
-        this.deps.events.authorize(origin, "login_required");
+        this.deps.emit.authorize(origin, "login_required");
         return { kind: "login" };
       }
       origin.userId = user.id;
@@ -131,22 +131,22 @@ export class AuthorizationEndpoint {
       });
       const key = { userId: user.id, clientDbId: validated.client.id, resource: validated.resource };
       if (decision === "deny") {
-        this.deps.events.authorize(origin, "denied");
+        this.deps.emit.authorize(origin, "denied");
         return this.redirect(validated, { error: "access_denied", error_description: "The user denied the request" }, "access_denied");
       }
       if (decision === "allow") {
         await rememberConsent(this.deps.prisma, key, scopes);
-        this.deps.events.authorize(origin, "approved");
+        this.deps.emit.authorize(origin, "approved");
         return this.issueCode(validated, user, scopes);
       }
       const remembered = await rememberedScopes(this.deps.prisma, key);
       if (!validated.prompt.has("consent") && identityAssured(validated) && consentCovers(remembered, scopes)) {
-        this.deps.events.authorize(origin, "consent_remembered");
+        this.deps.emit.authorize(origin, "consent_remembered");
         return this.issueCode(validated, user, scopes);
       }
       if (validated.prompt.has("none")) throw new OAuthError("access_denied", "consent is required", { reason: "consent_required" });
       await this.deps.clients.touch(validated.client.id);
-      this.deps.events.authorize(origin, "consent_shown");
+      this.deps.emit.authorize(origin, "consent_shown");
       return { kind: "consent", view: this.consentView(validated, user, scopes, ignored, identityAssured(validated) ? remembered : []) };
     } catch (error) {
       const known = user;
@@ -172,7 +172,7 @@ export class AuthorizationEndpoint {
     if (request.client.kind === "MANUAL") return this.errorRedirect(request, error, origin);
     const user = await currentUser();
     if (!user && !request.prompt.has("none")) {
-      this.deps.events.authorize(origin, "login_required");
+      this.deps.emit.authorize(origin, "login_required");
       return { kind: "login" };
     }
     if (user) {
@@ -209,7 +209,7 @@ export class AuthorizationEndpoint {
           // A Client ID Metadata Document that could not be used: what was wrong with it (the wire text, no secret)
           // is what the connection doctor shows for the client_id as presented.
           origin.clientId = clientId.slice(0, 255);
-          this.deps.events.security(origin, {
+          this.deps.emit.security(origin, {
             type: "INVALID_CLIENT",
             severity: "low",
             details: { reason: "metadata_document", endpoint: "authorize", description: error.description },
@@ -223,7 +223,7 @@ export class AuthorizationEndpoint {
       // No row id to name it by: the event and the request's analytics row carry the client_id as presented
       // (public, not a secret), so the connection doctor finds them by that string.
       origin.clientId = clientId.slice(0, 255);
-      this.deps.events.security(origin, { type: "INVALID_CLIENT", severity: "low", details: { reason: "unknown_client", endpoint: "authorize" } });
+      this.deps.emit.security(origin, { type: "INVALID_CLIENT", severity: "low", details: { reason: "unknown_client", endpoint: "authorize" } });
       throw new LocalError("invalid_client", "This application is not registered here (or its registration expired). Ask it to register again.");
     }
     origin.clientId = client.id;
@@ -234,7 +234,7 @@ export class AuthorizationEndpoint {
     if (presented !== undefined) {
       if (!findRedirectUri(client.redirectUris, presented)) {
         // The presented URI (not a secret) is what the connection doctor shows next to the registered ones.
-        this.deps.events.security(origin, {
+        this.deps.emit.security(origin, {
           type: "REDIRECT_URI_MISMATCH",
           severity: "medium",
           details: { endpoint: "authorize", redirectUri: presented.slice(0, 500) },
@@ -294,7 +294,7 @@ export class AuthorizationEndpoint {
       return resolveResource(requested, this.deps.env.APP_URL);
     } catch (error) {
       if (error instanceof OAuthError && error.error === "invalid_target") {
-        this.deps.events.security(origin, {
+        this.deps.emit.security(origin, {
           type: "RESOURCE_MISMATCH",
           severity: "low",
           details: { endpoint: "authorize", resource: requested.slice(0, 3).map((r) => r.slice(0, 300)), expected: this.deps.env.APP_URL },
@@ -332,7 +332,7 @@ export class AuthorizationEndpoint {
   private errorRedirect(request: ValidatedAuthorization, error: OAuthError, origin: EventOrigin): RedirectOutcome {
     // OpenID-style prompt=none answers (the codes clients expect), otherwise the RFC 6749 §4.1.2.1 code.
     const code = error.reason === "login_required" || error.reason === "consent_required" ? error.reason : error.error;
-    this.deps.events.authorize(origin, "error", code);
+    this.deps.emit.authorize(origin, "error", code);
     return this.redirect(request, { error: code, error_description: error.description }, code);
   }
 

@@ -7,10 +7,13 @@
  * (client-secrets.ts; RFC 9700 §4.14). Whenever tokens stop being usable early (disable, delete) `oauth.revocation`
  * names the client by both ids, so every node's MCP token cache drops them at once.
  *
+ * Each change is audited here (server/audit.ts), whoever asks: the console, an MCP admin tool or the CLI.
+ *
  * Ids: `id` arguments are Client row ids (`Client.id`), as in the console's URLs.
  */
 import type { ClientKind, Prisma } from "../db/client.ts";
-import type { Services } from "../services.ts";
+import type { OAuthReadDeps, OAuthStoreDeps } from "./deps.ts";
+import { auditAdminAction, type AdminActor } from "../audit.ts";
 import { validateClientName } from "./client-metadata.ts";
 import { generateClientId, generateClientSecret, isConfidentialMethod } from "./client-secrets.ts";
 import { OAuthEvents } from "./emit.ts";
@@ -20,8 +23,6 @@ import { validateRedirectUris } from "./redirect-uris.ts";
 import { formatScope, isSupportedScope, SUPPORTED_SCOPES } from "./scopes.ts";
 import { pageArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
 import { DomainError } from "../domain-error.ts";
-
-type Deps = Pick<Services, "prisma" | "events">;
 
 /** A request the console cannot carry out; `kind` is mapped to a tRPC code (server/trpc/init.ts). */
 export type ClientType = "confidential" | "public";
@@ -36,6 +37,8 @@ export interface ClientRow {
   createdAt: Date;
   lastUsedAt: Date | null;
   activeGrants: number;
+  redirectUris: string[];
+  scopes: string[];
 }
 
 export interface ClientFilter {
@@ -52,7 +55,7 @@ export type ClientPage = Page<ClientRow>;
 const typeOf = (method: string): ClientType => (method === "none" ? "public" : "confidential");
 
 /** Clients newest first, keyset-paginated both ways (the cursor is a row id). */
-export async function listClients(deps: Pick<Services, "prisma">, filter: ClientFilter, page: ClientPageInput): Promise<ClientPage> {
+export async function listClients(deps: OAuthReadDeps, filter: ClientFilter, page: ClientPageInput): Promise<ClientPage> {
   const where: Prisma.ClientWhereInput = {
     ...(filter.kind ? { kind: filter.kind } : {}),
     ...(filter.status ? { disabled: filter.status === "disabled" } : {}),
@@ -60,7 +63,7 @@ export async function listClients(deps: Pick<Services, "prisma">, filter: Client
       ? {
           OR: [
             { name: { contains: filter.search, mode: "insensitive" } },
-            { clientId: { contains: filter.search } },
+            { clientId: { contains: filter.search, mode: "insensitive" } },
             { id: filter.search },
           ],
         }
@@ -80,6 +83,8 @@ export async function listClients(deps: Pick<Services, "prisma">, filter: Client
         disabled: true,
         createdAt: true,
         lastUsedAt: true,
+        redirectUris: true,
+        scope: true,
         _count: { select: { grants: { where: { revokedAt: null } } } },
       },
     }),
@@ -88,10 +93,11 @@ export async function listClients(deps: Pick<Services, "prisma">, filter: Client
   const result = toPage(rows, page, total);
   return {
     ...result,
-    items: result.items.map(({ _count, tokenEndpointAuthMethod, ...row }) => ({
+    items: result.items.map(({ _count, tokenEndpointAuthMethod, scope, ...row }) => ({
       ...row,
       type: typeOf(tokenEndpointAuthMethod),
       activeGrants: _count.grants,
+      scopes: scope.split(" ").filter(Boolean),
     })),
   };
 }
@@ -135,7 +141,14 @@ export interface ClientDetails {
   };
 }
 
-export async function getClient(deps: Pick<Services, "prisma">, id: string, now = new Date()): Promise<ClientDetails> {
+/** The client whose public `client_id` is `clientId` (the MCP admin tools name clients that way). */
+export async function findClientByClientId(deps: OAuthReadDeps, clientId: string): Promise<{ id: string; clientId: string; name: string }> {
+  const client = await deps.prisma.client.findUnique({ where: { clientId }, select: { id: true, clientId: true, name: true } });
+  if (!client) throw new DomainError("not_found", "No such client.");
+  return client;
+}
+
+export async function getClient(deps: OAuthReadDeps, id: string, now = new Date()): Promise<ClientDetails> {
   const client = await deps.prisma.client.findUnique({ where: { id } });
   if (!client) throw new DomainError("not_found", "No such client.");
   const { prisma } = deps;
@@ -200,9 +213,9 @@ export interface CreateClientInput {
  * RFC 7591 §2 default) and gets a secret, returned here once; a public client uses PKCE alone (`none`).
  */
 export async function createManualClient(
-  deps: Deps,
+  deps: OAuthStoreDeps,
   input: CreateClientInput,
-  byUserId: string,
+  by: AdminActor,
 ): Promise<{ client: ClientDetails; clientSecret: string | null }> {
   const name = validateClientName(input.name, "");
   if (!name) throw new OAuthError("invalid_client_metadata", "client_name is required");
@@ -223,7 +236,7 @@ export async function createManualClient(
       scope,
       tokenEndpointAuthMethod,
       applicationType: "web",
-      createdById: byUserId,
+      createdById: by.userId,
       metadata: {
         client_name: name,
         redirect_uris: redirectUris,
@@ -236,6 +249,7 @@ export async function createManualClient(
     select: { id: true },
   });
   new OAuthEvents(deps.events).clientRegistered(row.id, "manual");
+  auditAdminAction(deps, by, "client.created", { clientDbId: row.id, type: input.type });
   return { client: await getClient(deps, row.id), clientSecret: secret?.secret ?? null };
 }
 
@@ -249,7 +263,7 @@ export interface UpdateClientInput {
  * Changes a client's name, redirect URIs or scopes. A metadata-document client is described by its document (the
  * next fetch would undo any change here), so it is refused.
  */
-export async function updateClient(deps: Pick<Services, "prisma">, id: string, input: UpdateClientInput): Promise<ClientDetails> {
+export async function updateClient(deps: OAuthStoreDeps, id: string, input: UpdateClientInput, by: AdminActor): Promise<ClientDetails> {
   const client = await deps.prisma.client.findUnique({ where: { id }, select: { kind: true, metadata: true } });
   if (!client) throw new DomainError("not_found", "No such client.");
   if (client.kind === "METADATA_DOCUMENT") {
@@ -267,6 +281,8 @@ export async function updateClient(deps: Pick<Services, "prisma">, id: string, i
   if (Object.keys(data).length > 0) {
     await deps.prisma.client.update({ where: { id }, data: { ...data, metadata: metadata as Prisma.InputJsonValue } });
   }
+  const fields = (Object.keys(input) as Array<keyof UpdateClientInput>).filter((key) => input[key] !== undefined);
+  auditAdminAction(deps, by, "client.updated", { clientDbId: id, fields: fields.join(",") });
   return getClient(deps, id);
 }
 
@@ -274,7 +290,7 @@ export async function updateClient(deps: Pick<Services, "prisma">, id: string, i
  * Issues a new secret for a confidential client; the old one stops working at once. Tokens already issued stay
  * valid (revoke them separately if the old secret leaked); refreshing them needs the new secret.
  */
-export async function rotateClientSecret(deps: Pick<Services, "prisma">, id: string, now = new Date()): Promise<{ clientSecret: string }> {
+export async function rotateClientSecret(deps: OAuthStoreDeps, id: string, by: AdminActor, now = new Date()): Promise<{ clientSecret: string }> {
   const client = await deps.prisma.client.findUnique({ where: { id }, select: { tokenEndpointAuthMethod: true } });
   if (!client) throw new DomainError("not_found", "No such client.");
   if (!isConfidentialMethod(client.tokenEndpointAuthMethod)) {
@@ -285,6 +301,7 @@ export async function rotateClientSecret(deps: Pick<Services, "prisma">, id: str
   }
   const secret = generateClientSecret();
   await deps.prisma.client.update({ where: { id }, data: { clientSecretHash: secret.hash, secretRotatedAt: now } });
+  auditAdminAction(deps, by, "client.secret_rotated", { clientDbId: id });
   return { clientSecret: secret.secret };
 }
 
@@ -293,12 +310,13 @@ export async function rotateClientSecret(deps: Pick<Services, "prisma">, id: str
  * tokens are refused (tokens.ts, the MCP bearer check); its grants are kept, so enabling it again restores them
  * unless they expired meanwhile.
  */
-export async function setClientDisabled(deps: Deps, id: string, disabled: boolean): Promise<{ disabled: boolean }> {
+export async function setClientDisabled(deps: OAuthStoreDeps, id: string, disabled: boolean, by: AdminActor): Promise<{ disabled: boolean }> {
   const client = await deps.prisma.client.findUnique({ where: { id }, select: { clientId: true } });
   if (!client) throw new DomainError("not_found", "No such client.");
   await deps.prisma.client.update({ where: { id }, data: { disabled } });
   // Caches holding this client's verified tokens must drop them now, not when their entries expire.
   if (disabled) new OAuthEvents(deps.events).revoked({ clientId: id }, "client", 0, { clientIds: [id, client.clientId] });
+  auditAdminAction(deps, by, disabled ? "client.disabled" : "client.enabled", { clientDbId: id });
   return { disabled };
 }
 
@@ -306,18 +324,20 @@ export async function setClientDisabled(deps: Deps, id: string, disabled: boolea
  * The client's DPoP policy (RFC 9449 §5.2): required = its token requests without a proof are refused, so every
  * token it gets from now on is bound to a key. Tokens it already holds keep their binding (or lack of one).
  */
-export async function setClientDpopRequired(deps: Pick<Services, "prisma">, id: string, dpopRequired: boolean): Promise<{ dpopRequired: boolean }> {
+export async function setClientDpopRequired(deps: OAuthStoreDeps, id: string, dpopRequired: boolean, by: AdminActor): Promise<{ dpopRequired: boolean }> {
   const updated = await deps.prisma.client.updateMany({ where: { id }, data: { dpopRequired } });
   if (updated.count === 0) throw new DomainError("not_found", "No such client.");
+  auditAdminAction(deps, by, dpopRequired ? "client.dpop_required" : "client.dpop_optional", { clientDbId: id });
   return { dpopRequired };
 }
 
 /** Deletes a client: first revokes every grant (tokens and caches), then removes the row and what hangs off it. */
-export async function deleteClient(deps: Deps, id: string): Promise<RevocationCounts> {
+export async function deleteClient(deps: OAuthStoreDeps, id: string, by: AdminActor): Promise<RevocationCounts> {
   const client = await deps.prisma.client.findUnique({ where: { id }, select: { clientId: true } });
   if (!client) throw new DomainError("not_found", "No such client.");
   const counts = await revokeGrantsForClient(deps, id, RevocationReason.clientDeleted);
   await deps.prisma.client.delete({ where: { id } });
   new OAuthEvents(deps.events).revoked({ clientId: id }, "client", 0, { clientIds: [id, client.clientId] });
+  auditAdminAction(deps, by, "client.deleted", { clientDbId: id, grants: counts.grants });
   return counts;
 }

@@ -17,7 +17,10 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import type { Logger } from "../logger.ts";
-import type { ClientRecord } from "./clients.ts";
+import type { Prisma } from "../db/client.ts";
+
+/** A Client row as clients.ts reads it (`ClientRecord` there; named here from Prisma so the two files do not import each other). */
+type ClientRecord = Prisma.ClientModel;
 
 export const CLIENT_CHANGED_CHANNEL = "oauth_client_changed";
 const TTL_MS = 60_000;

@@ -1,4 +1,9 @@
-/** What the authorization server's steps need (a slice of Services plus the registry and the event helper). */
+/**
+ * What the authorization server needs, as its own small types (server/oauth never imports the wiring file,
+ * server/services.ts): `OAuthDeps` for the endpoints' steps, built once by oauth-server.ts; `OAuthStoreDeps` (the
+ * database and the event bus) for the grant, client and identity-provider functions that the console, the MCP admin
+ * tools and the CLI call with whatever object they hold (Services and the CLI's AdminContext both satisfy it).
+ */
 import type pg from "pg";
 import type { PrismaClient } from "../db/client.ts";
 import type { Env } from "../env.ts";
@@ -17,9 +22,10 @@ export interface OAuthDeps {
   prisma: PrismaClient;
   /** The pool under Prisma, for the token endpoint's hot path (sql.ts). */
   pool: pg.Pool;
-  /** The raw bus (grants.ts takes it); emit through `events`. */
-  bus: DomainEventBus;
-  events: OAuthEvents;
+  /** The domain event bus (server/events.ts), as everywhere else; the endpoints emit through `emit`. */
+  events: DomainEventBus;
+  /** The authorization server's events, over `events` (emit.ts). */
+  emit: OAuthEvents;
   clients: ClientRegistry;
   /** DPoP proofs at the token endpoint (dpop-token.ts). */
   dpop: DpopVerifier;
@@ -30,6 +36,12 @@ export interface OAuthDeps {
   /** Single use of JWT ids across nodes (client assertions, ID-JAGs). */
   replay: Pick<ReplayCache, "firstUse">;
 }
+
+/** The database and the event bus: what the grant and administration functions need. */
+export type OAuthStoreDeps = Pick<OAuthDeps, "prisma" | "events">;
+
+/** The database alone: the read-only listings. */
+export type OAuthReadDeps = Pick<OAuthDeps, "prisma">;
 
 /** Per-request facts an endpoint fills in for logs and analytics (the host's RequestMeta satisfies this). */
 export interface OAuthRequestMeta {

@@ -17,26 +17,26 @@ export interface Revoked {
 }
 
 export class OAuthEvents {
-  constructor(private readonly bus: DomainEventBus) {}
+  constructor(private readonly events: DomainEventBus) {}
 
-  clientRegistered(clientId: string, kind: DomainEvents["oauth.client.registered"]["kind"]): void {
-    this.bus.emit("oauth.client.registered", { clientId, kind });
+  clientRegistered(clientDbId: string, kind: DomainEvents["oauth.client.registered"]["kind"]): void {
+    this.events.emit("oauth.client.registered", { clientId: clientDbId, kind });
   }
 
   clientsSwept(count: number): void {
-    if (count > 0) this.bus.emit("oauth.client.swept", { count });
+    if (count > 0) this.events.emit("oauth.client.swept", { count });
   }
 
   authorize(origin: EventOrigin, outcome: AuthorizeOutcome, error?: string): void {
-    this.bus.emit("oauth.authorize", { ...origin, outcome, ...(error ? { error } : {}) });
+    this.events.emit("oauth.authorize", { ...origin, outcome, ...(error ? { error } : {}) });
   }
 
   tokenIssued(origin: EventOrigin, grantType: string, refreshToken: boolean): void {
-    this.bus.emit("oauth.token.issued", { ...origin, grantType, refreshToken });
+    this.events.emit("oauth.token.issued", { ...origin, grantType, refreshToken });
   }
 
   tokenRefreshed(origin: EventOrigin, reusedWithinGrace: boolean): void {
-    this.bus.emit("oauth.token.refreshed", { ...origin, reusedWithinGrace });
+    this.events.emit("oauth.token.refreshed", { ...origin, reusedWithinGrace });
   }
 
   /**
@@ -49,13 +49,13 @@ export class OAuthEvents {
       const list = ids[key];
       if (list && list.length > 0) payload[key] = [...new Set(list)];
     }
-    if (Object.keys(payload).length > 0) this.bus.emit("oauth.revocation", payload);
-    if (count > 0) this.bus.emit("oauth.token.revoked", { ...origin, kind, count });
+    if (Object.keys(payload).length > 0) this.events.emit("oauth.revocation", payload);
+    if (count > 0) this.events.emit("oauth.token.revoked", { ...origin, kind, count });
   }
 
   /** A failed token/registration/revocation/introspection request, plus its security event if it carries one. */
   grantError(origin: EventOrigin, error: OAuthError, grantType?: string): void {
-    this.bus.emit("oauth.grant.error", {
+    this.events.emit("oauth.grant.error", {
       ...origin,
       ...(grantType ? { grantType } : {}),
       error: error.error,
@@ -65,6 +65,6 @@ export class OAuthEvents {
   }
 
   security(origin: EventOrigin, note: SecurityNote): void {
-    this.bus.emit("security.event", { ...origin, ...note });
+    this.events.emit("security.event", { ...origin, ...note });
   }
 }

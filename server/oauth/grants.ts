@@ -6,13 +6,11 @@
  * emits `oauth.revocation` (so every node's token cache drops them) and `oauth.token.revoked`. Token values are never
  * read or returned here: only their ids.
  *
- * Ids: `clientId`/`clientDbId` arguments are Client row ids (`Client.id`), not the public `client_id`.
+ * Ids: a client's row id (`Client.id`) travels as `clientDbId`; `clientId` is always the public `client_id`.
  */
 import type { Prisma } from "../db/client.ts";
-import type { Services } from "../services.ts";
+import type { OAuthReadDeps, OAuthStoreDeps } from "./deps.ts";
 import { OAuthEvents, type RevokedKind } from "./emit.ts";
-
-export type GrantServices = Pick<Services, "prisma" | "events">;
 
 export interface ActiveGrant {
   id: string;
@@ -61,16 +59,16 @@ export const RevocationReason = {
  * refresh token. Newest first; `cursor` is the last item's id of the previous page.
  */
 export async function listActiveGrants(
-  services: Pick<Services, "prisma">,
-  options: { userId?: string; clientId?: string; cursor?: string; take: number },
+  deps: OAuthReadDeps,
+  options: { userId?: string; clientDbId?: string; cursor?: string; take: number },
 ): Promise<GrantPage> {
   const now = new Date();
   const take = Math.min(Math.max(1, Math.trunc(options.take)), 200);
-  const rows = await services.prisma.grant.findMany({
+  const rows = await deps.prisma.grant.findMany({
     where: {
       revokedAt: null,
       ...(options.userId ? { userId: options.userId } : {}),
-      ...(options.clientId ? { clientId: options.clientId } : {}),
+      ...(options.clientDbId ? { clientId: options.clientDbId } : {}),
       OR: [
         { accessTokens: { some: { revokedAt: null, expiresAt: { gt: now } } } },
         { refreshTokens: { some: { revokedAt: null, rotatedAt: null, expiresAt: { gt: now } } } },
@@ -113,25 +111,40 @@ export async function listActiveGrants(
 
 /**
  * Revokes one grant and its tokens. With `userId`, only that user's own grant (a user revoking an app they
- * connected); another user's grant id counts as not found (0 revoked).
+ * connected); another user's grant id counts as not found (0 revoked). `kind` is what the metric counts the
+ * revocation as (a refresh token revoked at the revocation endpoint takes its grant along, RFC 7009 §2.1).
  */
 export async function revokeGrant(
-  services: GrantServices,
+  deps: OAuthStoreDeps,
   grantId: string,
   reason: string,
-  options: { userId?: string } = {},
+  options: { userId?: string; kind?: RevokedKind } = {},
 ): Promise<RevocationCounts> {
-  return revokeGrantsWhere(services, { id: grantId, ...(options.userId ? { userId: options.userId } : {}) }, reason, "grant");
+  return revokeGrantsWhere(deps, { id: grantId, ...(options.userId ? { userId: options.userId } : {}) }, reason, options.kind ?? "grant");
 }
 
 /** Revokes every grant of a client (client disabled, deleted or its secret leaked). `clientDbId` is Client.id. */
-export async function revokeGrantsForClient(services: GrantServices, clientDbId: string, reason: string): Promise<RevocationCounts> {
-  return revokeGrantsWhere(services, { clientId: clientDbId }, reason, "client", { clientIds: [clientDbId] });
+export async function revokeGrantsForClient(deps: OAuthStoreDeps, clientDbId: string, reason: string): Promise<RevocationCounts> {
+  return revokeGrantsWhere(deps, { clientId: clientDbId }, reason, "client", { clientIds: [clientDbId] });
 }
 
-/** Revokes every grant of a user (user removed or demoted, "sign out everywhere"). */
-export async function revokeGrantsForUser(services: GrantServices, userId: string, reason: string): Promise<RevocationCounts> {
-  return revokeGrantsWhere(services, { userId }, reason, "user", { userIds: [userId] });
+/**
+ * Revokes every grant of a user (user removed, "sign out everywhere"); with `scope`, only the grants holding it (a
+ * demoted admin's `mcp:admin` grants: an access token already issued would keep the scope until it expires).
+ */
+export async function revokeGrantsForUser(
+  deps: OAuthStoreDeps,
+  userId: string,
+  reason: string,
+  options: { scope?: string } = {},
+): Promise<RevocationCounts> {
+  const where: Prisma.GrantWhereInput = options.scope ? { userId, scope: { contains: options.scope } } : { userId };
+  return revokeGrantsWhere(deps, where, reason, "user", { userIds: [userId] });
+}
+
+/** Revokes every grant an identity provider's assertions produced (ID-JAG; the provider is being removed). */
+export async function revokeGrantsForIdentityProvider(deps: OAuthStoreDeps, identityProviderId: string, reason: string): Promise<RevocationCounts> {
+  return revokeGrantsWhere(deps, { identityProviderId }, reason, "grant");
 }
 
 /**
@@ -139,15 +152,15 @@ export async function revokeGrantsForUser(services: GrantServices, userId: strin
  * refresh racing with the revocation either commits first (and its new tokens are revoked here, since each statement
  * of a READ COMMITTED transaction sees what committed before it) or finds the grant revoked.
  */
-export async function revokeGrantsWhere(
-  services: GrantServices,
+async function revokeGrantsWhere(
+  deps: OAuthStoreDeps,
   where: Prisma.GrantWhereInput,
   reason: string,
   kind: RevokedKind,
   extraIds: { clientIds?: string[]; userIds?: string[] } = {},
 ): Promise<RevocationCounts> {
   const now = new Date();
-  const { grants, accessTokens, refreshTokens } = await services.prisma.$transaction(async (tx) => {
+  const { grants, accessTokens, refreshTokens } = await deps.prisma.$transaction(async (tx) => {
     const grants = await tx.grant.findMany({ where: { ...where, revokedAt: null }, select: { id: true, clientId: true, userId: true } });
     if (grants.length === 0) return { grants, accessTokens: 0, refreshTokens: 0 };
     const ids = grants.map((g) => g.id);
@@ -164,7 +177,7 @@ export async function revokeGrantsWhere(
   });
   if (grants.length > 0) {
     const single = grants.length === 1 ? grants[0] : undefined;
-    new OAuthEvents(services.events).revoked(
+    new OAuthEvents(deps.events).revoked(
       { clientId: single?.clientId ?? extraIds.clientIds?.[0] ?? null, userId: single?.userId ?? extraIds.userIds?.[0] ?? null },
       kind,
       accessTokens + refreshTokens,

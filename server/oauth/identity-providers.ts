@@ -2,16 +2,17 @@
  * Trusted identity providers for enterprise-managed authorization (MCP extension; draft-ietf-oauth-identity-
  * assertion-authz-grant): an administrator names an IdP by its issuer identifier and its signing keys (the https URL
  * of its JWK Set, or the set itself), and whether its assertions may create people on first use. The console and
- * the CLI (`mcp-oauth-server idp add|list|remove`) call these functions; grant-jwt-bearer.ts reads them.
+ * the CLI (`mcp-oauth-server idp add|list|remove`) call these functions; grant-types/jwt-bearer.ts reads them.
  *
  * Removing a provider first revokes every grant its assertions produced (their tokens stop at once on every node).
  */
 import type { Prisma, PrismaClient } from "../db/client.ts";
 import { DomainError } from "../domain-error.ts";
 import { isLoopbackHostname } from "../loopback.ts";
-import type { Services } from "../services.ts";
+import type { OAuthStoreDeps } from "./deps.ts";
 import { KeySetError, parseJwks } from "./key-sets.ts";
-import { revokeGrantsWhere, type RevocationCounts } from "./grants.ts";
+import { auditAdminAction, type AdminActor } from "../audit.ts";
+import { revokeGrantsForIdentityProvider, type RevocationCounts } from "./grants.ts";
 
 export interface IdentityProviderRow {
   id: string;
@@ -75,9 +76,9 @@ export async function listIdentityProviders(deps: { prisma: PrismaClient }): Pro
 
 /** Adds a trusted identity provider. The issuer must be new; exactly one of `jwksUri` and `jwks`. */
 export async function addIdentityProvider(
-  deps: { prisma: PrismaClient },
+  deps: OAuthStoreDeps,
   input: AddIdentityProviderInput,
-  byUserId: string | null,
+  by: AdminActor,
 ): Promise<IdentityProviderRow> {
   const issuer = checkUrl(input.issuer.trim(), "issuer", true);
   const hasUri = Boolean(input.jwksUri);
@@ -95,9 +96,10 @@ export async function addIdentityProvider(
   const existing = await deps.prisma.identityProvider.findUnique({ where: { issuer }, select: { id: true } });
   if (existing) throw new DomainError("conflict", `an identity provider with issuer ${issuer} already exists`);
   const row = await deps.prisma.identityProvider.create({
-    data: { issuer, jwksUri, jwks, allowNewUsers: input.allowNewUsers === true, createdById: byUserId },
+    data: { issuer, jwksUri, jwks, allowNewUsers: input.allowNewUsers === true, createdById: by.userId },
     include: withCount,
   });
+  auditAdminAction(deps, by, "identity_provider.added", { issuer: row.issuer, allowNewUsers: row.allowNewUsers });
   return toRow(row);
 }
 
@@ -109,17 +111,28 @@ async function find(deps: { prisma: PrismaClient }, idOrIssuer: string) {
 }
 
 /** Enables or disables a provider: a disabled one's assertions are refused (its existing tokens keep working). */
-export async function setIdentityProviderDisabled(deps: { prisma: PrismaClient }, idOrIssuer: string, disabled: boolean): Promise<{ disabled: boolean }> {
+export async function setIdentityProviderDisabled(
+  deps: OAuthStoreDeps,
+  idOrIssuer: string,
+  disabled: boolean,
+  by: AdminActor,
+): Promise<{ disabled: boolean }> {
   const row = await find(deps, idOrIssuer);
   await deps.prisma.identityProvider.update({ where: { id: row.id }, data: { disabled } });
+  auditAdminAction(deps, by, disabled ? "identity_provider.disabled" : "identity_provider.enabled", { issuer: idOrIssuer });
   return { disabled };
 }
 
 /** Removes a provider (by row id or issuer) after revoking every grant its assertions produced. */
-export async function removeIdentityProvider(deps: Pick<Services, "prisma" | "events">, idOrIssuer: string): Promise<RevocationCounts & { issuer: string }> {
+export async function removeIdentityProvider(
+  deps: OAuthStoreDeps,
+  idOrIssuer: string,
+  by: AdminActor,
+): Promise<RevocationCounts & { issuer: string }> {
   const row = await find(deps, idOrIssuer);
-  const counts = await revokeGrantsWhere(deps, { identityProviderId: row.id }, IDP_REMOVED, "grant");
+  const counts = await revokeGrantsForIdentityProvider(deps, row.id, IDP_REMOVED);
   await deps.prisma.identityProvider.delete({ where: { id: row.id } });
+  auditAdminAction(deps, by, "identity_provider.removed", { issuer: row.issuer, grants: counts.grants });
   return { ...counts, issuer: row.issuer };
 }
 

@@ -11,13 +11,14 @@
  */
 import { DomainError } from "../domain-error.ts";
 import type { Prisma } from "../db/client.ts";
-import type { Services } from "../services.ts";
+import type { OAuthStoreDeps } from "./deps.ts";
+import { auditAdminAction, type AdminActor } from "../audit.ts";
 import { getClient, validateClientScopes, type ClientDetails } from "./client-admin.ts";
 import { validateClientName } from "./client-metadata.ts";
 import { generateClientId, generateClientSecret } from "./client-secrets.ts";
 import { OAuthEvents } from "./emit.ts";
 import { OAuthError } from "./errors.ts";
-import { JWT_BEARER_GRANT_TYPE } from "./grant-jwt-bearer.ts";
+import { JWT_BEARER_GRANT_TYPE } from "./grant-types/jwt-bearer.ts";
 import { KeySetError, parseJwks } from "./key-sets.ts";
 import { checkFetchUrl, GuardedFetchError } from "./ssrf-guard.ts";
 import { DEFAULT_SCOPES } from "./scopes.ts";
@@ -43,9 +44,9 @@ export function machineGrantType(value: string): string {
 }
 
 export async function createMachineClient(
-  deps: Pick<Services, "prisma" | "events">,
+  deps: OAuthStoreDeps,
   input: CreateMachineClientInput,
-  byUserId: string | null,
+  by: AdminActor,
 ): Promise<{ client: ClientDetails; clientSecret: string | null }> {
   const name = validateClientName(input.name, "");
   if (!name) throw new DomainError("invalid", "a name is required");
@@ -100,7 +101,7 @@ export async function createMachineClient(
       applicationType: "service",
       jwksUri,
       jwks,
-      createdById: byUserId,
+      createdById: by.userId,
       metadata: {
         client_name: name,
         grant_types: grantTypes,
@@ -113,6 +114,7 @@ export async function createMachineClient(
     select: { id: true },
   });
   new OAuthEvents(deps.events).clientRegistered(row.id, "manual");
+  auditAdminAction(deps, by, "client.created", { clientDbId: row.id, type: "machine", authMethod });
   return { client: await getClient(deps, row.id), clientSecret: secret?.secret ?? null };
 }
 

@@ -9,9 +9,9 @@
 import { ASSERTION_SIGNING_ALGS } from "./client-assertion.ts";
 import { TOKEN_ENDPOINT_AUTH_METHODS } from "./client-secrets.ts";
 import { SUPPORTED_GRANT_TYPES } from "./client-metadata.ts";
-import { ID_JAG_PROFILE, JWT_BEARER_GRANT_TYPE } from "./grant-jwt-bearer.ts";
+import { ID_JAG_PROFILE, JWT_BEARER_GRANT_TYPE } from "./grant-types/jwt-bearer.ts";
 import { DPOP_SIGNING_ALGS } from "./dpop.ts";
-import { RESOURCE_PATHS } from "./resources.ts";
+import { PROTECTED_RESOURCE_METADATA_PATH, RESOURCE_PATHS } from "./resources.ts";
 import { SUPPORTED_SCOPES } from "./scopes.ts";
 
 export const OAUTH_PATHS = {
@@ -22,7 +22,7 @@ export const OAUTH_PATHS = {
   introspection: "/api/oauth/introspect",
   authorizationServerMetadata: "/.well-known/oauth-authorization-server",
   openidConfiguration: "/.well-known/openid-configuration",
-  protectedResourceMetadata: "/.well-known/oauth-protected-resource",
+  protectedResourceMetadata: PROTECTED_RESOURCE_METADATA_PATH,
 } as const;
 
 /** Metadata documents may be cached briefly by clients and proxies. */
@@ -88,11 +88,4 @@ export function protectedResourceMetadata(appUrl: string, resourcePath: string, 
     dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
     ...(options.dpopRequired ? { dpop_bound_access_tokens_required: true } : {}),
   };
-}
-
-/** The path-inserted metadata URL of a resource (RFC 9728 §3.1), for `WWW-Authenticate: Bearer resource_metadata=`. */
-export function protectedResourceMetadataUrl(appUrl: string, resourcePath: string): string {
-  const origin = new URL(appUrl).origin;
-  const appPath = new URL(appUrl).pathname.replace(/\/+$/, "");
-  return origin + OAUTH_PATHS.protectedResourceMetadata + appPath + resourcePath;
 }

@@ -1,14 +1,15 @@
 /**
  * The authorization server as one service (`services.oauth`): discovery documents, the five endpoints (Fetch
- * `Request` in, `Response` out, so Remix resource routes stay thin adapters), access-token verification for the MCP
- * side, grant management for the admin console, and periodic cleanup.
+ * `Request` in, `Response` out, so Remix resource routes stay thin adapters) and periodic cleanup. Everything else
+ * (token lookup, grants, client administration) is a free function over the dependencies built here (deps.ts):
+ * one way into each, called alike by production code and tests.
  *
  * Each endpoint fills the request's meta (clientId = Client.id, userId, oauthError) for logs and analytics and maps
  * every failure through respond.ts. Events come from emit.ts.
  */
 import { sweepExpired } from "./expired-sweep.ts";
 import type { SessionUser } from "../auth/session-user.ts";
-import type { Services } from "../services.ts";
+import type { Database } from "../db/client.ts";
 import { ClientAssertionVerifier } from "./client-assertion.ts";
 import { ClientCache } from "./client-cache.ts";
 import { ClientRegistry } from "./clients.ts";
@@ -16,14 +17,6 @@ import { KeySets } from "./key-sets.ts";
 import { originOf, type OAuthDeps, type OAuthRequestMeta } from "./deps.ts";
 import { OAuthEvents } from "./emit.ts";
 import { OAuthError } from "./errors.ts";
-import {
-  listActiveGrants,
-  revokeGrant,
-  revokeGrantsForClient,
-  revokeGrantsForUser,
-  type GrantPage,
-  type RevocationCounts,
-} from "./grants.ts";
 import { AuthorizationEndpoint, type AuthorizeOutcome } from "./authorize.ts";
 import { handleIntrospectionRequest } from "./introspection-endpoint.ts";
 import { METADATA_CACHE_CONTROL, OAUTH_PATHS, authorizationServerMetadata, protectedResourceMetadata } from "./metadata.ts";
@@ -34,8 +27,6 @@ import { errorReply, isDatabaseUnavailable, jsonReply, jsonResponse, NO_STORE, t
 import { handleRevocationRequest } from "./revocation-endpoint.ts";
 import type { GuardedFetchOptions } from "./ssrf-guard.ts";
 import { handleTokenRequest } from "./token-endpoint.ts";
-import { findAccessToken, type AccessTokenInfo } from "./tokens.ts";
-import { audienceCovers, canonicalResource } from "./resources.ts";
 
 export interface OAuthServerOptions {
   /** Client ID Metadata Document fetching (tests inject the resolver/transport: the outside world). */
@@ -43,6 +34,9 @@ export interface OAuthServerOptions {
   /** Which tools a scope lets a client call (the consent page says what new scopes are for); from the MCP side. */
   scopeUsage?: (scope: string) => string[];
 }
+
+/** What the host hands the authorization server; it builds its `OAuthDeps` from these once. */
+export type OAuthServerDeps = Pick<OAuthDeps, "env" | "log" | "prisma" | "events" | "dpop" | "replay"> & { db: Pick<Database, "pool"> };
 
 export interface SweepResult {
   clients: number;
@@ -63,10 +57,10 @@ export class OAuthServer {
   private readonly authorization: AuthorizationEndpoint;
   private readonly realm: string;
 
-  constructor(services: Pick<Services, "env" | "log" | "prisma" | "db" | "events" | "dpop" | "replay">, options: OAuthServerOptions = {}) {
+  constructor(services: OAuthServerDeps, options: OAuthServerOptions = {}) {
     this.metadataDocuments = new MetadataDocumentFetcher(options.metadataFetch);
     this.keySets = new KeySets(options.metadataFetch);
-    const events = new OAuthEvents(services.events);
+    const emit = new OAuthEvents(services.events);
     this.clientCache = new ClientCache({ pool: services.db.pool, log: services.log });
     this.clients = new ClientRegistry({
       cache: this.clientCache,
@@ -74,15 +68,15 @@ export class OAuthServer {
       pool: services.db.pool,
       env: services.env,
       metadataDocuments: this.metadataDocuments,
-      onMetadataDocumentClient: (client) => events.clientRegistered(client.id, "metadata_document"),
+      onMetadataDocumentClient: (client) => emit.clientRegistered(client.id, "metadata_document"),
     });
     this.deps = {
       env: services.env,
       log: services.log,
       prisma: services.prisma,
       pool: services.db.pool,
-      bus: services.events,
-      events,
+      events: services.events,
+      emit,
       clients: this.clients,
       dpop: services.dpop,
       keySets: this.keySets,
@@ -224,48 +218,14 @@ export class OAuthServer {
     } catch (thrown) {
       const error = toOAuthError(thrown, this.deps.log, { endpoint: name });
       meta.oauthError = error.error;
-      if (name === "token") this.deps.events.grantError(origin, error, seen.grantType);
-      else if (error.security) this.deps.events.security(origin, error.security);
+      if (name === "token") this.deps.emit.grantError(origin, error, seen.grantType);
+      else if (error.security) this.deps.emit.security(origin, error.security);
       if (error.status < 500) this.deps.log.debug({ endpoint: name, error: error.error, reason: error.reason }, "oauth request refused");
       return errorReply(error, this.realm);
     } finally {
       meta.clientId = origin.clientId ?? meta.clientId ?? null;
       meta.userId = origin.userId ?? meta.userId ?? null;
     }
-  }
-
-  // ---- For the MCP resource server -----------------------------------------------------------------------------
-
-  /**
-   * The live access token `token`, or null (unknown, expired, revoked, client disabled). With `resource`, also null
-   * unless the token's audience covers that resource (RFC 8707; `APP_URL/mcp` covers every MCP endpoint).
-   */
-  async verifyAccessToken(token: string, options: { resource?: string } = {}): Promise<AccessTokenInfo | null> {
-    const info = await findAccessToken(this.deps.pool, token);
-    if (!info) return null;
-    if (options.resource !== undefined) {
-      const endpoint = canonicalResource(options.resource);
-      if (!endpoint || !audienceCovers(info.resource, endpoint, this.deps.env.APP_URL)) return null;
-    }
-    return info;
-  }
-
-  // ---- Grants (admin console, user's connected apps) ---------------------------------------------------------
-
-  listActiveGrants(options: { userId?: string; clientId?: string; cursor?: string; take: number }): Promise<GrantPage> {
-    return listActiveGrants(this.deps, options);
-  }
-
-  revokeGrant(grantId: string, reason: string, options: { userId?: string } = {}): Promise<RevocationCounts> {
-    return revokeGrant({ prisma: this.deps.prisma, events: this.deps.bus }, grantId, reason, options);
-  }
-
-  revokeGrantsForClient(clientDbId: string, reason: string): Promise<RevocationCounts> {
-    return revokeGrantsForClient({ prisma: this.deps.prisma, events: this.deps.bus }, clientDbId, reason);
-  }
-
-  revokeGrantsForUser(userId: string, reason: string): Promise<RevocationCounts> {
-    return revokeGrantsForUser({ prisma: this.deps.prisma, events: this.deps.bus }, userId, reason);
   }
 
   // ---- Maintenance -------------------------------------------------------------------------------------------
@@ -278,7 +238,7 @@ export class OAuthServer {
   async sweep(now = new Date(), options: { slice?: number } = {}): Promise<SweepResult> {
     const { env } = this.deps;
     const clients = await this.clients.sweepUnused(now);
-    this.deps.events.clientsSwept(clients);
+    this.deps.emit.clientsSwept(clients);
     const swept = await sweepExpired(this.deps.pool, { now, reuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS, slice: options.slice });
     return { clients, codes: swept.codes, accessTokens: swept.accessTokens, refreshTokens: swept.refreshTokens, grants: swept.grants };
   }

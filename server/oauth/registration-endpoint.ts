@@ -30,7 +30,7 @@ export async function handleRegistrationRequest(deps: OAuthDeps, request: OAuthH
   }
   const input = validateClientMetadata(body);
   const { client, clientSecret } = await deps.clients.register(input);
-  deps.events.clientRegistered(client.id, "dynamic");
+  deps.emit.clientRegistered(client.id, "dynamic");
   const response: Record<string, unknown> = {
     client_id: client.clientId,
     ...(clientSecret ? { client_secret: clientSecret, client_secret_expires_at: 0 } : {}),

@@ -6,11 +6,47 @@
  * `APP_URL/mcp/sse` (legacy SSE). `APP_URL` itself, the `resource` of the root Protected Resource Metadata document
  * (RFC 9728 §3), is accepted as a synonym of the default so that a client which only read the root document works;
  * its tokens are bound to `APP_URL/mcp`. Anything else is `invalid_target` (RFC 8707 §2).
+ *
+ * The one resource table: the authorization server binds tokens to these resources, the MCP resource server
+ * (server/mcp) checks a token's audience against them and names their metadata URLs in its challenges.
  */
 import { OAuthError } from "./errors.ts";
 
 /** Paths (below APP_URL) of the resources this server protects; the first is the default. */
 export const RESOURCE_PATHS = ["/mcp", "/mcp/mcp", "/mcp/sse"] as const;
+
+/** The MCP endpoints: Streamable HTTP (`APP_URL/mcp/mcp`) and legacy HTTP+SSE (`APP_URL/mcp/sse`). */
+export type McpEndpoint = "mcp" | "sse";
+
+/** The resource identifiers of the whole MCP server (`APP_URL/mcp`) and of each endpoint. */
+export interface ResourceIdentifiers {
+  server: string;
+  mcp: string;
+  sse: string;
+}
+
+export function resourceIdentifiers(appUrl: string): ResourceIdentifiers {
+  const [server, mcp, sse] = RESOURCE_PATHS.map((path) => appUrl + path);
+  return { server, mcp, sse };
+}
+
+/** The resource identifier of an endpoint (what its Protected Resource Metadata's `resource` says). */
+export function resourceOf(appUrl: string, endpoint: McpEndpoint): string {
+  return resourceIdentifiers(appUrl)[endpoint];
+}
+
+/** Where Protected Resource Metadata documents live (RFC 9728 §3). */
+export const PROTECTED_RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource";
+
+/**
+ * The metadata URL of a resource (RFC 9728 §3.1: the well-known suffix is inserted between the host and the
+ * resource's path), for `resource_metadata` in a `WWW-Authenticate` challenge (RFC 9728 §5.1).
+ */
+export function protectedResourceMetadataUrl(resource: string): string {
+  const url = new URL(resource);
+  const path = url.pathname === "/" ? "" : url.pathname.replace(/\/+$/, "");
+  return url.origin + PROTECTED_RESOURCE_METADATA_PATH + path;
+}
 
 export function defaultResource(appUrl: string): string {
   return appUrl + RESOURCE_PATHS[0];
@@ -64,10 +100,11 @@ export function resolveResource(requested: readonly string[] | undefined, appUrl
 }
 
 /**
- * Whether a token bound to `audience` may be used at `endpoint` (both canonical resources of this server):
- * `APP_URL/mcp` covers every MCP endpoint; the others cover only themselves.
+ * Whether a token bound to `audience` may be used at `resource`, one of this server's resources (RFC 8707 §2,
+ * audience restriction): `APP_URL/mcp` covers every MCP endpoint; the others cover only themselves. `ids` are
+ * `resourceIdentifiers(APP_URL)`, computed once by the caller (the MCP bearer check runs this on every request).
  */
-export function audienceCovers(audience: string, endpoint: string, appUrl: string): boolean {
-  if (audience === endpoint) return true;
-  return audience === defaultResource(appUrl) && endpoint.startsWith(audience + "/");
+export function audienceCovers(audience: string, resource: string, ids: ResourceIdentifiers): boolean {
+  const presented = audience.endsWith("/") ? audience.replace(/\/+$/, "") : audience;
+  return presented === resource || (presented === ids.server && resource.startsWith(ids.server + "/"));
 }

@@ -8,6 +8,7 @@ import type { Logger } from "../logger.ts";
 import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable, summariseError } from "../db/availability.ts";
 import type { OAuthReply } from "./endpoint-http.ts";
 import { toResponse } from "./endpoint-http.ts";
+import { basicChallenge, bearerChallenge } from "./challenges.ts";
 import { OAuthError } from "./errors.ts";
 
 export { isDatabaseUnavailable };
@@ -57,9 +58,10 @@ export function errorResponse(error: OAuthError, realm: string): Response {
 export function errorReply(error: OAuthError, realm: string): OAuthReply {
   const headers: Record<string, string> = { ...error.headers };
   if (error.status === 401 && error.error === "invalid_client" && error.basicAuth) {
-    headers["WWW-Authenticate"] = `Basic realm="${realm}", charset="UTF-8"`;
+    headers["WWW-Authenticate"] = basicChallenge(realm);
   }
-  if (error.error === "invalid_token") headers["WWW-Authenticate"] = `Bearer realm="${realm}", error="invalid_token"`;
+  // RFC 6750 §3.1: introspection refused an administrator's access token.
+  if (error.error === "invalid_token") headers["WWW-Authenticate"] = bearerChallenge({ realm, error: "invalid_token" });
   if (error.status === 503) headers["Retry-After"] = String(DATABASE_RETRY_AFTER_SECONDS);
   return jsonReply(error.toJSON(), { status: error.status, headers });
 }

@@ -12,7 +12,7 @@ import type { EventOrigin } from "../events.ts";
 import { authenticateClient } from "./client-auth.ts";
 import type { OAuthDeps } from "./deps.ts";
 import type { OAuthHttpRequest } from "./endpoint-http.ts";
-import { RevocationReason, revokeGrantsWhere } from "./grants.ts";
+import { RevocationReason, revokeGrant } from "./grants.ts";
 import { bodyParams } from "./request-params.ts";
 
 export async function handleRevocationRequest(deps: OAuthDeps, request: OAuthHttpRequest, origin: EventOrigin): Promise<void> {
@@ -27,7 +27,7 @@ export async function handleRevocationRequest(deps: OAuthDeps, request: OAuthHtt
     const row = await deps.prisma.refreshToken.findUnique({ where: { tokenHash: sha256Hex(token) }, select: { grantId: true, clientId: true, userId: true } });
     if (!row || row.clientId !== client.id) return;
     origin.userId = row.userId;
-    await revokeGrantsWhere({ prisma: deps.prisma, events: deps.bus }, { id: row.grantId }, RevocationReason.revocationEndpoint, "refresh_token");
+    await revokeGrant(deps, row.grantId, RevocationReason.revocationEndpoint, { kind: "refresh_token" });
     return;
   }
   if (token.startsWith(SecretPrefix.accessToken)) {
@@ -38,6 +38,6 @@ export async function handleRevocationRequest(deps: OAuthDeps, request: OAuthHtt
       where: { id: row.id, revokedAt: null, expiresAt: { gt: now } },
       data: { revokedAt: now },
     });
-    if (count > 0) deps.events.revoked(origin, "access_token", count, { accessTokenIds: [row.id] });
+    if (count > 0) deps.emit.revoked(origin, "access_token", count, { accessTokenIds: [row.id] });
   }
 }

@@ -27,17 +27,32 @@ export interface ScopeInfo {
   adminOnly: boolean;
 }
 
+/** The scope names, for code that needs one (tool declarations, the admin checks). */
+export const McpScope = {
+  /** Every ordinary tool (covers the two below). */
+  tools: "mcp:tools",
+  /** What every MCP session needs (list the tools) and the tools that only read. */
+  toolsRead: "mcp:tools:read",
+  /** Tools that change something. */
+  toolsWrite: "mcp:tools:write",
+  /** Admin tools; the user must also have the ADMIN role. */
+  admin: "mcp:admin",
+} as const;
+
 export const SCOPES = {
-  "mcp:tools": { description: "Use this server's MCP tools on your behalf (read and change)", adminOnly: false },
-  "mcp:tools:read": { description: "See who you are and which apps you have connected", adminOnly: false },
-  "mcp:tools:write": { description: "Change things for you, such as disconnecting an app", adminOnly: false },
-  "mcp:admin": { description: "Use the administrator tools (clients, users, analytics)", adminOnly: true },
+  [McpScope.tools]: { description: "Use this server's MCP tools on your behalf (read and change)", adminOnly: false },
+  [McpScope.toolsRead]: { description: "See who you are and which apps you have connected", adminOnly: false },
+  [McpScope.toolsWrite]: { description: "Change things for you, such as disconnecting an app", adminOnly: false },
+  [McpScope.admin]: { description: "Use the administrator tools (clients, users, analytics)", adminOnly: true },
 } as const satisfies Record<string, ScopeInfo>;
 
 export type Scope = keyof typeof SCOPES;
 
 export const SUPPORTED_SCOPES = Object.keys(SCOPES) as Scope[];
-export const DEFAULT_SCOPES: Scope[] = ["mcp:tools"];
+export const DEFAULT_SCOPES: Scope[] = [McpScope.tools];
+
+/** What every request to an MCP endpoint needs (listing the tools): the narrowest tools scope. */
+export const ENDPOINT_SCOPES: readonly string[] = [McpScope.toolsRead];
 
 export function isSupportedScope(value: string): value is Scope {
   return Object.hasOwn(SCOPES, value);

@@ -4,7 +4,7 @@
  *
  *   readParams → authenticateClient → checkGrantType → tokenRequestKey (DPoP, RFC 9449 §5) → grantHandlers[grant_type]
  *
- * Grant handlers live in a registry keyed by `grant_type`. Every step throws one OAuthError; server.ts maps it.
+ * Grant handlers (grant-types/, one file per `grant_type`) live in a registry keyed by `grant_type`. Every step throws one OAuthError; server.ts maps it.
  */
 import type { EventOrigin } from "../events.ts";
 import { authenticateClient } from "./client-auth.ts";
@@ -13,24 +13,13 @@ import type { OAuthDeps } from "./deps.ts";
 import { tokenDpopHeaders, tokenRequestKey } from "./dpop-token.ts";
 import type { OAuthHttpRequest } from "./endpoint-http.ts";
 import { OAuthError } from "./errors.ts";
-import { redeemAuthorizationCode } from "./grant-authorization-code.ts";
-import { issueClientCredentialsToken } from "./grant-client-credentials.ts";
-import { JWT_BEARER_GRANT_TYPE, redeemIdentityAssertion } from "./grant-jwt-bearer.ts";
-import { rotateRefreshToken } from "./grant-refresh-token.ts";
-import { bodyParams, type Params } from "./request-params.ts";
+import { redeemAuthorizationCode } from "./grant-types/authorization-code.ts";
+import { issueClientCredentialsToken } from "./grant-types/client-credentials.ts";
+import { JWT_BEARER_GRANT_TYPE, redeemIdentityAssertion } from "./grant-types/jwt-bearer.ts";
+import type { GrantHandler } from "./grant-types/handler.ts";
+import { rotateRefreshToken } from "./grant-types/refresh-token.ts";
+import { bodyParams } from "./request-params.ts";
 import type { TokenResponse } from "./tokens.ts";
-
-export interface TokenRequestContext {
-  params: Params;
-  client: ClientRecord;
-  /** Mutable: handlers add the user once they know it. */
-  origin: EventOrigin;
-  now: Date;
-  /** The thumbprint of the key the request's DPoP proof was signed with (the tokens get bound to it), or null. */
-  dpopJkt: string | null;
-}
-
-export type GrantHandler = (deps: OAuthDeps, context: TokenRequestContext) => Promise<TokenResponse>;
 
 /** The grant registry. */
 export const grantHandlers: Record<string, GrantHandler> = {

@@ -9,7 +9,9 @@
 import type { PeopleAuth } from "../auth/people.ts";
 import type { EventOrigin } from "../events.ts";
 import type { BearerAuth } from "../mcp/bearer.ts";
-import { McpScope } from "../mcp/resources.ts";
+import { bearerChallenge } from "../oauth/challenges.ts";
+import type { OAuthErrorCode } from "../oauth/errors.ts";
+import { McpScope } from "../oauth/scopes.ts";
 
 export const ADMIN_SCOPE = McpScope.admin;
 
@@ -56,12 +58,12 @@ async function verifyAdminBearer(deps: AdminAccessDeps, request: Request, author
   return { ok: true, userId: result.caller.userId, clientId: result.caller.clientDbId, via: "bearer" };
 }
 
-export function jsonError(status: number, error: string, description: string, bearer = false, bearerError?: string): Response {
+export function jsonError(status: number, error: string, description: string, bearer = false, bearerError?: OAuthErrorCode): Response {
   const headers: Record<string, string> = { "Content-Type": "application/json", "Cache-Control": "no-store" };
   if (status === 401 && bearer) {
-    headers["WWW-Authenticate"] = `Bearer realm="analytics"${bearerError ? `, error="${bearerError}"` : ""}`;
+    headers["WWW-Authenticate"] = bearerChallenge({ realm: "analytics", error: bearerError });
   } else if (status === 403 && bearerError) {
-    headers["WWW-Authenticate"] = `Bearer realm="analytics", error="${bearerError}", scope="${ADMIN_SCOPE}"`;
+    headers["WWW-Authenticate"] = bearerChallenge({ realm: "analytics", error: bearerError, scope: ADMIN_SCOPE });
   }
   return new Response(JSON.stringify({ error, error_description: description }), { status, headers });
 }

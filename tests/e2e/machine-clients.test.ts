@@ -21,6 +21,7 @@ import { FakeIdentityProvider, hostedNetwork } from "../helpers/fake-idp.ts";
 import { structured } from "../helpers/mcp.ts";
 import { discoverFrom, insecure } from "../helpers/oauth4webapi.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { OPERATOR } from "../../server/audit.ts";
 
 let server: TestServer;
 let mcpUrl: URL;
@@ -34,13 +35,13 @@ async function keyPair() {
 }
 
 async function secretClient(name: string, grantTypes = ["client_credentials"]) {
-  const { client, clientSecret } = await createMachineClient(server.services, { name, grantTypes }, null);
+  const { client, clientSecret } = await createMachineClient(server.services, { name, grantTypes }, OPERATOR);
   return { clientId: client.clientId, secret: clientSecret! };
 }
 
 async function keyClient(name: string) {
   const keys = await keyPair();
-  const { client } = await createMachineClient(server.services, { name, grantTypes: ["client_credentials"], authMethod: "private_key_jwt", jwks: { keys: [keys.jwk] } }, null);
+  const { client } = await createMachineClient(server.services, { name, grantTypes: ["client_credentials"], authMethod: "private_key_jwt", jwks: { keys: [keys.jwk] } }, OPERATOR);
   return { clientId: client.clientId, ...keys };
 }
 
@@ -146,7 +147,7 @@ describe("MCP SDK v2 client against /mcp/mcp", () => {
     const idp = await new FakeIdentityProvider("idp.example").listen();
     await idp.rotate("ES256");
     server.services.oauth.keySets.useNetwork(hostedNetwork(idp));
-    await addIdentityProvider(server.services, { issuer: idp.issuer, jwksUri: idp.jwksUri, allowNewUsers: true }, null);
+    await addIdentityProvider(server.services, { issuer: idp.issuer, jwksUri: idp.jwksUri, allowNewUsers: true }, OPERATOR);
     const machine = await secretClient("sdk v2 cross-app", ["jwt-bearer"]);
     const seen: Array<{ authorizationServerUrl: string; resourceUrl: string }> = [];
     const authProvider = new CrossAppAccessProvider({

@@ -152,10 +152,23 @@ describe("Admin revokes every token of a client", () => {
     const adminClient = await connectStreamable(server.url, admin.token);
     const unknown = await adminClient.callTool({ name: "admin_revoke_client_tokens", arguments: { clientId: "mcpc_nope" } });
     expect(unknown.isError).toBe(true);
+    const audit: Array<{ type: string; userId?: string | null; clientId?: string | null; details?: Record<string, unknown> }> = [];
+    const stop = server.services.events.on("security.event", (event) => {
+      if (event.type === "ADMIN_ACTION") audit.push(event);
+    });
     const result = structured<{ grants: number; accessTokens: number }>(
       await adminClient.callTool({ name: "admin_revoke_client_tokens", arguments: { clientId: victim.clientId } }),
     );
+    stop();
     expect(result).toMatchObject({ grants: 1, accessTokens: 1 });
     await expect(victimClient.listTools()).rejects.toThrow();
+    // The console's audit row (server/oauth/grant-admin.ts), naming the client, and which client's token did it.
+    expect(audit).toEqual([
+      expect.objectContaining({
+        userId: admin.userId,
+        clientId: victim.clientDbId,
+        details: { action: "client.tokens_revoked", clientDbId: victim.clientDbId, grants: 1, via: "mcp", byClientDbId: admin.clientDbId },
+      }),
+    ]);
   });
 });

@@ -6,6 +6,7 @@
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OPERATOR } from "../../server/audit.ts";
 import { createLogger } from "../../server/logger.ts";
 import { ClientCache } from "../../server/oauth/client-cache.ts";
 import { generateClientSecret } from "../../server/oauth/client-secrets.ts";
@@ -27,7 +28,7 @@ afterAll(async () => {
 });
 
 async function machine() {
-  const { client, clientSecret } = await createMachineClient(server.services, { name: "cached job", grantTypes: ["client_credentials"] }, null);
+  const { client, clientSecret } = await createMachineClient(server.services, { name: "cached job", grantTypes: ["client_credentials"] }, OPERATOR);
   return { clientId: client.clientId, secret: clientSecret! };
 }
 

@@ -14,6 +14,8 @@ import { clientAssertion, hostedNetwork, KeyHolder } from "../helpers/fake-idp.t
 import { connectStreamable, structured } from "../helpers/mcp.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { basic, collectEvents, mcpStatus, publicClient, startOAuthFixture, tokenRequest, type RegisteredClient } from "./oauth-support.ts";
+import { OPERATOR } from "../../server/audit.ts";
+import { listActiveGrants } from "../../server/oauth/grants.ts";
 
 const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -27,7 +29,7 @@ let hostedKeys: KeyHolder;
 let hostedClient: { clientId: string; id: string };
 
 async function machine(input: Parameters<typeof createMachineClient>[1]) {
-  const { client, clientSecret } = await createMachineClient(server.services, input, null);
+  const { client, clientSecret } = await createMachineClient(server.services, input, OPERATOR);
   return { clientId: client.clientId, id: client.id, secret: clientSecret ?? "" };
 }
 
@@ -94,7 +96,7 @@ describe("client_credentials with client_secret_basic, OAuth 2.1 §4.2", () => {
   });
 
   it("shows the token as the client's own grant in the console's grant list", async () => {
-    const page = await server.services.oauth.listActiveGrants({ clientId: secretClient.id, take: 50 });
+    const page = await listActiveGrants(server.services, { clientDbId: secretClient.id, take: 50 });
     expect(page.items.length).toBeGreaterThan(0);
     expect(page.items[0]).toMatchObject({ userId: null, user: null, clientId: secretClient.clientId });
   });
@@ -174,7 +176,7 @@ describe("client_credentials with client_secret_basic, OAuth 2.1 §4.2", () => {
     const bot = await machine({ name: "Soon disabled", grantTypes: ["client_credentials"] });
     const before = await secretGrant(bot.clientId, bot.secret);
     expect(await mcpStatus(server.url, before.body.access_token as string)).toBe(200);
-    await setClientDisabled(server.services, bot.id, true);
+    await setClientDisabled(server.services, bot.id, true, OPERATOR);
     const res = await secretGrant(bot.clientId, bot.secret);
     expect(res.status).toBe(401);
     expect(res.body.error).toBe("invalid_client");

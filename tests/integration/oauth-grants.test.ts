@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { listActiveGrants, revokeGrant, revokeGrantsForClient, revokeGrantsForUser } from "../../server/oauth/grants.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { collectEvents, issueTokens, mcpStatus, publicClient, register, signIn, type RegisteredClient } from "./oauth-support.ts";
+import { findAccessToken } from "../../server/oauth/tokens.ts";
 
 let server: TestServer;
 
@@ -54,7 +55,7 @@ describe("listActiveGrants", () => {
       expect(text).not.toContain(t.access_token);
       expect(text).not.toContain(t.refresh_token);
     }
-    expect((await listActiveGrants(server.services, { clientId: clientDbId, take: 10 })).items).toHaveLength(1);
+    expect((await listActiveGrants(server.services, { clientDbId, take: 10 })).items).toHaveLength(1);
   });
 });
 
@@ -115,13 +116,13 @@ describe("revokeGrant / revokeGrantsForClient / revokeGrantsForUser", () => {
     expect(await mcpStatus(server.url, other.access_token as string)).toBe(200);
   });
 
-  it("services.oauth exposes the same functions", async () => {
+  it("the free functions the console and the MCP tools call list, revoke and look up (no second way in)", async () => {
     const client = await register(server.url, publicClient());
     const tokens = await issueTokens(server.url, await signIn(server.url, "svc@example.com"), client);
     const { userId } = await ids(client, "svc@example.com");
-    const page = await server.services.oauth.listActiveGrants({ userId, take: 5 });
+    const page = await listActiveGrants(server.services, { userId, take: 5 });
     expect(page.items).toHaveLength(1);
-    expect(await server.services.oauth.revokeGrant(page.items[0].id, "revoked_by_admin")).toMatchObject({ grants: 1 });
-    expect(await server.services.oauth.verifyAccessToken(tokens.access_token as string)).toBeNull();
+    expect(await revokeGrant(server.services, page.items[0].id, "revoked_by_admin")).toMatchObject({ grants: 1 });
+    expect(await findAccessToken(server.services.db.pool, tokens.access_token as string)).toBeNull();
   });
 });

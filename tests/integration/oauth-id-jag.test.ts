@@ -11,6 +11,7 @@ import { FakeIdentityProvider, hostedNetwork } from "../helpers/fake-idp.ts";
 import { connectStreamable, structured } from "../helpers/mcp.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { basic, collectEvents, mcpStatus, startOAuthFixture, tokenRequest } from "./oauth-support.ts";
+import { OPERATOR } from "../../server/audit.ts";
 
 const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const EMAIL = "employee@corp.example";
@@ -23,7 +24,7 @@ let client: { clientId: string; secret: string; id: string };
 let other: { clientId: string; secret: string; id: string };
 
 async function machine(name: string) {
-  const { client, clientSecret } = await createMachineClient(server.services, { name, grantTypes: ["jwt-bearer"] }, null);
+  const { client, clientSecret } = await createMachineClient(server.services, { name, grantTypes: ["jwt-bearer"] }, OPERATOR);
   return { clientId: client.clientId, id: client.id, secret: clientSecret! };
 }
 
@@ -34,7 +35,7 @@ beforeAll(async () => {
   untrusted = new FakeIdentityProvider("evil.example");
   await untrusted.rotate("ES256");
   server.services.oauth.keySets.useNetwork(hostedNetwork(idp));
-  await addIdentityProvider(server.services, { issuer: idp.issuer, jwksUri: idp.jwksUri }, null);
+  await addIdentityProvider(server.services, { issuer: idp.issuer, jwksUri: idp.jwksUri }, OPERATOR);
   client = await machine("Enterprise agent");
   other = await machine("Another agent");
 });
@@ -168,14 +169,14 @@ describe("jwt-bearer grant with an ID-JAG, ext-auth enterprise-managed authoriza
     const open = await new FakeIdentityProvider("open-idp.example").listen();
     await open.rotate("EdDSA");
     server.services.oauth.keySets.useNetwork(hostedNetwork(idp, open));
-    await addIdentityProvider(server.services, { issuer: open.issuer, jwks: open.jwks(), allowNewUsers: true }, null);
+    await addIdentityProvider(server.services, { issuer: open.issuer, jwks: open.jwks(), allowNewUsers: true }, OPERATOR);
     const res = await redeem(await open.idJag({ email: newcomer, clientId: client.clientId, aud: app, resource: `${app}/mcp` }));
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(await server.services.prisma.user.findUnique({ where: { email: newcomer }, select: { role: true } })).toEqual({ role: "USER" });
   });
 
   it("refuses the grant to a client not registered for it, and a wrong client secret", async () => {
-    const { client: ccOnly, clientSecret } = await createMachineClient(server.services, { name: "cc only", grantTypes: ["client_credentials"] }, null);
+    const { client: ccOnly, clientSecret } = await createMachineClient(server.services, { name: "cc only", grantTypes: ["client_credentials"] }, OPERATOR);
     const res = await tokenRequest(server.url, { grant_type: JWT_BEARER, assertion: await jag({}, { clientId: ccOnly.clientId }) }, { headers: { authorization: basic(ccOnly.clientId, clientSecret!) } });
     expect(res.status).toBe(400);
     expect(res.body.error).toBe("unauthorized_client");
@@ -198,13 +199,13 @@ describe("jwt-bearer grant with an ID-JAG, ext-auth enterprise-managed authoriza
   it("a disabled IdP is refused; removing one revokes the grants it produced", async () => {
     const res = await redeem(await jag());
     expect(await mcpStatus(server.url, res.body.access_token as string)).toBe(200);
-    await setIdentityProviderDisabled(server.services, idp.issuer, true);
+    await setIdentityProviderDisabled(server.services, idp.issuer, true, OPERATOR);
     const refused = await redeem(await jag());
     expect(refused.status).toBe(400);
     expect(refused.body.error_description).toMatch(/trusted/);
     const [row] = (await listIdentityProviders(server.services)).filter((p) => p.issuer === idp.issuer);
     expect(row.activeGrants).toBeGreaterThan(0);
-    const counts = await removeIdentityProvider(server.services, idp.issuer);
+    const counts = await removeIdentityProvider(server.services, idp.issuer, OPERATOR);
     expect(counts.grants).toBeGreaterThan(0);
     expect(await mcpStatus(server.url, res.body.access_token as string)).toBe(401);
   });

@@ -20,6 +20,7 @@ import {
   type CookieJar,
   type RegisteredClient,
 } from "./oauth-support.ts";
+import { findAccessToken } from "../../server/oauth/tokens.ts";
 
 let strict: TestServer;
 let lenient: TestServer;
@@ -168,7 +169,7 @@ describe("Refresh scope and resource, RFC 6749 §6 / RFC 8707 §2.2", () => {
     const app = strict.env.APP_URL;
     const narrowed = await refresh(strict, client, tokens.refresh_token, { resource: `${app}/mcp/mcp` });
     expect(narrowed.status).toBe(200);
-    expect((await strict.services.oauth.verifyAccessToken(narrowed.body.access_token as string))?.resource).toBe(`${app}/mcp/mcp`);
+    expect((await findAccessToken(strict.services.db.pool, narrowed.body.access_token as string))?.resource).toBe(`${app}/mcp/mcp`);
     const bad = await refresh(strict, client, narrowed.body.refresh_token, { resource: "https://evil.example/mcp" });
     expect(bad.body.error).toBe("invalid_target");
   });

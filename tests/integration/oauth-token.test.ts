@@ -21,6 +21,8 @@ import {
   tokenRequest,
   type RegisteredClient,
 } from "./oauth-support.ts";
+import { findAccessToken } from "../../server/oauth/tokens.ts";
+import { audienceCovers, resourceIdentifiers } from "../../server/oauth/resources.ts";
 
 let server: TestServer;
 let app: string;
@@ -129,7 +131,7 @@ describe("authorization_code grant, RFC 6749 §4.1.3-§4.1.4 / §5.1", () => {
     const { code, verifier } = await obtainCode(server.url, jar, client.client_id);
     const res = await redeem(code, verifier, { resource: `${app}/mcp/sse` });
     expect(res.status).toBe(200);
-    const info = await server.services.oauth.verifyAccessToken(res.body.access_token as string);
+    const info = await findAccessToken(server.services.db.pool, res.body.access_token as string);
     expect(info?.resource).toBe(`${app}/mcp/sse`);
   });
 });
@@ -142,7 +144,10 @@ describe("Audience binding, RFC 8707 §2 (the MCP server rejects a token for ano
     expect(await mcpStatus(server.url, all.access_token as string, "/mcp/mcp")).toBe(200);
     const narrow = await issueTokens(server.url, jar, client, { resource: `${app}/mcp/mcp` });
     expect(await mcpStatus(server.url, narrow.access_token as string, "/mcp/mcp")).toBe(200);
-    expect(await server.services.oauth.verifyAccessToken(narrow.access_token as string, { resource: `${app}/mcp/sse` })).toBeNull();
+    // The audience rule the bearer check applies (oauth/resources.ts): a /mcp/mcp token does not cover /mcp/sse.
+    const info = await findAccessToken(server.services.db.pool, narrow.access_token as string);
+    expect(info?.resource).toBe(`${app}/mcp/mcp`);
+    expect(audienceCovers(info!.resource, `${app}/mcp/sse`, resourceIdentifiers(app))).toBe(false);
   });
 });
 
@@ -162,7 +167,7 @@ describe("Authorization code reuse, RFC 6749 §4.1.2 / RFC 9700 §4.5 (second us
     expect(security.events).toContainEqual(expect.objectContaining({ type: "CODE_REUSE", severity: "high" }));
     expect(revocations.events).toHaveLength(1);
     expect(revocations.events[0].grantIds).toHaveLength(1);
-    expect(await server.services.oauth.verifyAccessToken(first.body.access_token as string)).toBeNull();
+    expect(await findAccessToken(server.services.db.pool, first.body.access_token as string)).toBeNull();
     expect(await mcpStatus(server.url, first.body.access_token as string)).toBe(401);
     const refresh = await tokenRequest(server.url, { grant_type: "refresh_token", refresh_token: first.body.refresh_token as string, client_id: client.client_id });
     expect(refresh.body.error).toBe("invalid_grant");

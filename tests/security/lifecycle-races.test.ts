@@ -20,6 +20,7 @@ import {
   type CookieJar,
   type RegisteredClient,
 } from "../integration/oauth-support.ts";
+import { findAccessToken } from "../../server/oauth/tokens.ts";
 
 let server: TestServer;
 let jar: CookieJar;
@@ -117,7 +118,7 @@ describe("Scope after demotion, RFC 6749 §3.3 (mcp:admin only for administrator
     const tokens = await tokenRequest(server.url, { grant_type: "authorization_code", code, code_verifier: verifier, client_id: client.client_id, redirect_uri: REDIRECT });
     expect(tokens.status).toBe(200);
     expect(tokens.body.scope).toBe("mcp:tools");
-    const info = await server.services.oauth.verifyAccessToken(tokens.body.access_token as string);
+    const info = await findAccessToken(server.services.db.pool, tokens.body.access_token as string);
     expect(info?.scopes).toEqual(["mcp:tools"]);
     // The grant itself (and so every later refresh) no longer carries the admin scope either.
     const refreshed = await tokenRequest(server.url, { grant_type: "refresh_token", refresh_token: tokens.body.refresh_token as string, client_id: client.client_id, scope: "mcp:admin" });
@@ -140,9 +141,9 @@ describe("Revocation racing a refresh, RFC 7009 §2.1 (revoking a refresh token 
         }),
       ]);
       expect(revoked.status).toBe(200);
-      expect(await server.services.oauth.verifyAccessToken(tokens.access_token as string)).toBeNull();
+      expect(await findAccessToken(server.services.db.pool, tokens.access_token as string)).toBeNull();
       if (rotated.status === 200) {
-        expect(await server.services.oauth.verifyAccessToken(rotated.body.access_token as string)).toBeNull();
+        expect(await findAccessToken(server.services.db.pool, rotated.body.access_token as string)).toBeNull();
         const again = await tokenRequest(server.url, { grant_type: "refresh_token", refresh_token: rotated.body.refresh_token as string, client_id: client.client_id });
         expect(again.body.error).toBe("invalid_grant");
       } else {

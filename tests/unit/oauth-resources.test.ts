@@ -1,8 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { OAuthError } from "../../server/oauth/errors.ts";
-import { audienceCovers, canonicalResource, defaultResource, resolveResource, serverResources } from "../../server/oauth/resources.ts";
+import {
+  audienceCovers,
+  canonicalResource,
+  defaultResource,
+  protectedResourceMetadataUrl,
+  resolveResource,
+  resourceIdentifiers,
+  serverResources,
+} from "../../server/oauth/resources.ts";
 
 const APP = "https://auth.example.com";
+const IDS = resourceIdentifiers(APP);
 
 function targetError(fn: () => unknown): OAuthError {
   try {
@@ -86,12 +95,21 @@ describe("Resource resolution, RFC 8707 §2 (invalid_target)", () => {
 
 describe("Audience coverage, RFC 8707 §2 (a token for APP_URL/mcp is good at every MCP endpoint)", () => {
   it("APP_URL/mcp covers /mcp/mcp and /mcp/sse; the others cover only themselves", () => {
-    expect(audienceCovers(`${APP}/mcp`, `${APP}/mcp/mcp`, APP)).toBe(true);
-    expect(audienceCovers(`${APP}/mcp`, `${APP}/mcp/sse`, APP)).toBe(true);
-    expect(audienceCovers(`${APP}/mcp`, `${APP}/mcp`, APP)).toBe(true);
-    expect(audienceCovers(`${APP}/mcp/mcp`, `${APP}/mcp/mcp`, APP)).toBe(true);
-    expect(audienceCovers(`${APP}/mcp/mcp`, `${APP}/mcp/sse`, APP)).toBe(false);
-    expect(audienceCovers(`${APP}/mcp/sse`, `${APP}/mcp`, APP)).toBe(false);
-    expect(audienceCovers(`${APP}/mcp`, `${APP}/mcpx`, APP)).toBe(false);
+    expect(audienceCovers(`${APP}/mcp`, `${APP}/mcp/mcp`, IDS)).toBe(true);
+    expect(audienceCovers(`${APP}/mcp`, `${APP}/mcp/sse`, IDS)).toBe(true);
+    expect(audienceCovers(`${APP}/mcp`, `${APP}/mcp`, IDS)).toBe(true);
+    expect(audienceCovers(`${APP}/mcp/mcp`, `${APP}/mcp/mcp`, IDS)).toBe(true);
+    expect(audienceCovers(`${APP}/mcp/mcp`, `${APP}/mcp/sse`, IDS)).toBe(false);
+    expect(audienceCovers(`${APP}/mcp/sse`, `${APP}/mcp`, IDS)).toBe(false);
+    expect(audienceCovers(`${APP}/mcp`, `${APP}/mcpx`, IDS)).toBe(false);
+    // A stored audience with a trailing slash is the same resource (RFC 8707 §2 canonical form).
+    expect(audienceCovers(`${APP}/mcp/`, `${APP}/mcp/sse`, IDS)).toBe(true);
+  });
+});
+
+describe("Protected Resource Metadata URL, RFC 9728 §3.1 (path-inserted)", () => {
+  it("inserts the well-known suffix between the host and the resource's path", () => {
+    expect(protectedResourceMetadataUrl(`${APP}/mcp/mcp`)).toBe(`${APP}/.well-known/oauth-protected-resource/mcp/mcp`);
+    expect(protectedResourceMetadataUrl(`${APP}/`)).toBe(`${APP}/.well-known/oauth-protected-resource`);
   });
 });

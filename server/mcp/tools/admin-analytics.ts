@@ -7,7 +7,7 @@ import { listSecurityEvents } from "../../analytics/security-events.ts";
 import { activeClients, requestSummary, securityEventSummary, tokensIssued, topClients, topEndpoints } from "../../analytics/summaries.ts";
 import { resolveRange } from "../../analytics/time-range.ts";
 import { requireAdmin } from "./admin-guard.ts";
-import { McpScope } from "../resources.ts";
+import { McpScope } from "../../oauth/scopes.ts";
 import { defineTool } from "./types.ts";
 
 const SEVERITIES = ["low", "medium", "high", "critical"] as const;

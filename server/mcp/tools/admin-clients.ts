@@ -1,13 +1,15 @@
 /**
  * Admin tools about OAuth clients: list them (with how many live grants each has) and revoke every token a
- * client holds (through server/oauth/grants.ts: one transaction, then `oauth.revocation` to every node's cache).
- * Each admin action leaves an ADMIN_ACTION audit event.
+ * client holds. They call the console's own domain functions (server/oauth/client-admin.ts, grant-admin.ts): the
+ * same search, the same revocation (one transaction, then `oauth.revocation` to every node's cache) and the same
+ * ADMIN_ACTION audit row, which also names the client whose token was used.
  */
 import { z } from "zod";
-import { revokeGrantsForClient, RevocationReason } from "../../oauth/grants.ts";
-import { auditAdminAction } from "../../auth/audit.ts";
-import { requireAdmin } from "./admin-guard.ts";
-import { McpScope } from "../resources.ts";
+import { DomainError } from "../../domain-error.ts";
+import { findClientByClientId, listClients } from "../../oauth/client-admin.ts";
+import { revokeClientGrantsAsAdmin } from "../../oauth/grant-admin.ts";
+import { adminActor, requireAdmin } from "./admin-guard.ts";
+import { McpScope } from "../../oauth/scopes.ts";
 import { defineTool, ToolError } from "./types.ts";
 
 export const adminListClients = defineTool({
@@ -25,52 +27,20 @@ export const adminListClients = defineTool({
   admin: true,
   async handler({ search, includeDisabled, limit }, context) {
     await requireAdmin(context);
-    const { prisma } = context.services;
-    const where = {
-      ...(search
-        ? {
-            OR: [
-              { name: { contains: search, mode: "insensitive" as const } },
-              { clientId: { contains: search, mode: "insensitive" as const } },
-            ],
-          }
-        : {}),
-      ...(includeDisabled ? {} : { disabled: false }),
-    };
-    const [total, clients] = await Promise.all([
-      prisma.client.count({ where }),
-      prisma.client.findMany({
-        where,
-        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-        take: limit,
-        select: {
-          id: true,
-          clientId: true,
-          name: true,
-          kind: true,
-          redirectUris: true,
-          tokenEndpointAuthMethod: true,
-          scope: true,
-          disabled: true,
-          createdAt: true,
-          lastUsedAt: true,
-          _count: { select: { grants: { where: { revokedAt: null } } } },
-        },
-      }),
-    ]);
+    const page = await listClients(context.services, { search, status: includeDisabled ? undefined : "active" }, { direction: "forward", limit });
     return {
-      total,
-      clients: clients.map((client) => ({
+      total: page.total,
+      clients: page.items.map((client) => ({
         clientId: client.clientId,
         name: client.name,
         kind: client.kind,
-        confidential: client.tokenEndpointAuthMethod !== "none",
+        confidential: client.type === "confidential",
         redirectUris: client.redirectUris,
-        scope: client.scope,
+        scope: client.scopes.join(" "),
         disabled: client.disabled,
         createdAt: client.createdAt.toISOString(),
         lastUsedAt: client.lastUsedAt?.toISOString() ?? null,
-        activeGrants: client._count.grants,
+        activeGrants: client.activeGrants,
       })),
     };
   },
@@ -96,15 +66,11 @@ export const adminRevokeClientTokens = defineTool({
   async handler({ clientId }, context) {
     await requireAdmin(context);
     const { services, caller } = context;
-    const client = await services.prisma.client.findUnique({ where: { clientId }, select: { id: true, name: true } });
-    if (!client) throw new ToolError(`No client with client_id "${clientId}" (see admin_list_clients)`);
-    const counts = await revokeGrantsForClient(services, client.id, RevocationReason.admin);
-    auditAdminAction(services, caller.userId, "client.revoke_tokens", {
-      targetClientId: clientId,
-      ...(caller.userId ? {} : { byClientId: caller.clientId }),
-      via: "mcp",
-      grants: counts.grants,
+    const client = await findClientByClientId(services, clientId).catch((error: unknown) => {
+      if (error instanceof DomainError && error.kind === "not_found") throw new ToolError(`No client with client_id "${clientId}" (see admin_list_clients)`);
+      throw error;
     });
+    const counts = await revokeClientGrantsAsAdmin(services, client.id, adminActor(caller));
     return { clientId, name: client.name, grants: counts.grants, accessTokens: counts.accessTokens, refreshTokens: counts.refreshTokens };
   },
 });

@@ -5,8 +5,8 @@
  * admin registered the client with it (client_credentials never grants more than the client's registered scope);
  * its registration is read fresh too, so removing the scope or disabling the client takes the tools away at once.
  */
-import { missingScopes } from "../../oauth/scopes.ts";
-import { McpScope } from "../resources.ts";
+import type { AdminActor } from "../../audit.ts";
+import { McpScope, missingScopes } from "../../oauth/scopes.ts";
 import type { McpCaller } from "../bearer.ts";
 import { ToolError, type ToolContext } from "./types.ts";
 
@@ -28,6 +28,11 @@ export async function requireAdmin({ services, caller }: ToolContext): Promise<v
   }
   const user = await services.prisma.user.findUnique({ where: { id: caller.userId }, select: { role: true } });
   if (user?.role !== "ADMIN") throw new ToolError("This tool is for administrators", "denied");
+}
+
+/** Who an admin tool acts as, for the audit row (server/audit.ts): the person, if any, through the caller's client. */
+export function adminActor(caller: McpCaller): AdminActor {
+  return { userId: caller.userId, viaClientDbId: caller.clientDbId };
 }
 
 function holdsAdminScope(caller: McpCaller): boolean {

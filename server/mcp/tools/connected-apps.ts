@@ -8,7 +8,7 @@ import { z } from "zod";
 import { disconnectApp } from "../../oauth/connected-apps.ts";
 import { DomainError } from "../../domain-error.ts";
 import { listActiveGrants } from "../../oauth/grants.ts";
-import { McpScope } from "../resources.ts";
+import { McpScope } from "../../oauth/scopes.ts";
 import { defineTool, ToolError } from "./types.ts";
 
 export const listConnectedApps = defineTool({

@@ -2,7 +2,7 @@
  * `whoami`: who the access token speaks for — the signed-in person, the client acting for them, what it may do and
  * until when. Read-only; answers from the verified token without touching the database.
  */
-import { McpScope } from "../resources.ts";
+import { McpScope } from "../../oauth/scopes.ts";
 import { defineTool } from "./types.ts";
 
 export const whoami = defineTool({

@@ -1,11 +1,10 @@
 /**
  * `clients`: OAuth clients — list (search, kind, status; cursor pagination), details, manual creation (the secret
  * is returned once), machine clients (client_credentials / ID-JAG; a secret returned once, or a JWK Set / JWKS URI),
- * edits, secret rotation, disable/enable, delete (revokes its tokens first). Admins only; the rules live in
- * server/oauth/client-admin.ts and machine-clients.ts. `id` is the Client row id.
+ * edits, secret rotation, disable/enable, delete (revokes its tokens first). Admins only; the rules, and the audit
+ * of each change, live in server/oauth/client-admin.ts and machine-clients.ts. `id` is the Client row id.
  */
 import { z } from "zod";
-import { auditAdminAction } from "../../auth/audit.ts";
 import {
   createManualClient,
   deleteClient,
@@ -50,11 +49,7 @@ export const clientsRouter = router({
 
   create: adminProcedure
     .input(z.object({ name, type: z.enum(["confidential", "public"]), redirectUris, scopes }))
-    .mutation(async ({ ctx, input }) => {
-      const result = await createManualClient(ctx.services, input, ctx.user.id);
-      auditAdminAction(ctx.services, ctx.user.id, "client.created", { clientDbId: result.client.id, type: input.type });
-      return result;
-    }),
+    .mutation(({ ctx, input }) => createManualClient(ctx.services, input, { userId: ctx.user.id })),
 
   /** A machine client (never by open registration): the secret is returned once; key clients get none. */
   createMachine: adminProcedure
@@ -78,9 +73,7 @@ export const clientsRouter = router({
           throw new DomainError("invalid", "The JWK Set is not valid JSON.");
         }
       }
-      const result = await createMachineClient(ctx.services, { ...input, jwksUri: input.jwksUri || undefined, jwks }, ctx.user.id);
-      auditAdminAction(ctx.services, ctx.user.id, "client.created", { clientDbId: result.client.id, type: "machine", authMethod: input.authMethod });
-      return result;
+      return createMachineClient(ctx.services, { ...input, jwksUri: input.jwksUri || undefined, jwks }, { userId: ctx.user.id });
     }),
 
   update: adminProcedure
@@ -91,34 +84,20 @@ export const clientsRouter = router({
           message: "Nothing to change",
         }),
     )
-    .mutation(async ({ ctx, input }) => {
+    .mutation(({ ctx, input }) => {
       const { id: clientDbId, ...changes } = input;
-      const client = await updateClient(ctx.services, clientDbId, changes);
-      auditAdminAction(ctx.services, ctx.user.id, "client.updated", { clientDbId, fields: Object.keys(changes).join(",") });
-      return client;
+      return updateClient(ctx.services, clientDbId, changes, { userId: ctx.user.id });
     }),
 
-  rotateSecret: adminProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
-    const result = await rotateClientSecret(ctx.services, input.id);
-    auditAdminAction(ctx.services, ctx.user.id, "client.secret_rotated", { clientDbId: input.id });
-    return result;
-  }),
+  rotateSecret: adminProcedure.input(z.object({ id })).mutation(({ ctx, input }) => rotateClientSecret(ctx.services, input.id, { userId: ctx.user.id })),
 
-  setDisabled: adminProcedure.input(z.object({ id, disabled: z.boolean() })).mutation(async ({ ctx, input }) => {
-    const result = await setClientDisabled(ctx.services, input.id, input.disabled);
-    auditAdminAction(ctx.services, ctx.user.id, input.disabled ? "client.disabled" : "client.enabled", { clientDbId: input.id });
-    return result;
-  }),
+  setDisabled: adminProcedure
+    .input(z.object({ id, disabled: z.boolean() }))
+    .mutation(({ ctx, input }) => setClientDisabled(ctx.services, input.id, input.disabled, { userId: ctx.user.id })),
 
-  setDpopRequired: adminProcedure.input(z.object({ id, dpopRequired: z.boolean() })).mutation(async ({ ctx, input }) => {
-    const result = await setClientDpopRequired(ctx.services, input.id, input.dpopRequired);
-    auditAdminAction(ctx.services, ctx.user.id, input.dpopRequired ? "client.dpop_required" : "client.dpop_optional", { clientDbId: input.id });
-    return result;
-  }),
+  setDpopRequired: adminProcedure
+    .input(z.object({ id, dpopRequired: z.boolean() }))
+    .mutation(({ ctx, input }) => setClientDpopRequired(ctx.services, input.id, input.dpopRequired, { userId: ctx.user.id })),
 
-  delete: adminProcedure.input(z.object({ id })).mutation(async ({ ctx, input }) => {
-    const counts = await deleteClient(ctx.services, input.id);
-    auditAdminAction(ctx.services, ctx.user.id, "client.deleted", { clientDbId: input.id, grants: counts.grants });
-    return counts;
-  }),
+  delete: adminProcedure.input(z.object({ id })).mutation(({ ctx, input }) => deleteClient(ctx.services, input.id, { userId: ctx.user.id })),
 });

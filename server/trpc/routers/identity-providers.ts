@@ -1,10 +1,10 @@
 /**
  * `identityProviders`: the enterprise identity providers whose ID-JAGs this server trusts (MCP enterprise-managed
  * authorization) — list, add, disable/enable, remove (revokes the grants their assertions produced), and the recent
- * security events about one. Admins only; the rules live in server/oauth/identity-providers.ts.
+ * security events about one. Admins only; the rules, and the audit of each change, live in
+ * server/oauth/identity-providers.ts.
  */
 import { z } from "zod";
-import { auditAdminAction } from "../../auth/audit.ts";
 import { listSecurityEvents } from "../../analytics/security-events.ts";
 import { DomainError } from "../../domain-error.ts";
 import { addIdentityProvider, listIdentityProviders, removeIdentityProvider, setIdentityProviderDisabled } from "../../oauth/identity-providers.ts";
@@ -34,22 +34,18 @@ export const identityProvidersRouter = router({
           throw new DomainError("invalid", "The JWK Set is not valid JSON.");
         }
       }
-      const row = await addIdentityProvider(ctx.services, { issuer: input.issuer, jwksUri: input.jwksUri || undefined, jwks, allowNewUsers: input.allowNewUsers }, ctx.user.id);
-      auditAdminAction(ctx.services, ctx.user.id, "identity_provider.added", { issuer: row.issuer, allowNewUsers: row.allowNewUsers });
-      return row;
+      return addIdentityProvider(
+        ctx.services,
+        { issuer: input.issuer, jwksUri: input.jwksUri || undefined, jwks, allowNewUsers: input.allowNewUsers },
+        { userId: ctx.user.id },
+      );
     }),
 
-  setDisabled: adminProcedure.input(z.object({ issuer, disabled: z.boolean() })).mutation(async ({ ctx, input }) => {
-    const result = await setIdentityProviderDisabled(ctx.services, input.issuer, input.disabled);
-    auditAdminAction(ctx.services, ctx.user.id, input.disabled ? "identity_provider.disabled" : "identity_provider.enabled", { issuer: input.issuer });
-    return result;
-  }),
+  setDisabled: adminProcedure
+    .input(z.object({ issuer, disabled: z.boolean() }))
+    .mutation(({ ctx, input }) => setIdentityProviderDisabled(ctx.services, input.issuer, input.disabled, { userId: ctx.user.id })),
 
-  remove: adminProcedure.input(z.object({ issuer })).mutation(async ({ ctx, input }) => {
-    const counts = await removeIdentityProvider(ctx.services, input.issuer);
-    auditAdminAction(ctx.services, ctx.user.id, "identity_provider.removed", { issuer: counts.issuer, grants: counts.grants });
-    return counts;
-  }),
+  remove: adminProcedure.input(z.object({ issuer })).mutation(({ ctx, input }) => removeIdentityProvider(ctx.services, input.issuer, { userId: ctx.user.id })),
 
   /** Recent security events naming this issuer (refused ID-JAGs: untrusted, replayed, for another client, …). */
   events: adminProcedure

@@ -1,11 +1,10 @@
 /**
  * `tokens`: active grants (one grant = the access and refresh tokens of one authorization) by client or user, and
  * revocation — one grant, all of a client's, all of a user's. Token values are never read or returned. Every
- * revocation emits `oauth.revocation` (server/oauth/grants.ts), so MCP token caches drop the tokens at once.
- * Admins only.
+ * revocation emits `oauth.revocation` (server/oauth/grants.ts), so MCP token caches drop the tokens at once, and is
+ * audited by server/oauth/grant-admin.ts. Admins only.
  */
 import { z } from "zod";
-import { auditAdminAction } from "../../auth/audit.ts";
 import { revokeClientGrantsAsAdmin, revokeGrantAsAdmin, revokeUserGrantsAsAdmin } from "../../oauth/grant-admin.ts";
 import { listActiveGrants } from "../../oauth/grants.ts";
 import { adminProcedure, router } from "../init.ts";
@@ -24,24 +23,16 @@ export const tokensRouter = router({
       }),
     )
     .query(({ ctx, input }) =>
-      listActiveGrants(ctx.services, { clientId: input.clientId, userId: input.userId, cursor: input.cursor, take: input.limit }),
+      listActiveGrants(ctx.services, { clientDbId: input.clientId, userId: input.userId, cursor: input.cursor, take: input.limit }),
     ),
 
-  revoke: adminProcedure.input(z.object({ grantId: id })).mutation(async ({ ctx, input }) => {
-    const counts = await revokeGrantAsAdmin(ctx.services, input.grantId);
-    auditAdminAction(ctx.services, ctx.user.id, "grant.revoked", { grantId: input.grantId });
-    return counts;
-  }),
+  revoke: adminProcedure.input(z.object({ grantId: id })).mutation(({ ctx, input }) => revokeGrantAsAdmin(ctx.services, input.grantId, { userId: ctx.user.id })),
 
-  revokeForClient: adminProcedure.input(z.object({ clientId: id })).mutation(async ({ ctx, input }) => {
-    const counts = await revokeClientGrantsAsAdmin(ctx.services, input.clientId);
-    auditAdminAction(ctx.services, ctx.user.id, "client.tokens_revoked", { clientDbId: input.clientId, grants: counts.grants });
-    return counts;
-  }),
+  revokeForClient: adminProcedure
+    .input(z.object({ clientId: id }))
+    .mutation(({ ctx, input }) => revokeClientGrantsAsAdmin(ctx.services, input.clientId, { userId: ctx.user.id })),
 
-  revokeForUser: adminProcedure.input(z.object({ userId: id })).mutation(async ({ ctx, input }) => {
-    const counts = await revokeUserGrantsAsAdmin(ctx.services, input.userId);
-    auditAdminAction(ctx.services, ctx.user.id, "user.tokens_revoked", { targetUserId: input.userId, grants: counts.grants });
-    return counts;
-  }),
+  revokeForUser: adminProcedure
+    .input(z.object({ userId: id }))
+    .mutation(({ ctx, input }) => revokeUserGrantsAsAdmin(ctx.services, input.userId, { userId: ctx.user.id })),
 });

@@ -11,15 +11,15 @@
  * scope becomes the union) instead of creating a second one, so a client that stepped up holds one grant.
  * DPoP (RFC 9449 §5): with a proof, the access token is bound to its key, and a public client's refresh token too.
  */
-import { SecretPrefix, sha256Hex } from "../crypto.ts";
-import { OAuthError } from "./errors.ts";
-import { RevocationReason, revokeGrantsWhere } from "./grants.ts";
-import { CODE_VERIFIER, verifyCodeVerifier } from "./pkce.ts";
-import { audienceCovers, resolveResource } from "./resources.ts";
-import { formatScope, grantableScopes, parseScope } from "./scopes.ts";
-import { prepareTokens, type TokenResponse } from "./tokens.ts";
-import { newId, query, statement } from "./sql.ts";
-import type { GrantHandler } from "./token-endpoint.ts";
+import { SecretPrefix, sha256Hex } from "../../crypto.ts";
+import { OAuthError } from "../errors.ts";
+import { RevocationReason, revokeGrant } from "../grants.ts";
+import { CODE_VERIFIER, verifyCodeVerifier } from "../pkce.ts";
+import { audienceCovers, resolveResource, resourceIdentifiers } from "../resources.ts";
+import { formatScope, grantableScopes, parseScope } from "../scopes.ts";
+import { prepareTokens, type TokenResponse } from "../tokens.ts";
+import { newId, query, statement } from "../sql.ts";
+import type { GrantHandler } from "./handler.ts";
 
 export const redeemAuthorizationCode: GrantHandler = async (deps, { params, client, origin, now, dpopJkt }) => {
   const { env } = deps;
@@ -71,7 +71,7 @@ export const redeemAuthorizationCode: GrantHandler = async (deps, { params, clie
 
   // checkResource (RFC 8707 §2.2: the token's audience must be within what was authorized)
   const audience = requestedResource.length > 0 ? resolveResource(requestedResource, env.APP_URL) : row.resource;
-  if (!audienceCovers(row.resource, audience, env.APP_URL)) {
+  if (!audienceCovers(row.resource, audience, resourceIdentifiers(env.APP_URL))) {
     throw new OAuthError("invalid_target", "resource is not the one the authorization was granted for", { reason: "resource_mismatch" });
   }
 
@@ -121,7 +121,7 @@ export const redeemAuthorizationCode: GrantHandler = async (deps, { params, clie
     throw new OAuthError("invalid_grant", "the authorization was revoked while this code was redeemed; authorize again", { reason: "grant_revoked_meanwhile" });
   }
   origin.userId = row.userId;
-  deps.events.tokenIssued(origin, "authorization_code", withRefresh);
+  deps.emit.tokenIssued(origin, "authorization_code", withRefresh);
   return prepared.response satisfies TokenResponse;
 };
 
@@ -203,7 +203,7 @@ SELECT (SELECT count(*)::int FROM claimed) AS claimed, (SELECT count(*)::int FRO
 async function codeReuse(deps: Parameters<GrantHandler>[0], codeId: string, grantId: string | null): Promise<OAuthError> {
   let revoked = 0;
   if (grantId) {
-    const counts = await revokeGrantsWhere({ prisma: deps.prisma, events: deps.bus }, { id: grantId }, RevocationReason.codeReuse, "grant");
+    const counts = await revokeGrant(deps, grantId, RevocationReason.codeReuse);
     revoked = counts.accessTokens + counts.refreshTokens;
   }
   return new OAuthError("invalid_grant", "the authorization code was already used; tokens issued from it are revoked", {

@@ -12,11 +12,11 @@
  * - No refresh token (OAuth 2.1 §4.2.3: SHOULD NOT); the client simply asks again.
  * - With a DPoP proof (RFC 9449 §5) the access token is bound to the client's key, as for every grant.
  */
-import { OAuthError } from "./errors.ts";
-import { resolveResource } from "./resources.ts";
-import { decideScopes, formatScope } from "./scopes.ts";
-import { issueStandaloneGrant } from "./standalone-grant.ts";
-import type { GrantHandler } from "./token-endpoint.ts";
+import { OAuthError } from "../errors.ts";
+import { resolveResource } from "../resources.ts";
+import { decideScopes, formatScope } from "../scopes.ts";
+import { issueStandaloneGrant } from "../standalone-grant.ts";
+import type { GrantHandler } from "./handler.ts";
 
 export const issueClientCredentialsToken: GrantHandler = async (deps, { params, client, origin, now, dpopJkt }) => {
   // checkConfidential
@@ -32,6 +32,6 @@ export const issueClientCredentialsToken: GrantHandler = async (deps, { params, 
     { clientDbId: client.id, userId: null, identityProviderId: null, scope: formatScope(scopes), resource, dpopJkt },
     now,
   );
-  deps.events.tokenIssued(origin, "client_credentials", false);
+  deps.emit.tokenIssued(origin, "client_credentials", false);
   return response;
 };

@@ -15,14 +15,14 @@
  *   an ADMIN) → issue (no refresh token: the client gets a fresh ID-JAG from its IdP instead).
  */
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
-import { OAuthError } from "./errors.ts";
-import { KeySetError } from "./key-sets.ts";
-import { trustedIdentityProvider } from "./identity-providers.ts";
-import { ASSERTION_SIGNING_ALGS, CLOCK_SKEW_SECONDS } from "./client-assertion.ts";
-import { resolveResource } from "./resources.ts";
-import { decideScopes, formatScope, parseScope, scopesCover } from "./scopes.ts";
-import { issueStandaloneGrant } from "./standalone-grant.ts";
-import type { GrantHandler } from "./token-endpoint.ts";
+import { OAuthError } from "../errors.ts";
+import { KeySetError } from "../key-sets.ts";
+import { trustedIdentityProvider } from "../identity-providers.ts";
+import { ASSERTION_SIGNING_ALGS, CLOCK_SKEW_SECONDS } from "../client-assertion.ts";
+import { resolveResource } from "../resources.ts";
+import { decideScopes, formatScope, parseScope, scopesCover } from "../scopes.ts";
+import { issueStandaloneGrant } from "../standalone-grant.ts";
+import type { GrantHandler } from "./handler.ts";
 
 export const JWT_BEARER_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 export const ID_JAG_TYP = "oauth-id-jag+jwt";
@@ -134,7 +134,7 @@ export const redeemIdentityAssertion: GrantHandler = async (deps, { params, clie
     { clientDbId: client.id, userId: user.id, identityProviderId: idp.id, scope: formatScope(scopes), resource, dpopJkt },
     now,
   );
-  deps.events.tokenIssued(origin, JWT_BEARER_GRANT_TYPE, false);
+  deps.emit.tokenIssued(origin, JWT_BEARER_GRANT_TYPE, false);
   return response;
 };
 

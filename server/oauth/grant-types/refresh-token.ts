@@ -15,16 +15,16 @@
  * reuse detection; the new access token is bound to the key of this request's proof, the successor refresh token
  * keeps its family's binding.
  */
-import { SecretPrefix, sha256Hex } from "../crypto.ts";
-import { OAuthError } from "./errors.ts";
-import { RevocationReason, revokeGrantsWhere } from "./grants.ts";
-import { audienceCovers, resolveResource } from "./resources.ts";
-import { formatScope, grantableScopes, parseScope, scopesCover } from "./scopes.ts";
-import { openSuccessor, sealSuccessor } from "./successor-box.ts";
-import { prepareTokens, type TokenResponse } from "./tokens.ts";
-import { query, statement } from "./sql.ts";
-import type { GrantHandler, TokenRequestContext } from "./token-endpoint.ts";
-import type { OAuthDeps } from "./deps.ts";
+import { SecretPrefix, sha256Hex } from "../../crypto.ts";
+import { OAuthError } from "../errors.ts";
+import { RevocationReason, revokeGrant } from "../grants.ts";
+import { audienceCovers, resolveResource, resourceIdentifiers } from "../resources.ts";
+import { formatScope, grantableScopes, parseScope, scopesCover } from "../scopes.ts";
+import { openSuccessor, sealSuccessor } from "../successor-box.ts";
+import { prepareTokens, type TokenResponse } from "../tokens.ts";
+import { query, statement } from "../sql.ts";
+import type { GrantHandler, TokenRequestContext } from "./handler.ts";
+import type { OAuthDeps } from "../deps.ts";
 
 export const rotateRefreshToken: GrantHandler = async (deps, context) => {
   const { env } = deps;
@@ -76,7 +76,7 @@ export const rotateRefreshToken: GrantHandler = async (deps, context) => {
   // checkResource (RFC 8707 §2.2)
   const requestedResource = params.getAll("resource");
   const audience = requestedResource.length > 0 ? resolveResource(requestedResource, env.APP_URL) : row.resource;
-  if (!audienceCovers(row.resource, audience, env.APP_URL)) {
+  if (!audienceCovers(row.resource, audience, resourceIdentifiers(env.APP_URL))) {
     throw new OAuthError("invalid_target", "resource is not the one the authorization was granted for", { reason: "resource_mismatch" });
   }
 
@@ -110,8 +110,8 @@ export const rotateRefreshToken: GrantHandler = async (deps, context) => {
     if (!current) throw new OAuthError("invalid_grant", "the refresh token is invalid, expired or revoked", { reason: "unknown_refresh_token" });
     return rotatedAgain(deps, context, presented, current);
   }
-  deps.events.tokenRefreshed(origin, false);
-  deps.events.tokenIssued(origin, "refresh_token", true);
+  deps.emit.tokenRefreshed(origin, false);
+  deps.emit.tokenIssued(origin, "refresh_token", true);
   return prepared.response;
 };
 
@@ -201,11 +201,11 @@ async function rotatedAgain(deps: OAuthDeps, context: TokenRequestContext, prese
   if (withinGrace) {
     const response = openSuccessor<TokenResponse>(presented, row.successorBox!);
     if (response) {
-      deps.events.tokenRefreshed(origin, true);
+      deps.emit.tokenRefreshed(origin, true);
       return response;
     }
   }
-  const counts = await revokeGrantsWhere({ prisma: deps.prisma, events: deps.bus }, { id: row.grantId }, RevocationReason.refreshTokenReuse, "grant");
+  const counts = await revokeGrant(deps, row.grantId, RevocationReason.refreshTokenReuse);
   throw new OAuthError("invalid_grant", "the refresh token was already used; every token of this grant is revoked", {
     reason: "refresh_token_reuse",
     security: {
