@@ -26,7 +26,7 @@ export async function loader(args: LoaderFunctionArgs) {
   return callApi(args, async (api) => {
     const [client, grants, options] = await Promise.all([
       api.clients.get({ id }),
-      api.tokens.list({ clientId: id, cursor, limit: 25 }),
+      api.tokens.list({ clientDbId: id, cursor, limit: 25 }),
       api.clients.options(),
     ]);
     return { client, grants, options };
@@ -132,7 +132,7 @@ export default function ClientPage() {
               title={`Revoke every token of ${client.name}?`}
               description={`All ${client.counts.activeGrants} active grants (for ${client.counts.users} people) are revoked; their access and refresh tokens stop working at once.`}
               confirmLabel="Revoke all tokens"
-              onConfirm={() => revokeAll.mutateAsync({ clientId: client.id })}
+              onConfirm={() => revokeAll.mutateAsync({ clientDbId: client.id })}
             />
             <ConfirmButton
               label="Delete"

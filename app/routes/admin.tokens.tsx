@@ -19,7 +19,8 @@ const noGrants: GrantPage = { items: [], nextCursor: null };
 
 export async function loader(args: LoaderFunctionArgs) {
   const params = new URL(args.request.url).searchParams;
-  const clientId = text(params.get("clientId"), 100);
+  // The console's ?clientId= names a Client row id.
+  const clientDbId = text(params.get("clientId"), 100);
   const userParam = text(params.get("user"), 320);
   const userIdParam = text(params.get("userId"), 100);
   const cursor = text(params.get("cursor"), 100);
@@ -34,13 +35,13 @@ export async function loader(args: LoaderFunctionArgs) {
     const unknownUser = Boolean(userIdParam || userParam) && !user;
     const [clients, grants] = await Promise.all([
       api.clients.list({ limit: 100 }),
-      unknownUser ? noGrants : api.tokens.list({ clientId, userId: user?.id, cursor, limit: 25 }),
+      unknownUser ? noGrants : api.tokens.list({ clientDbId, userId: user?.id, cursor, limit: 25 }),
     ]);
-    const client = clientId ? (clients.items.find((c) => c.id === clientId) ?? (await api.clients.get({ id: clientId }).catch(() => null))) : null;
+    const client = clientDbId ? (clients.items.find((c) => c.id === clientDbId) ?? (await api.clients.get({ id: clientDbId }).catch(() => null))) : null;
     return {
       grants,
       clients: clients.items.map((c) => ({ id: c.id, name: c.name })),
-      filters: { clientId: clientId ?? "", user: user?.email ?? userParam ?? "" },
+      filters: { clientId: clientDbId ?? "", user: user?.email ?? userParam ?? "" },
       client: client ? { id: client.id, name: client.name } : null,
       user: user ? { id: user.id, email: user.email } : null,
       unknownUser,
@@ -71,7 +72,7 @@ export default function TokensPage() {
                 title={`Revoke every token of ${client.name}?`}
                 description="Every person's grant to this client is revoked; its access and refresh tokens stop working at once."
                 confirmLabel="Revoke all"
-                onConfirm={() => revokeClient.mutateAsync({ clientId: client.id })}
+                onConfirm={() => revokeClient.mutateAsync({ clientDbId: client.id })}
               />
             ) : null}
             {user ? (

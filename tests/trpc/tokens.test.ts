@@ -22,7 +22,7 @@ describe("tokens.list", () => {
     await connectApp(h.services, bob.id, acme.id);
     await connectApp(h.services, alice.id, other.id);
 
-    const byClient = await admin.caller.tokens.list({ clientId: acme.id });
+    const byClient = await admin.caller.tokens.list({ clientDbId: acme.id });
     expect(byClient.items.map((g) => g.user?.email).sort()).toEqual(["alice@example.com", "bob@example.com"]);
     expect(byClient.items[0]).toMatchObject({ clientName: "Acme", clientId: acme.clientId, scopes: ["mcp:tools"] });
     expect(JSON.stringify(byClient)).not.toContain(a1.accessToken);
@@ -36,9 +36,9 @@ describe("tokens.list", () => {
     const carol = await h.signIn("carol@example.com");
     const client = await makeClient(h.services, { name: "Paged" });
     for (let i = 0; i < 3; i++) await connectApp(h.services, carol.id, client.id);
-    const first = await admin.caller.tokens.list({ clientId: client.id, limit: 2 });
+    const first = await admin.caller.tokens.list({ clientDbId: client.id, limit: 2 });
     expect(first.items).toHaveLength(2);
-    const second = await admin.caller.tokens.list({ clientId: client.id, limit: 2, cursor: first.nextCursor! });
+    const second = await admin.caller.tokens.list({ clientDbId: client.id, limit: 2, cursor: first.nextCursor! });
     expect(second.items).toHaveLength(1);
     expect(second.nextCursor).toBeNull();
   });
@@ -73,13 +73,13 @@ describe("tokens.revoke* (RFC 7009 §2: revoking a grant invalidates its tokens)
     const f1 = await connectApp(h.services, frank.id, target.id);
     const keep = await connectApp(h.services, erin.id, bystander.id);
     const events = recordRevocations();
-    await expect(admin.caller.tokens.revokeForClient({ clientId: target.id })).resolves.toMatchObject({ grants: 2 });
+    await expect(admin.caller.tokens.revokeForClient({ clientDbId: target.id })).resolves.toMatchObject({ grants: 2 });
     events.off();
     expect(events.seen[0]).toMatchObject({ clientIds: [target.id] });
     expect(await findAccessToken(h.services.prisma, e1.accessToken)).toBeNull();
     expect(await findAccessToken(h.services.prisma, f1.accessToken)).toBeNull();
     expect(await findAccessToken(h.services.prisma, keep.accessToken)).not.toBeNull();
-    expect(await codeOf(admin.caller.tokens.revokeForClient({ clientId: "nope" }))).toBe("NOT_FOUND");
+    expect(await codeOf(admin.caller.tokens.revokeForClient({ clientDbId: "nope" }))).toBe("NOT_FOUND");
   });
 
   it("revokeForUser revokes every grant of that user only", async () => {
@@ -99,6 +99,6 @@ describe("tokens.revoke* (RFC 7009 §2: revoking a grant invalidates its tokens)
 
   it("bad input is BAD_REQUEST", async () => {
     expect(await codeOf(admin.caller.tokens.revoke({ grantId: "" }))).toBe("BAD_REQUEST");
-    expect(await codeOf(admin.caller.tokens.revokeForClient({} as { clientId: string }))).toBe("BAD_REQUEST");
+    expect(await codeOf(admin.caller.tokens.revokeForClient({} as { clientDbId: string }))).toBe("BAD_REQUEST");
   });
 });

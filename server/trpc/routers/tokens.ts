@@ -12,25 +12,25 @@ import { adminProcedure, router } from "../init.ts";
 const id = z.string().min(1).max(100);
 
 export const tokensRouter = router({
-  /** `clientId` is the Client row id (as in the console's URLs). */
+  /** `clientDbId` is the Client row id (as in the console's URLs), not the public client_id. */
   list: adminProcedure
     .input(
       z.object({
-        clientId: id.optional(),
+        clientDbId: id.optional(),
         userId: id.optional(),
         cursor: id.optional(),
         limit: z.number().int().min(1).max(100).default(25),
       }),
     )
     .query(({ ctx, input }) =>
-      listActiveGrants(ctx.services, { clientDbId: input.clientId, userId: input.userId, cursor: input.cursor, take: input.limit }),
+      listActiveGrants(ctx.services, { clientDbId: input.clientDbId, userId: input.userId, cursor: input.cursor, take: input.limit }),
     ),
 
   revoke: adminProcedure.input(z.object({ grantId: id })).mutation(({ ctx, input }) => revokeGrantAsAdmin(ctx.services, input.grantId, { userId: ctx.user.id })),
 
   revokeForClient: adminProcedure
-    .input(z.object({ clientId: id }))
-    .mutation(({ ctx, input }) => revokeClientGrantsAsAdmin(ctx.services, input.clientId, { userId: ctx.user.id })),
+    .input(z.object({ clientDbId: id }))
+    .mutation(({ ctx, input }) => revokeClientGrantsAsAdmin(ctx.services, input.clientDbId, { userId: ctx.user.id })),
 
   revokeForUser: adminProcedure
     .input(z.object({ userId: id }))
