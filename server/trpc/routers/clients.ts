@@ -17,8 +17,8 @@ import {
 } from "../../oauth/client-admin.ts";
 import { createMachineClient, MACHINE_AUTH_METHODS, MACHINE_GRANT_TYPES } from "../../oauth/machine-clients.ts";
 import { SCOPES } from "../../oauth/scopes.ts";
-import { DomainError } from "../../domain-error.ts";
 import { adminProcedure, router } from "../init.ts";
+import { parseJwksInput } from "../jwks-input.ts";
 import { pageInput } from "../pagination.ts";
 
 const id = z.string().min(1).max(100);
@@ -65,14 +65,7 @@ export const clientsRouter = router({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      let jwks: unknown;
-      if (input.jwks) {
-        try {
-          jwks = JSON.parse(input.jwks);
-        } catch {
-          throw new DomainError("invalid", "The JWK Set is not valid JSON.");
-        }
-      }
+      const jwks = parseJwksInput(input.jwks);
       return createMachineClient(ctx.services, { ...input, jwksUri: input.jwksUri || undefined, jwks }, { userId: ctx.user.id });
     }),
 

@@ -6,9 +6,9 @@
  */
 import { z } from "zod";
 import { listSecurityEvents } from "../../analytics/security-events.ts";
-import { DomainError } from "../../domain-error.ts";
 import { addIdentityProvider, listIdentityProviders, removeIdentityProvider, setIdentityProviderDisabled } from "../../oauth/identity-providers.ts";
 import { adminProcedure, router } from "../init.ts";
+import { parseJwksInput } from "../jwks-input.ts";
 
 const issuer = z.string().trim().min(1).max(2000);
 
@@ -26,14 +26,7 @@ export const identityProvidersRouter = router({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      let jwks: unknown;
-      if (input.jwks) {
-        try {
-          jwks = JSON.parse(input.jwks);
-        } catch {
-          throw new DomainError("invalid", "The JWK Set is not valid JSON.");
-        }
-      }
+      const jwks = parseJwksInput(input.jwks);
       return addIdentityProvider(
         ctx.services,
         { issuer: input.issuer, jwksUri: input.jwksUri || undefined, jwks, allowNewUsers: input.allowNewUsers },
