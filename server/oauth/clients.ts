@@ -64,8 +64,8 @@ export class ClientRegistry {
    * fetched (cached) and its row created or refreshed; a document that cannot be loaded throws `invalid_client`
    * with the reason.
    */
-  async find(clientId: string, options: { cached?: boolean } = {}): Promise<ClientRecord | null> {
-    return (await this.lookup(clientId, options.cached ?? false)).client;
+  async find(clientId: string): Promise<ClientRecord | null> {
+    return (await this.lookup(clientId, false)).client;
   }
 
   /**
