@@ -2,7 +2,7 @@
  * Secrets: random values with recognisable prefixes (so secret scanners can find leaked ones), stored only as
  * SHA-256 digests, compared in constant time (RFC 9700 §4.14; OWASP ASVS 5.0 V10).
  */
-import { createHash, randomBytes, randomFillSync, timingSafeEqual } from "node:crypto";
+import crypto, { createHash, randomBytes, randomFillSync, timingSafeEqual } from "node:crypto";
 
 /** Prefixes of every secret this server hands out. */
 export const SecretPrefix = {
@@ -40,8 +40,15 @@ export function randomFill(size: number): Buffer {
   return out;
 }
 
+/**
+ * Node's one-shot `crypto.hash` (Node >= 20.12) where it exists: about a third of the cost of `createHash()`, paid
+ * for every presented token, code and secret.
+ */
+const oneShotHash: typeof crypto.hash | undefined = crypto.hash;
+
+/** The SHA-256 digest of a UTF-8 string, hex: what every stored token, code and secret digest is. */
 export function sha256Hex(value: string): string {
-  return createHash("sha256").update(value, "utf8").digest("hex");
+  return oneShotHash ? oneShotHash("sha256", value, "hex") : createHash("sha256").update(value, "utf8").digest("hex");
 }
 
 /** Constant-time string equality (lengths are compared first; the length of a digest is public). */

@@ -23,14 +23,14 @@
  */
 import type { AuthInfo } from "@modelcontextprotocol/server";
 import type pg from "pg";
-import { SecretPrefix } from "../crypto.ts";
+import { SecretPrefix, sha256Hex } from "../crypto.ts";
 import { DATABASE_RETRY_AFTER_SECONDS, DATABASE_UNAVAILABLE_TEXT, isDatabaseUnavailable, summariseError } from "../db/availability.ts";
 import { bearerChallenge } from "../oauth/challenges.ts";
 import { DPOP_SIGNING_ALGS, DpopError } from "../oauth/dpop.ts";
 import type { DpopVerifier } from "../oauth/dpop-verifier.ts";
 import { ENDPOINT_SCOPES, missingScopes } from "../oauth/scopes.ts";
 import { audienceCovers, protectedResourceMetadataUrl, resourceIdentifiers, resourceOf, type McpEndpoint, type ResourceIdentifiers } from "../oauth/resources.ts";
-import { accessTokenDigest, lookupAccessToken, type AccessTokenRefusal } from "../oauth/tokens.ts";
+import { lookupAccessToken, type AccessTokenRefusal } from "../oauth/tokens.ts";
 import type { Role } from "../db/client.ts";
 import type { Env } from "../env.ts";
 import type { DomainEventBus, EventOrigin } from "../events.ts";
@@ -144,7 +144,7 @@ export class BearerAuth {
     }
     if (!dpop && this.services.env.MCP_DPOP_REQUIRED) return this.invalid(origin, endpoint, "bearer_not_accepted", undefined, "DPoP");
 
-    const digest = accessTokenDigest(token);
+    const digest = sha256Hex(token);
     const now = Date.now();
     const cached = this.cache.get(digest, now);
     return cached ? this.check(request, cached, now, dpop ? token : undefined) : this.lookupAndCheck(request, digest, now, dpop ? token : undefined);

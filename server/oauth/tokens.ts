@@ -5,7 +5,6 @@
  * Tokens are opaque 256-bit random values with recognisable prefixes (`mcpat_`, `mcprt_`), stored only as SHA-256
  * digests (docs/decisions/0004-token-format.md). Access tokens are bound to one resource (RFC 8707 audience).
  */
-import crypto from "node:crypto";
 import pg from "pg";
 import type { Prisma, PrismaClient } from "../db/client.ts";
 import { SecretPrefix, randomSecret, sha256Hex } from "../crypto.ts";
@@ -122,15 +121,6 @@ export interface AccessTokenInfo {
 export type AccessTokenRefusal = "unknown" | "revoked" | "grant_revoked" | "client_disabled" | "expired";
 
 /**
- * The SHA-256 digest of a token, hex (what `AccessToken.tokenHash` stores), with Node's one-shot `crypto.hash`
- * (Node >= 20.12) where it exists: about a third of the cost of `createHash()`, paid on every MCP request.
- */
-const oneShotHash: typeof crypto.hash | undefined = crypto.hash;
-export function accessTokenDigest(token: string): string {
-  return oneShotHash ? oneShotHash("sha256", token, "hex") : sha256Hex(token);
-}
-
-/**
  * The one access-token lookup (introspection, the MCP bearer check on a cache miss, admin code and tests): by
  * digest, then unrevoked, in an unrevoked grant, of an enabled client, unexpired (RFC 6750 §3.1 `invalid_token`
  * otherwise; RFC 7662 §2.2 `active`). Answers the refusal reason instead of a token when one fails, so callers can
@@ -157,7 +147,7 @@ export async function lookupAccessToken(db: PrismaClient | pg.Pool, digest: stri
 /** A presented access token if it is live (`lookupAccessToken`), else null; anything not shaped like one is null. */
 export async function findAccessToken(db: PrismaClient | pg.Pool, token: string, now: Date | number = Date.now()): Promise<AccessTokenInfo | null> {
   if (!token.startsWith(SecretPrefix.accessToken) || token.length > 200) return null;
-  const found = await lookupAccessToken(db, accessTokenDigest(token), now);
+  const found = await lookupAccessToken(db, sha256Hex(token), now);
   return typeof found === "string" ? null : found;
 }
 
