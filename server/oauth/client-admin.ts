@@ -222,21 +222,18 @@ export async function createManualClient(
   const redirectUris = validateRedirectUris(input.redirectUris);
   const scope = validateClientScopes(input.scopes);
   const tokenEndpointAuthMethod = input.type === "confidential" ? "client_secret_basic" : "none";
-  const secret = input.type === "confidential" ? generateClientSecret() : null;
   const grantTypes = ["authorization_code", "refresh_token"];
-  const row = await deps.prisma.client.create({
-    data: {
-      clientId: generateClientId(),
-      clientSecretHash: secret?.hash ?? null,
+  return storeManualClient(
+    deps,
+    by,
+    {
       name,
-      kind: "MANUAL",
       redirectUris,
       grantTypes,
       responseTypes: ["code"],
       scope,
       tokenEndpointAuthMethod,
       applicationType: "web",
-      createdById: by.userId,
       metadata: {
         client_name: name,
         redirect_uris: redirectUris,
@@ -246,10 +243,28 @@ export async function createManualClient(
         scope,
       },
     },
+    { type: input.type },
+  );
+}
+
+/**
+ * Stores a client an administrator created (kind MANUAL; with a secret, returned here once, when its method is
+ * `client_secret_basic`), announces it and audits it with `audit` as details: the one tail of the console's
+ * client and machine-client forms.
+ */
+export async function storeManualClient(
+  deps: OAuthStoreDeps,
+  by: AdminActor,
+  data: Omit<Prisma.ClientUncheckedCreateInput, "clientId" | "clientSecretHash" | "kind" | "createdById">,
+  audit: Record<string, unknown>,
+): Promise<{ client: ClientDetails; clientSecret: string | null }> {
+  const secret = data.tokenEndpointAuthMethod === "client_secret_basic" ? generateClientSecret() : null;
+  const row = await deps.prisma.client.create({
+    data: { ...data, clientId: generateClientId(), clientSecretHash: secret?.hash ?? null, kind: "MANUAL", createdById: by.userId },
     select: { id: true },
   });
   new OAuthEvents(deps.events).clientRegistered(row.id, "manual");
-  auditAdminAction(deps, by, "client.created", { clientDbId: row.id, type: input.type });
+  auditAdminAction(deps, by, "client.created", { clientDbId: row.id, ...audit });
   return { client: await getClient(deps, row.id), clientSecret: secret?.secret ?? null };
 }
 

@@ -12,11 +12,9 @@
 import { DomainError } from "../domain-error.ts";
 import type { Prisma } from "../db/client.ts";
 import type { OAuthStoreDeps } from "./deps.ts";
-import { auditAdminAction, type AdminActor } from "../audit.ts";
-import { getClient, validateClientScopes, type ClientDetails } from "./client-admin.ts";
+import type { AdminActor } from "../audit.ts";
+import { storeManualClient, validateClientScopes, type ClientDetails } from "./client-admin.ts";
 import { validateClientName } from "./client-metadata.ts";
-import { generateClientId, generateClientSecret } from "./client-secrets.ts";
-import { OAuthEvents } from "./emit.ts";
 import { OAuthError } from "./errors.ts";
 import { JWT_BEARER_GRANT_TYPE } from "./grant-types/jwt-bearer.ts";
 import { KeySetError, parseJwks } from "./key-sets.ts";
@@ -86,13 +84,11 @@ export async function createMachineClient(
   } catch (error) {
     throw new DomainError("invalid", error instanceof OAuthError ? error.description : "invalid scope");
   }
-  const secret = authMethod === "client_secret_basic" ? generateClientSecret() : null;
-  const row = await deps.prisma.client.create({
-    data: {
-      clientId: generateClientId(),
-      clientSecretHash: secret?.hash ?? null,
+  return storeManualClient(
+    deps,
+    by,
+    {
       name,
-      kind: "MANUAL",
       redirectUris: [],
       grantTypes,
       responseTypes: [],
@@ -101,7 +97,6 @@ export async function createMachineClient(
       applicationType: "service",
       jwksUri,
       jwks,
-      createdById: by.userId,
       metadata: {
         client_name: name,
         grant_types: grantTypes,
@@ -111,11 +106,8 @@ export async function createMachineClient(
         ...(jwks ? { jwks } : {}),
       },
     },
-    select: { id: true },
-  });
-  new OAuthEvents(deps.events).clientRegistered(row.id, "manual");
-  auditAdminAction(deps, by, "client.created", { clientDbId: row.id, type: "machine", authMethod });
-  return { client: await getClient(deps, row.id), clientSecret: secret?.secret ?? null };
+    { type: "machine", authMethod },
+  );
 }
 
 /** Whether a client is a machine client (its grant types are all admin-only ones). */
