@@ -28,6 +28,8 @@ const MAX_ENTRIES = 10_000;
 const RECONNECT_MS = [250, 1_000, 5_000];
 const PROBE_EVERY_MS = 30_000;
 const PROBE_WAIT_MS = 2_000;
+/** Client ids are generated (`mcpc_…`) or https URLs, so no client_id starts with this. */
+const PROBE_PREFIX = "probe:";
 
 export class ClientCache {
   private readonly entries = new Map<string, { row: ClientRecord; until: number }>();
@@ -99,9 +101,10 @@ export class ClientCache {
     client.on("end", lost);
     client.on("notification", (message) => {
       if (message.channel !== CLIENT_CHANGED_CHANNEL) return;
-      const heard = this.probes.get(message.payload ?? "");
-      if (heard) heard();
-      else this.invalidate(message.payload ?? "*");
+      const payload = message.payload ?? "*";
+      // Probes (this node's, or another node's on the same channel) name no client.
+      if (payload.startsWith(PROBE_PREFIX)) this.probes.get(payload)?.();
+      else this.invalidate(payload);
     });
     try {
       await client.connect();
@@ -123,7 +126,7 @@ export class ClientCache {
 
   /** Caches only while a NOTIFY sent through the pool arrives on `client` within PROBE_WAIT_MS. */
   private async probe(client: pg.Client): Promise<void> {
-    const payload = `probe:${randomUUID()}`;
+    const payload = `${PROBE_PREFIX}${randomUUID()}`;
     const heard = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), PROBE_WAIT_MS);
       this.probes.set(payload, () => {
