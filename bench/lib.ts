@@ -40,6 +40,13 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
+/** The URL of the database `name` on DB_SERVER. */
+function databaseUrl(name: string): string {
+  const url = new URL(DB_SERVER);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 /**
  * Runs `fn` with a fresh migrated database `<prefix>_<random>` on DB_SERVER. Steps registered with `onCleanup` run
  * afterwards, last registered first (servers before the database), then the database is dropped.
@@ -50,12 +57,11 @@ export async function withBenchDatabase(
 ): Promise<void> {
   const name = `${prefix}_${randomBytes(4).toString("hex")}`;
   await adminQuery(`CREATE DATABASE "${name}"`);
-  const url = new URL(DB_SERVER);
-  url.pathname = `/${name}`;
+  const url = databaseUrl(name);
   const cleanups: Array<() => Promise<void>> = [() => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)];
   try {
-    await migrate(url.toString());
-    await fn(url.toString(), (step) => cleanups.unshift(step));
+    await migrate(url);
+    await fn(url, (step) => cleanups.unshift(step));
   } finally {
     for (const cleanup of cleanups) await cleanup().catch(() => {});
   }
@@ -67,18 +73,12 @@ export async function withBenchDatabase(
  */
 export async function withKeptDatabase(name: string, fn: (databaseUrl: string) => Promise<void>): Promise<void> {
   if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`BENCH_SCRATCH_DB must be a plain lower-case name, not ${name}`);
-  const client = new pg.Client({ connectionString: DB_SERVER });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
-    if (!rowCount) await client.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(DB_SERVER);
-  url.pathname = `/${name}`;
-  await migrate(url.toString());
-  await fn(url.toString());
+  await adminQuery(`CREATE DATABASE "${name}"`).catch((error: { code?: string }) => {
+    if (error.code !== "42P04") throw error; // duplicate_database: kept from an earlier run
+  });
+  const url = databaseUrl(name);
+  await migrate(url);
+  await fn(url);
 }
 
 /** BENCH_ENV: extra server settings for experiments. */
