@@ -124,11 +124,11 @@ export async function authenticateClient(
     });
   if (options.cached && presented.via !== "jwt") {
     const first = await lookup(true);
-    if (!first.fromCache) return { ...(await checkCredentials(first.client, presented, basic, assertions)), fromCache: false };
     try {
-      return { ...(await checkCredentials(first.client, presented, basic, assertions)), fromCache: true };
+      return { ...(await checkCredentials(first.client, presented, basic, assertions)), fromCache: first.fromCache };
     } catch (error) {
-      if (!(error instanceof OAuthError)) throw error;
+      // Refused on a fresh row: that is the answer. On a cached row: decided again below, on a fresh one.
+      if (!first.fromCache || !(error instanceof OAuthError)) throw error;
     }
   }
   const { client } = await lookup(false);
