@@ -96,6 +96,7 @@ async function fill(pool: pg.Pool, count: number): Promise<void> {
     "AnalyticsTrafficRollup",
     "AnalyticsUsageRollup",
     "AnalyticsSecurityRollup",
+    "AnalyticsSecurityTypeRollup",
   ]) {
     await pool.query(`VACUUM ANALYZE "${table}"`);
   }

@@ -15,7 +15,12 @@ const RAW_TABLES = [
   ["AnalyticsRequest", "requests"],
   ["AnalyticsSecurity", "security"],
 ] as const;
-const ROLLUP_TABLES = ["AnalyticsTrafficRollup", "AnalyticsUsageRollup", "AnalyticsSecurityRollup"] as const;
+const ROLLUP_TABLES = [
+  "AnalyticsTrafficRollup",
+  "AnalyticsUsageRollup",
+  "AnalyticsSecurityRollup",
+  "AnalyticsSecurityTypeRollup",
+] as const;
 const SLICE = 5_000;
 /** One sweep stops after this long; the next run continues. */
 const BUDGET_MS = 20_000;

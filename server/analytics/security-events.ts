@@ -5,7 +5,7 @@
 import { Prisma, type PrismaClient } from "../db/client.ts";
 import { timeKeysetArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
 import type { Severity } from "../events.ts";
-import { clientRowIdOf } from "./summaries.ts";
+import { clientRowIdOf, utcTimestamp } from "./summaries.ts";
 
 type Deps = { prisma: PrismaClient };
 
@@ -102,20 +102,25 @@ export async function listSecurityEvents(
 }
 
 /**
- * How many events match, from AnalyticsSecurityRollup rather than `count(*)` over the raw rows (a rate-limit storm
- * stores millions): minute rows whose bucket starts in the range, so the count is exact to the minute.
+ * How many events match. Filters the rollups hold are counted from them rather than by `count(*)` over the raw rows
+ * (a rate-limit storm stores millions): by type and severity from AnalyticsSecurityTypeRollup, with a client from
+ * AnalyticsSecurityRollup, each through its range function (day, hour and minute rows whose bucket starts in the
+ * range, so the count is exact to the minute; no bound is an open end). One event, or an identity provider's events
+ * (`details`), are counted from the raw rows.
  */
 async function securityEventCount(deps: Deps, filter: SecurityEventFilter, clientId: string | null): Promise<number> {
-  const conditions: Prisma.Sql[] = [Prisma.sql`"grain" = 60`];
-  if (filter.from) conditions.push(Prisma.sql`"bucket" >= (${filter.from.toISOString()}::timestamptz AT TIME ZONE 'UTC')`);
-  if (filter.to) conditions.push(Prisma.sql`"bucket" < (${filter.to.toISOString()}::timestamptz AT TIME ZONE 'UTC')`);
+  if (filter.id || filter.issuer) return deps.prisma.analyticsSecurity.count({ where: whereOf(filter, clientId) });
+  const from = filter.from ? utcTimestamp(filter.from) : Prisma.sql`'-infinity'::timestamp`;
+  const to = filter.to ? utcTimestamp(filter.to) : Prisma.sql`'infinity'::timestamp`;
+  const conditions: Prisma.Sql[] = [Prisma.sql`true`];
   if (filter.type) conditions.push(Prisma.sql`"eventType" = ${filter.type}`);
   if (filter.severity) conditions.push(Prisma.sql`"severity" = ${filter.severity}`);
   if (clientId) conditions.push(Prisma.sql`"clientId" = ${clientId}`);
+  const rows = clientId ? Prisma.sql`analytics_security(${from}, ${to})` : Prisma.sql`analytics_security_types(${from}, ${to})`;
   const counted =
     filter.reviewed === "reviewed" ? Prisma.sql`"reviewed"` : filter.reviewed === "unreviewed" ? Prisma.sql`"events" - "reviewed"` : Prisma.sql`"events"`;
   const [row] = await deps.prisma.$queryRaw<Array<{ n: bigint | null }>>`
-    SELECT sum(${counted})::bigint AS n FROM "AnalyticsSecurityRollup" WHERE ${Prisma.join(conditions, " AND ")}`;
+    SELECT sum(${counted})::bigint AS n FROM ${rows} WHERE ${Prisma.join(conditions, " AND ")}`;
   return Number(row?.n ?? 0);
 }
 
@@ -123,10 +128,10 @@ function unique(values: Array<string | null>): string[] {
   return [...new Set(values.filter((v): v is string => Boolean(v)))];
 }
 
-/** The event types seen so far (for the filter menu), most frequent first: hour rollups, not the raw rows. */
+/** The event types seen so far (for the filter menu), most frequent first: day rows by type, not the raw rows. */
 export async function securityEventTypes(deps: Deps): Promise<string[]> {
   const rows = await deps.prisma.$queryRaw<Array<{ type: string }>>`
-    SELECT "eventType" AS type FROM "AnalyticsSecurityRollup" WHERE "grain" = 3600
+    SELECT "eventType" AS type FROM "AnalyticsSecurityTypeRollup" WHERE "grain" = 86400
      GROUP BY 1 HAVING sum("events") > 0 ORDER BY sum("events") DESC, 1 LIMIT 100`;
   return rows.map((r) => r.type);
 }

@@ -2,7 +2,7 @@
  * Read side of the analytics tables: summaries and time series over a time range (time-range.ts), for the admin
  * console (tRPC `analytics` router), the MCP admin tools, `GET /api/analytics` (server/reporting) and the Grafana
  * Postgres dashboard (which calls the same SQL functions).
- * Every figure comes from the rollups (AnalyticsTrafficRollup, AnalyticsUsageRollup, AnalyticsSecurityRollup, kept
+ * Every figure comes from the rollups (AnalyticsTrafficRollup, AnalyticsUsageRollup, AnalyticsSecurityTypeRollup, kept
  * by triggers as raw rows are written), never from the raw rows: a 30-day view reads about 30 day rows, 48 hour
  * rows and 120 minute rows per key, whatever the traffic. Latency percentiles come from histogram buckets (within one bucket of the exact value).
  *
@@ -21,7 +21,7 @@ export const TOKEN_ENDPOINT_ROUTES = ["/api/oauth/token", "/oauth/token"];
 
 // Timestamps are stored as UTC `timestamp(3)` (Prisma's convention); bounds are passed as ISO text and converted
 // explicitly so no driver or session time zone can shift them.
-const ts = (date: Date) => Prisma.sql`(${date.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
+export const utcTimestamp = (date: Date) => Prisma.sql`(${date.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
 
 /**
  * The rollup rows of a range (SQL functions of prisma/migrations/*_analytics_scale_issue18, analytics_spans): day
@@ -30,11 +30,12 @@ const ts = (date: Date) => Prisma.sql`(${date.toISOString()}::timestamptz AT TIM
  * [from, to), so every figure is exact to the minute, and a 30-day figure reads about 200 rows per key.
  */
 const traffic = (range: TimeRange, stepSeconds = 86400) =>
-  Prisma.sql`analytics_traffic(${ts(range.from)}, ${ts(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
+  Prisma.sql`analytics_traffic(${utcTimestamp(range.from)}, ${utcTimestamp(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
 const usage = (range: TimeRange, stepSeconds = 86400) =>
-  Prisma.sql`analytics_usage(${ts(range.from)}, ${ts(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
-const security = (range: TimeRange, stepSeconds = 86400) =>
-  Prisma.sql`analytics_security(${ts(range.from)}, ${ts(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
+  Prisma.sql`analytics_usage(${utcTimestamp(range.from)}, ${utcTimestamp(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
+/** Security events by type and severity only (AnalyticsSecurityTypeRollup): a fixed number of rows per bucket. */
+const securityTypes = (range: TimeRange, stepSeconds = 86400) =>
+  Prisma.sql`analytics_security_types(${utcTimestamp(range.from)}, ${utcTimestamp(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
 
 /** Upper bounds (ms) of the latency histogram's buckets (`le1` … `le10000` of AnalyticsTrafficRollup). */
 export const LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
@@ -49,7 +50,7 @@ const bucketWidth = (seconds: number) => Prisma.sql`make_interval(secs => ${seco
 const bucketOf = (seconds: number) => Prisma.sql`date_bin(${bucketWidth(seconds)}, "bucket", TIMESTAMP '2000-01-01')`;
 /** Every bucket start over the range (a `buckets` CTE body), so that empty buckets are present with zeros. */
 const bucketStarts = (range: TimeRange, seconds: number) =>
-  Prisma.sql`SELECT generate_series(date_bin(${bucketWidth(seconds)}, ${ts(range.from)}, TIMESTAMP '2000-01-01'), ${ts(range.to)}, ${bucketWidth(seconds)}) AS start`;
+  Prisma.sql`SELECT generate_series(date_bin(${bucketWidth(seconds)}, ${utcTimestamp(range.from)}, TIMESTAMP '2000-01-01'), ${utcTimestamp(range.to)}, ${bucketWidth(seconds)}) AS start`;
 
 export interface RequestSummary {
   requests: number;
@@ -232,15 +233,15 @@ export async function securityEventSummary(
 ): Promise<SecuritySummary> {
   const [byType, bySeverity, [counts], series] = await Promise.all([
     deps.prisma.$queryRaw<Array<{ type: string; count: number }>>`
-      SELECT "eventType" AS type, sum("events")::float8 AS count FROM ${security(range)}
+      SELECT "eventType" AS type, sum("events")::float8 AS count FROM ${securityTypes(range)}
        GROUP BY 1 HAVING sum("events") > 0 ORDER BY 2 DESC, 1`,
     deps.prisma.$queryRaw<Array<{ severity: string; count: number }>>`
-      SELECT severity, sum("events")::float8 AS count FROM ${security(range)}
+      SELECT severity, sum("events")::float8 AS count FROM ${securityTypes(range)}
        GROUP BY 1 HAVING sum("events") > 0
        ORDER BY array_position(ARRAY['critical','high','medium','low'], severity), 1`,
     deps.prisma.$queryRaw<Array<{ total: number; unreviewed: number }>>`
       SELECT coalesce(sum("events"), 0)::float8 AS total, coalesce(sum("events" - "reviewed"), 0)::float8 AS unreviewed
-        FROM ${security(range)}`,
+        FROM ${securityTypes(range)}`,
     deps.prisma.$queryRaw<Array<{ start: Date; low: number; medium: number; high: number; critical: number }>>`
       WITH buckets AS (
         ${bucketStarts(range, bucketSeconds)}
@@ -250,7 +251,7 @@ export async function securityEventSummary(
                coalesce(sum("events") FILTER (WHERE severity = 'medium'), 0)::float8 AS medium,
                coalesce(sum("events") FILTER (WHERE severity = 'high'), 0)::float8 AS high,
                coalesce(sum("events") FILTER (WHERE severity = 'critical'), 0)::float8 AS critical
-          FROM ${security(range, bucketSeconds)} GROUP BY 1
+          FROM ${securityTypes(range, bucketSeconds)} GROUP BY 1
       )
       SELECT b.start AT TIME ZONE 'UTC' AS start, coalesce(d.low, 0) AS low, coalesce(d.medium, 0) AS medium,
              coalesce(d.high, 0) AS high, coalesce(d.critical, 0) AS critical

@@ -28,9 +28,14 @@ function toDate(value: Date | string | null | undefined): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-/** A bucket width (seconds) giving about `points` points over the range, rounded to a readable step. */
+/**
+ * A bucket width (seconds) giving about `points` points over the range, rounded to a readable step; whole hours at
+ * least for a range of a day or more, so that a chart reads hour rollups (a fixed number of rows per key, whatever
+ * the volume) rather than every minute row of the day (migration *_analytics_step_hours_from_a_day, as Grafana).
+ */
 export function bucketSecondsFor(range: TimeRange, points = 60): number {
   const steps = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400];
-  const wanted = (range.to.getTime() - range.from.getTime()) / 1000 / points;
+  const seconds = (range.to.getTime() - range.from.getTime()) / 1000;
+  const wanted = Math.max(seconds / points, seconds >= 86400 ? 3600 : 0);
   return steps.find((s) => s >= wanted) ?? steps.at(-1)!;
 }

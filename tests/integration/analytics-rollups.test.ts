@@ -10,6 +10,7 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { createMetrics } from "../../server/analytics/metrics.ts";
 import { analyticsOverview, LATENCY_BUCKETS_MS, requestSummary } from "../../server/analytics/summaries.ts";
+import { listSecurityEvents, type SecurityEventFilter } from "../../server/analytics/security-events.ts";
 import type { TimeRange } from "../../server/analytics/time-range.ts";
 import { AnalyticsRecorder, type RequestRow } from "../../server/analytics/recorder.ts";
 import { createLogger } from "../../server/logger.ts";
@@ -210,6 +211,72 @@ describe("rollups equal the raw rows they summarise", () => {
        GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6`);
     expect(fromRollup.rows.length).toBeGreaterThan(100);
     expect(fromRollup.rows).toEqual(fromRaw.rows);
+    // The same events by type and severity only; a deletion subtracts from both.
+    await server.services.prisma.analyticsSecurity.deleteMany({ where: { id: { in: ids.slice(30, 50) } } });
+    const byType = async (table: string) =>
+      (await pool.query(`
+        SELECT grain, bucket, "eventType", severity, sum(events)::int AS events, sum(reviewed)::int AS reviewed FROM "${table}"
+         GROUP BY 1, 2, 3, 4 HAVING sum(events) <> 0 ORDER BY 1, 2, 3, 4`)).rows;
+    const fromRawByType = await pool.query(`
+      SELECT g AS grain, date_bin(make_interval(secs => g), "timestamp", TIMESTAMP '2000-01-01') AS bucket, "eventType", severity,
+             count(*)::int AS events, (count(*) FILTER (WHERE "reviewedAt" IS NOT NULL))::int AS reviewed
+        FROM "AnalyticsSecurity" CROSS JOIN (VALUES (60), (3600), (86400)) AS v(g)
+       GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`);
+    expect(await byType("AnalyticsSecurityTypeRollup")).toEqual(fromRawByType.rows);
+    expect(await byType("AnalyticsSecurityRollup")).toEqual(fromRawByType.rows);
+    expect(fromRawByType.rows.reduce((n, r) => n + r.reviewed, 0)).toBe(3 * 30);
+  });
+});
+
+describe("the security events list counts from the rollups what the raw rows hold", () => {
+  it("for every filter: none, open and closed ranges, type, severity, client, reviewed, one event, an issuer", async () => {
+    const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
+    const { prisma } = server.services;
+    const { recorder } = recorderFor(server);
+    const now = Math.floor(Date.now() / MINUTE) * MINUTE;
+    const next = random(7);
+    for (let i = 0; i < 400; i++) {
+      recorder.recordSecurity({
+        timestamp: new Date(now - Math.floor(next() * 3 * DAY)),
+        eventType: ["RATE_LIMIT_EXCEEDED", "INVALID_TOKEN", "ID_JAG_REJECTED"][i % 3],
+        severity: ["low", "medium", "high"][i % 3],
+        clientId: i % 4 ? `client-${i % 3}` : null,
+        ipAddress: `198.51.100.${i % 50}`,
+        details: i % 3 === 2 ? { issuer: `https://idp-${i % 2}.example` } : {},
+      });
+    }
+    await recorder.close();
+    const reviewed = await prisma.analyticsSecurity.findMany({ where: { severity: "medium" }, select: { id: true }, take: 25 });
+    await prisma.analyticsSecurity.updateMany({ where: { id: { in: reviewed.map((r) => r.id) } }, data: { reviewedAt: new Date() } });
+    const minuteAligned = { from: new Date(now - DAY - 7 * 3600_000 - 13 * MINUTE), to: new Date(now - 2 * 3600_000 - 5 * MINUTE) };
+    const filters: SecurityEventFilter[] = [
+      {},
+      minuteAligned,
+      { from: minuteAligned.from },
+      { to: minuteAligned.to },
+      { ...minuteAligned, type: "INVALID_TOKEN" },
+      { severity: "medium", reviewed: "unreviewed" },
+      { severity: "medium", reviewed: "reviewed" },
+      { ...minuteAligned, clientId: "client-1" },
+      { clientId: "client-2", type: "ID_JAG_REJECTED" },
+      { id: reviewed[0].id },
+      { issuer: "https://idp-1.example" },
+    ];
+    for (const filter of filters) {
+      const page = await listSecurityEvents({ prisma }, filter, { direction: "forward", limit: 5 });
+      const where = {
+        ...(filter.id ? { id: filter.id } : {}),
+        ...(filter.type ? { eventType: filter.type } : {}),
+        ...(filter.severity ? { severity: filter.severity } : {}),
+        ...(filter.clientId ? { clientId: filter.clientId } : {}),
+        timestamp: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lt: filter.to } : {}) },
+        ...(filter.reviewed === "reviewed" ? { reviewedAt: { not: null } } : filter.reviewed === "unreviewed" ? { reviewedAt: null } : {}),
+        ...(filter.issuer ? { details: { path: ["issuer"], equals: filter.issuer } } : {}),
+      };
+      const expected = await prisma.analyticsSecurity.count({ where });
+      expect({ filter, total: page.total }).toEqual({ filter, total: expected });
+      expect(expected).toBeGreaterThan(0);
+    }
   });
 });
 
@@ -422,7 +489,7 @@ describe("a range reads only its own rollup rows, however many are stored (issue
     const { pool } = server.services.db;
     const to = new Date().toISOString().slice(0, 19).replace("T", " ");
     const from = new Date(Date.now() - 30 * DAY - 17 * MINUTE).toISOString().slice(0, 19).replace("T", " ");
-    for (const fn of ["analytics_traffic", "analytics_usage", "analytics_security"]) {
+    for (const fn of ["analytics_traffic", "analytics_usage", "analytics_security", "analytics_security_types"]) {
       const scans = await rollupScans(pool, `SELECT count(*) FROM ${fn}('${from}'::timestamp, '${to}'::timestamp, 3600)`);
       expect(scans).toHaveLength(5);
       for (const scan of scans) {
@@ -435,12 +502,13 @@ describe("a range reads only its own rollup rows, however many are stored (issue
     expect(Number(rows[0].requests)).toBe(0);
   });
 
-  it("a Grafana panel steps by minutes up to a day's range and by whole hours beyond, whatever interval it asks for", async () => {
+  it("a Grafana panel steps by minutes for ranges under a day and by whole hours from a day on, whatever interval it asks for", async () => {
     const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
     const step = async (hours: number, intervalMs: number) =>
       (await server.services.db.pool.query<{ s: number }>(`SELECT analytics_step(now()::timestamp - make_interval(hours => $1), now()::timestamp, $2) AS s`, [hours, intervalMs])).rows[0].s;
     expect(await step(1, 3_600)).toBe(60);
-    expect(await step(24, 86_400)).toBe(120);
+    expect(await step(23, 82_800)).toBe(120);
+    expect(await step(24, 86_400)).toBe(3600);
     expect(await step(7 * 24, 604_800)).toBe(3600);
     expect(await step(30 * 24, 2_592_000)).toBe(3600);
     expect(await step(30 * 24, 7_200_000)).toBe(7200);

@@ -114,6 +114,9 @@ describe("database migrations", () => {
         expect(await count(`SELECT sum(requests) AS n FROM "AnalyticsUsageRollup" WHERE grain = ${grain} AND "clientId" = 'c1'`)).toBe(100);
         expect(await count(`SELECT sum(events) AS n FROM "AnalyticsSecurityRollup" WHERE grain = ${grain}`)).toBe(2);
         expect(await count(`SELECT sum(reviewed) AS n FROM "AnalyticsSecurityRollup" WHERE grain = ${grain}`)).toBe(1);
+        // Built from AnalyticsSecurityRollup by the later migration (20261205120000_analytics_security_type_rollup).
+        expect(await count(`SELECT sum(events) AS n FROM "AnalyticsSecurityTypeRollup" WHERE grain = ${grain}`)).toBe(2);
+        expect(await count(`SELECT sum(reviewed) AS n FROM "AnalyticsSecurityTypeRollup" WHERE grain = ${grain} AND "eventType" = 'INVALID_TOKEN'`)).toBe(1);
       }
     } finally {
       await client.end();
