@@ -7,6 +7,7 @@
  * BENCH_ENV (JSON of extra server settings, e.g. '{"ANALYTICS_ENABLED":"false"}', for benchmarks that accept it).
  */
 import { execFile } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -133,3 +134,39 @@ export async function postLoad(
     cpuUs: (used.user + used.system) / Math.max(1, result.requests.total),
   };
 }
+
+/**
+ * CPU time (µs, user + system) spent so far by the PostgreSQL processes of this machine (every process named
+ * `postgres`: the backends serving the benchmark, the WAL writer, the checkpointer), from /proc; null where there is
+ * none to read (another OS, a remote database). A backend that exits between two readings takes its time with it, so
+ * this is a lower bound when connections come and go; the servers' pools keep theirs.
+ */
+export function localPostgresCpuUs(): number | null {
+  let total = 0;
+  let found = false;
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return null;
+  }
+  const tick = 1_000_000 / CLOCK_TICKS_PER_SECOND;
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      if (stat.slice(stat.indexOf("(") + 1, close) !== "postgres") continue;
+      // Fields after the command: state is field 3, utime 14 and stime 15 (proc(5)).
+      const fields = stat.slice(close + 2).split(" ");
+      total += (Number(fields[11]) + Number(fields[12])) * tick;
+      found = true;
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return found ? total : null;
+}
+
+/** USER_HZ: Linux reports process times in these ticks, 100 on every common configuration (`getconf CLK_TCK`). */
+const CLOCK_TICKS_PER_SECOND = 100;

@@ -12,7 +12,8 @@
  *
  * Each round sends a fixed number of requests per row and reports the rate; the table shows each row's best round.
  * Server CPU per request is the serving process's user + system time (ours: this process; the anchor: its own,
- * read over IPC) divided by the requests.
+ * read over IPC) divided by the requests; beside it, the CPU the local PostgreSQL processes and the load generator
+ * spent per request, and the ceiling they set together: all the machine's CPU time divided by their sum.
  *
  * Environment: BENCH_REQUESTS (5000 per round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_ROWS (comma list of
  * row names, default all), BENCH_LIVE_GRANTS (live grants, each with an access and a refresh token, written before the run;
@@ -33,7 +34,7 @@ import { hashClientSecret } from "../server/oauth/client-secrets.ts";
 import { s256 } from "../server/oauth/pkce.ts";
 import { grantHandlers } from "../server/oauth/token-endpoint.ts";
 import { issueTokens } from "../server/oauth/tokens.ts";
-import { benchEnvOverrides, run, startBenchServer, UNLIMITED, withBenchDatabase } from "./lib.ts";
+import { benchEnvOverrides, localPostgresCpuUs, run, startBenchServer, UNLIMITED, withBenchDatabase } from "./lib.ts";
 
 const PER_ROUND = Number(process.env.BENCH_REQUESTS ?? 5_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -51,6 +52,10 @@ interface Result {
   cpuUs: number;
   /** The kernel's share of cpuUs (system time: socket reads and writes, wake-ups). */
   systemUs: number;
+  /** PostgreSQL's CPU per request (every `postgres` process of this machine; null when not local). */
+  postgresUs: number | null;
+  /** The load generator's own CPU per request. */
+  loadUs: number;
 }
 
 // ---- Child process: the load generator --------------------------------------------------------------------------
@@ -83,6 +88,7 @@ async function loadGenerator(file: string): Promise<void> {
   // it reports, follow the whole ticks of its 1 s timer, so 3,000 requests read as 1, 2, 3 or 5 s (2,970, 1,493, 997
   // or 599 requests/s) whatever the real pace.
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   let lastResponse = started;
   const result = await new Promise<AutocannonResult>((resolve, reject) => {
     const instance = autocannon(
@@ -103,6 +109,7 @@ async function loadGenerator(file: string): Promise<void> {
     );
     instance.on("response", () => (lastResponse = performance.now()));
   });
+  const cpu = process.cpuUsage(cpuAtStart);
   process.stdout.write(
     JSON.stringify({
       requests: result.requests.total,
@@ -112,6 +119,7 @@ async function loadGenerator(file: string): Promise<void> {
       p99: result.latency.p99,
       non2xx: result.non2xx,
       errors: result.errors + result.timeouts,
+      loadUs: (cpu.user + cpu.system) / Math.max(1, result.requests.total),
     }),
   );
 }
@@ -253,13 +261,20 @@ async function drive(url: string, bodies: string[], amount: number, cpuClock: Cp
   writeFileSync(file, JSON.stringify({ url, bodies, amount, connections: CONNECTIONS }));
   try {
     const before = await cpuClock();
+    const postgresBefore = localPostgresCpuUs();
     const { stdout } = await run(process.execPath, ["--import", "tsx", path.resolve("bench/token.ts"), "--load", file], {
       maxBuffer: 16 * 1024 * 1024,
     });
     const after = await cpuClock();
-    const result = JSON.parse(stdout) as Omit<Result, "cpuUs" | "systemUs">;
+    const postgresAfter = localPostgresCpuUs();
+    const result = JSON.parse(stdout) as Omit<Result, "cpuUs" | "systemUs" | "postgresUs">;
     const n = Math.max(1, result.requests);
-    return { ...result, cpuUs: (after.user - before.user + after.system - before.system) / n, systemUs: (after.system - before.system) / n };
+    return {
+      ...result,
+      cpuUs: (after.user - before.user + after.system - before.system) / n,
+      systemUs: (after.system - before.system) / n,
+      postgresUs: postgresBefore === null || postgresAfter === null ? null : (postgresAfter - postgresBefore) / n,
+    };
   } finally {
     rmSync(file, { force: true });
   }
@@ -409,7 +424,7 @@ async function main(): Promise<void> {
         const { url, bodies, cpu } = await row.prepare();
         const result = await drive(url, bodies, PER_ROUND, cpu);
         console.error(
-          `  round ${round + 1}: ${row.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms, ${Math.round(result.cpuUs)} µs CPU/request (${Math.round(result.systemUs)} system), load ${os.loadavg()[0].toFixed(1)}`,
+          `  round ${round + 1}: ${row.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms, ${Math.round(result.cpuUs)} µs CPU/request (${Math.round(result.systemUs)} system), Postgres ${result.postgresUs === null ? "?" : Math.round(result.postgresUs)} µs, load generator ${Math.round(result.loadUs)} µs, load ${os.loadavg()[0].toFixed(1)}`,
         );
         if (result.non2xx > 0 || result.errors > 0) console.error(`    ${result.non2xx} non-2xx, ${result.errors} errors`);
         results.push({ name: row.name, ...result });
@@ -418,20 +433,23 @@ async function main(): Promise<void> {
     const best = (name: string) => results.filter((r) => r.name === name).sort((a, b) => b.rps - a.rps)[0];
     const anchorRow = best(rows.at(-1)!.name);
     const table = [
-      "| row | requests | requests/s | × anchor | p50 ms | p90 ms | p99 ms | non-2xx | server CPU µs/request | of which system |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+      "| row | requests | requests/s | × anchor | p50 ms | p90 ms | p99 ms | non-2xx | server CPU µs/request | of which system | Postgres CPU µs/request | load generator µs/request | CPU-bound ceiling, requests/s |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
       ...rows.map((row) => {
-        if (row.skipped) return `| ${row.name} | — | — | — | — | — | — | — | ${row.skipped} | — |`;
+        if (row.skipped) return `| ${row.name} | — | — | — | — | — | — | — | ${row.skipped} | — | — | — | — |`;
         const r = best(row.name);
         const ratio = anchorRow ? (r.rps / anchorRow.rps).toFixed(2) : "—";
-        return `| ${row.name} | ${r.requests} | ${Math.round(r.rps)} | ${ratio} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.non2xx} | ${Math.round(r.cpuUs)} | ${Math.round(r.systemUs)} |`;
+        const postgres = r.postgresUs === null ? "—" : Math.round(r.postgresUs);
+        const ceiling = Math.round((os.cpus().length * 1_000_000) / (r.cpuUs + (r.postgresUs ?? 0) + r.loadUs));
+        return `| ${row.name} | ${r.requests} | ${Math.round(r.rps)} | ${ratio} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.non2xx} | ${Math.round(r.cpuUs)} | ${Math.round(r.systemUs)} | ${postgres} | ${Math.round(r.loadUs)} | ${ceiling} |`;
       }),
     ];
     console.log(table.join("\n"));
     console.log(
       `\n(best of ${ROUNDS} rounds per row, rows taking turns; ${CONNECTIONS} connections; every authorization_code request redeems ` +
         `its own code, every refresh_token request rotates its own token; our server CPU includes the host, logging and ` +
-        `analytics; load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end, on ${os.cpus().length} CPUs)`,
+        `analytics; Postgres CPU is every local postgres process's, so it includes the analytics writes; the ceiling is ` +
+        `${os.cpus().length} CPUs' worth of time divided by the server's, Postgres' and the load generator's CPU per request; load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end, on ${os.cpus().length} CPUs)`,
     );
   });
 }
