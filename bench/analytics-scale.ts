@@ -43,6 +43,7 @@ const RANGES: Array<[string, number]> = [
   ["7d", 7 * 86_400_000],
   ["30d", 30 * 86_400_000],
 ];
+const ROLLUP_TABLES = ["AnalyticsTrafficRollup", "AnalyticsUsageRollup", "AnalyticsSecurityRollup", "AnalyticsSecurityTypeRollup"];
 /** Rows per INSERT: a day's share, at most this many (bounded statements, as the writer's batches are). */
 const MAX_STATEMENT_ROWS = 200_000;
 
@@ -90,14 +91,7 @@ async function fill(pool: pg.Pool, count: number): Promise<void> {
     process.stdout.write(".");
   }
   process.stdout.write("\n");
-  for (const table of [
-    "AnalyticsRequest",
-    "AnalyticsSecurity",
-    "AnalyticsTrafficRollup",
-    "AnalyticsUsageRollup",
-    "AnalyticsSecurityRollup",
-    "AnalyticsSecurityTypeRollup",
-  ]) {
+  for (const table of ["AnalyticsRequest", "AnalyticsSecurity", ...ROLLUP_TABLES]) {
     await pool.query(`VACUUM ANALYZE "${table}"`);
   }
 }
@@ -271,6 +265,8 @@ await withDatabase(async (url) => {
     process.stdout.write(`filling to ${size.toLocaleString("en")} rows `);
     if (size > stored) await fill(pool, size - stored);
     stored = Math.max(stored, size);
+    // Statistics for tables a migration has just filled on a kept database (autovacuum would get there too).
+    for (const table of ROLLUP_TABLES) await pool.query(`ANALYZE "${table}"`);
     const sizes = (
       await pool.query<{ table: string; rows: string; bytes: string }>(`
         SELECT t AS table, (SELECT count(*) FROM pg_class WHERE false)::text AS rows, pg_size_pretty(sum(pg_total_relation_size(c.oid))) AS bytes

@@ -27,7 +27,10 @@ export const utcTimestamp = (date: Date) => Prisma.sql`(${date.toISOString()}::t
  * The rollup rows of a range (SQL functions of prisma/migrations/*_analytics_scale_issue18, analytics_spans): day
  * rows for the whole days inside it, hour rows for the whole hours left, minute rows for the rest, as far as the
  * chart step `stepSeconds` allows (a 30-minute step: minute rows only). A rollup row counts when its bucket starts in
- * [from, to), so every figure is exact to the minute, and a 30-day figure reads about 200 rows per key.
+ * the range. A range shorter than a day is exact to the minute; a range of a day or more is read in whole hours,
+ * widened to the hours that hold its ends (*_analytics_whole_hours_from_a_day: nothing is lost from a range ending
+ * now, and the cost does not grow with the keys seen per minute), so a 30-day figure reads at most 30 day rows and
+ * 48 hour rows per key.
  */
 const traffic = (range: TimeRange, stepSeconds = 86400) =>
   Prisma.sql`analytics_traffic(${utcTimestamp(range.from)}, ${utcTimestamp(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;

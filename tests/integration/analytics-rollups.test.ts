@@ -291,14 +291,21 @@ describe("the dashboard shows the same figures from rollups as from the raw rows
     recorder.recordSecurity({ timestamp: new Date(now - 200 * MINUTE), eventType: "INVALID_TOKEN", severity: "low" });
     await recorder.close();
 
-    // Minute-aligned ranges: one inside an hour, one across whole hours with partial hours at both ends, one across
-    // whole days with partial days and hours at both ends.
+    // Minute-aligned ranges: one inside an hour, one across whole hours with partial hours at both ends, two across
+    // whole days with partial days and hours at both ends (one ending now, one in the past).
     const ranges: TimeRange[] = [
       { from: new Date(now - 37 * MINUTE), to: new Date(now) },
       { from: new Date(now - 4 * 3600_000 - 23 * MINUTE), to: new Date(now - 7 * MINUTE) },
       { from: new Date(now - 2 * DAY - 5 * 3600_000 - 13 * MINUTE), to: new Date(now) },
+      { from: new Date(now - 2 * DAY - 5 * 3600_000 - 13 * MINUTE), to: new Date(now - 3 * 3600_000 - 41 * MINUTE) },
     ];
     for (const range of ranges) {
+      // A range of a day or more is read in whole hours: widened to the hours that hold its ends.
+      const HOUR = 3600_000;
+      const read =
+        range.to.getTime() - range.from.getTime() >= DAY
+          ? { from: new Date(Math.floor(range.from.getTime() / HOUR) * HOUR), to: new Date(Math.ceil(range.to.getTime() / HOUR) * HOUR) }
+          : range;
       const [raw] = (
         await db.pool.query(
           `SELECT count(*)::int AS requests,
@@ -311,7 +318,7 @@ describe("the dashboard shows the same figures from rollups as from the raw rows
                   percentile_disc(0.99) WITHIN GROUP (ORDER BY "responseTime") AS p99,
                   (count(*) FILTER (WHERE endpoint = '/api/oauth/token' AND "statusCode" = 200))::int AS tokens
              FROM "AnalyticsRequest" WHERE "timestamp" >= $1::timestamptz AT TIME ZONE 'UTC' AND "timestamp" < $2::timestamptz AT TIME ZONE 'UTC'`,
-          [range.from.toISOString(), range.to.toISOString()],
+          [read.from.toISOString(), read.to.toISOString()],
         )
       ).rows;
       const topClientsRaw = (
@@ -319,7 +326,7 @@ describe("the dashboard shows the same figures from rollups as from the raw rows
           `SELECT "clientId" AS id, count(*)::int AS requests, (count(*) FILTER (WHERE "statusCode" >= 400))::int AS errors
              FROM "AnalyticsRequest" WHERE "timestamp" >= $1::timestamptz AT TIME ZONE 'UTC' AND "timestamp" < $2::timestamptz AT TIME ZONE 'UTC'
               AND "clientId" IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1`,
-          [range.from.toISOString(), range.to.toISOString()],
+          [read.from.toISOString(), read.to.toISOString()],
         )
       ).rows;
       const endpointsRaw = (
@@ -327,10 +334,11 @@ describe("the dashboard shows the same figures from rollups as from the raw rows
           `SELECT endpoint, count(*)::int AS requests FROM "AnalyticsRequest"
             WHERE "timestamp" >= $1::timestamptz AT TIME ZONE 'UTC' AND "timestamp" < $2::timestamptz AT TIME ZONE 'UTC'
               AND endpoint NOT IN ('/build/*', 'static') GROUP BY 1 ORDER BY 2 DESC, 1`,
-          [range.from.toISOString(), range.to.toISOString()],
+          [read.from.toISOString(), read.to.toISOString()],
         )
       ).rows;
-      for (const step of [600, 3600, 86400]) {
+      // Chart steps as bucketSecondsFor gives them: whole hours from a day's range on.
+      for (const step of read === range ? [600, 3600, 86400] : [3600, 86400]) {
         const overview = await analyticsOverview({ prisma }, range, step);
         expect(overview.requests).toMatchObject({
           requests: raw.requests,
