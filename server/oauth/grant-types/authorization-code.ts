@@ -143,8 +143,12 @@ interface CodeRow {
   liveGrantScope: string | null;
 }
 
-/** The code, its person's role and the live grant it would widen, in one round trip. */
-const FIND_CODE = statement(
+/**
+ * The code, its person's role and the live grant it would widen, in one round trip. The grant is found through
+ * "Grant_userId_clientId_resource_createdAt_idx" (the person's own grants, newest first), never by reading every
+ * grant of the client (int/oauth-grant-lookup.test.ts).
+ */
+export const FIND_CODE = statement(
   "oauth_find_code",
   `SELECT a.id, a."clientId", a."userId", a."redirectUri", a."redirectUriExplicit", a."codeChallenge", a.scope, a.resource,
   a."expiresAt", a."consumedAt", a."grantId", u.role AS "userRole", lg.id AS "liveGrantId", lg.scope AS "liveGrantScope"
