@@ -5,7 +5,7 @@
  * redemption grew with every person who had connected the client (bench/token.ts). Checked on the query plan, for
  * the plan PostgreSQL makes with the value and for the generic plan a prepared statement settles on.
  */
-import pg from "pg";
+import type pg from "pg";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../server/crypto.ts";
 import { FIND_CODE } from "../../server/oauth/grant-types/authorization-code.ts";
