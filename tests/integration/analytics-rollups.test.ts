@@ -479,7 +479,7 @@ describe("a range reads only its own rollup rows, however many are stored (issue
       const { rows } = await client.query<{ "QUERY PLAN": Array<{ Plan: unknown }> }>(`EXPLAIN (FORMAT JSON) ${sql}`);
       const scans: Array<{ node: string; cond: string }> = [];
       const walk = (plan: Record<string, unknown>) => {
-        if (typeof plan["Relation Name"] === "string" && plan["Relation Name"].endsWith("Rollup")) {
+        if (typeof plan["Relation Name"] === "string" && /Rollup(_minute|_hour|_day)?$/.test(plan["Relation Name"])) {
           scans.push({ node: String(plan["Node Type"]), cond: String(plan["Index Cond"] ?? "") });
         }
         for (const child of (plan.Plans as Array<Record<string, unknown>> | undefined) ?? []) walk(child);
@@ -498,11 +498,19 @@ describe("a range reads only its own rollup rows, however many are stored (issue
     const to = new Date().toISOString().slice(0, 19).replace("T", " ");
     const from = new Date(Date.now() - 30 * DAY - 17 * MINUTE).toISOString().slice(0, 19).replace("T", " ");
     for (const fn of ["analytics_traffic", "analytics_usage", "analytics_security", "analytics_security_types"]) {
-      const scans = await rollupScans(pool, `SELECT count(*) FROM ${fn}('${from}'::timestamp, '${to}'::timestamp, 3600)`);
-      expect(scans).toHaveLength(5);
-      for (const scan of scans) {
-        expect(scan.node).toMatch(/^Index (Only )?Scan$/);
-        expect(scan.cond).toMatch(/bucket >= '[^']+'::timestamp without time zone\) AND \(bucket < '[^']+'::timestamp/);
+      // Read exactly, a range with partial minutes, hours and days at both ends has five spans, all scanned. Widened
+      // to whole hours, at an hour step, some spans are empty: on the tables partitioned by grain PostgreSQL sees
+      // that while planning and scans nothing for them.
+      for (const [args, spans] of [
+        ["86400, true", [5]],
+        ["3600", [1, 2, 3, 4, 5]],
+      ] as const) {
+        const scans = await rollupScans(pool, `SELECT count(*) FROM ${fn}('${from}'::timestamp, '${to}'::timestamp, ${args})`);
+        expect(spans, `${fn}(${args}): ${scans.length} scans`).toContain(scans.length);
+        for (const scan of scans) {
+          expect(scan.node).toMatch(/^Index (Only )?Scan$/);
+          expect(scan.cond).toMatch(/bucket >= '[^']+'::timestamp without time zone\) AND \(bucket < '[^']+'::timestamp/);
+        }
       }
     }
     // A bound parameter (the console's queries) is planned with its value too.
