@@ -3,7 +3,8 @@
  * grants (and client_credentials once the server has it), POST /api/oauth/introspect for a confidential client and
  * an active token, all through the whole server (host, rate limiter, client authentication, PKCE, the atomic claim or
  * rotation, analytics), and node-oidc-provider's client_credentials grant (opaque tokens, in-memory adapter) in a
- * process of its own (bench/oidc-provider-anchor.mjs) as the yardstick, in the same run. Every request spends its
+ * process of its own (bench/oidc-provider-anchor.mjs) as the yardstick, in the same run; beside it the same provider
+ * with its tokens in PostgreSQL (a minimal adapter, the bench database), which pays for durable storage as we do. Every request spends its
  * own code or refresh token, so they are prepared beforehand (written straight to the database; preparing is not
  * what is measured) and autocannon, in a child process so it does not share the server's event loop, sends one
  * prepared body per request. Rows take turns round by round, so a busy machine weighs on all of them alike.
@@ -289,8 +290,12 @@ interface Anchor {
   stop(): Promise<void>;
 }
 
-async function startAnchor(): Promise<Anchor> {
-  const child = fork(path.resolve("bench/oidc-provider-anchor.mjs"), [], { stdio: ["ignore", "ignore", "pipe", "ipc"] });
+/** node-oidc-provider in a process of its own: tokens in memory, or in PostgreSQL at `databaseUrl`. */
+async function startAnchor(databaseUrl?: string): Promise<Anchor> {
+  const child = fork(path.resolve("bench/oidc-provider-anchor.mjs"), [], {
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
+    env: { ...process.env, ANCHOR_DATABASE_URL: databaseUrl ?? "" },
+  });
   // Its start-up warnings (Node version, development keys, in-memory adapter) are expected: kept for a failure only.
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -382,6 +387,8 @@ async function main(): Promise<void> {
     onCleanup(() => server.close(2_000));
     const anchor = await startAnchor();
     onCleanup(() => anchor.stop());
+    const durableAnchor = await startAnchor(databaseUrl);
+    onCleanup(() => durableAnchor.stop());
     const f = await fixture(server);
     const liveGrants = Number(process.env.BENCH_LIVE_GRANTS ?? 0);
     if (liveGrants > 0) await fillLiveGrants(server, liveGrants);
@@ -405,6 +412,11 @@ async function main(): Promise<void> {
         prepare: () => Promise.resolve({ url: `${server.url}/api/oauth/introspect`, bodies: [introspect] }),
       },
       {
+        name: "node-oidc-provider 9.13: client_credentials (opaque, PostgreSQL adapter)",
+        prepare: () => Promise.resolve({ url: durableAnchor.url, bodies: [durableAnchor.body], cpu: durableAnchor.cpu }),
+      },
+      // The anchor of the × column: last.
+      {
         name: "node-oidc-provider 9.13: client_credentials (opaque, in-memory)",
         prepare: () => Promise.resolve({ url: anchor.url, bodies: [anchor.body], cpu: anchor.cpu }),
       },
@@ -416,6 +428,7 @@ async function main(): Promise<void> {
     await drive(`${server.url}/api/oauth/introspect`, [introspect], 1_000);
     if (hasClientCredentials) await drive(tokenUrl, [clientCredentials], 1_000);
     await drive(anchor.url, [anchor.body], 1_000, anchor.cpu);
+    await drive(durableAnchor.url, [durableAnchor.body], 1_000, durableAnchor.cpu);
 
     const results: Array<{ name: string } & Result> = [];
     for (let round = 0; round < ROUNDS; round++) {
