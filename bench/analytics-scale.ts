@@ -271,7 +271,7 @@ await withDatabase(async (url) => {
       await pool.query<{ table: string; rows: string; bytes: string }>(`
         SELECT t AS table, (SELECT count(*) FROM pg_class WHERE false)::text AS rows, pg_size_pretty(sum(pg_total_relation_size(c.oid))) AS bytes
           FROM unnest(ARRAY['AnalyticsRequest', 'AnalyticsTrafficRollup', 'AnalyticsUsageRollup', 'AnalyticsSecurityRollup']) t
-          JOIN pg_class c ON c.relname = t OR c.relname LIKE t || '\\_p%' OR c.relname = t || '_default'
+          JOIN pg_class c ON c.relname = t OR c.relname LIKE t || '\\_p%' OR c.relname IN (t || '_default', t || '_minute', t || '_hour', t || '_day')
          GROUP BY t`)
     ).rows;
     const counts = (
