@@ -8,7 +8,7 @@
  * surrogate: PostgreSQL text and jsonb refuse both); a batch the database refuses for its data (SQLSTATE classes 22,
  * 23 and 54) is split in halves and each half written again, down to the one row at fault, which is dropped and
  * counted (`reason="bad_row"`) and logged without its content. Each row's id is fixed when it is recorded and the
- * INSERT skips ids already stored, so a retried batch (its first attempt committed, its answer lost) adds nothing
+ * INSERT of a batch holding a retried row skips ids already stored, so a retried batch (its first attempt committed, its answer lost) adds nothing
  * twice: neither raw rows nor rollups, which the tables' triggers update from the rows actually inserted, in the
  * same statement (prisma/migrations/*_analytics_scale_issue18).
  *
@@ -162,8 +162,8 @@ export class AnalyticsRecorder {
     const { pool, metrics } = this.options;
     const stop = metrics.flushDuration.startTimer();
     await Promise.all([
-      this.write("AnalyticsRequest", requests, this.requests, (rows) => pool.query(INSERT_REQUESTS, requestColumns(rows))),
-      this.write("AnalyticsSecurity", security, this.security, (rows) => pool.query(INSERT_SECURITY, securityColumns(rows))),
+      this.write("AnalyticsRequest", requests, this.requests, (rows) => pool.query(insertSql(INSERT_REQUESTS, rows), requestColumns(rows))),
+      this.write("AnalyticsSecurity", security, this.security, (rows) => pool.query(insertSql(INSERT_SECURITY, rows), securityColumns(rows))),
     ]);
     stop();
   }
@@ -311,24 +311,31 @@ function storableSecurity(row: SecurityRow): SecurityRow {
 }
 
 // Timestamps travel as ISO text and are stored as UTC `timestamp(3)`, Prisma's convention, whatever the session zone.
-// ON CONFLICT DO NOTHING: a retried batch skips the rows its first attempt stored (and the rollup triggers, reading
-// the rows actually inserted, skip them too).
+// A batch holding a row written before (`attempts` > 0: an attempt whose outcome is unknown) is inserted with
+// ON CONFLICT DO NOTHING, which skips the rows an earlier attempt stored (and the rollup triggers, reading the rows
+// actually inserted, skip them too). A batch of first attempts cannot meet its own ids (UUIDv7, fixed when recorded)
+// and is inserted plainly: the speculative insertion ON CONFLICT needs costs about a fifth of a row's insert.
+const retried = (sql: string) => `${sql}
+  ON CONFLICT ("id", "timestamp") DO NOTHING`;
 const INSERT_REQUESTS = `
   INSERT INTO "AnalyticsRequest"
     ("id", "timestamp", "method", "endpoint", "statusCode", "responseTime", "clientId", "userId", "ipAddress", "userAgent", "oauthError")
   SELECT id, ts AT TIME ZONE 'UTC', method, endpoint, status, duration, client, "user", ip, agent, error
     FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::int[], $6::float8[], $7::text[], $8::text[],
                 $9::text[], $10::text[], $11::text[])
-      AS t(id, ts, method, endpoint, status, duration, client, "user", ip, agent, error)
-  ON CONFLICT ("id", "timestamp") DO NOTHING`;
+      AS t(id, ts, method, endpoint, status, duration, client, "user", ip, agent, error)`;
 
 const INSERT_SECURITY = `
   INSERT INTO "AnalyticsSecurity"
     ("id", "timestamp", "eventType", "severity", "clientId", "userId", "ipAddress", "userAgent", "details")
   SELECT id, ts AT TIME ZONE 'UTC', type, severity, client, "user", ip, agent, details::jsonb
     FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-      AS t(id, ts, type, severity, client, "user", ip, agent, details)
-  ON CONFLICT ("id", "timestamp") DO NOTHING`;
+      AS t(id, ts, type, severity, client, "user", ip, agent, details)`;
+
+/** The INSERT for `rows`: skipping ids already stored when any row has been attempted before (see above). */
+function insertSql(sql: string, rows: Pending<unknown>[]): string {
+  return rows.some((row) => row.attempts > 0) ? retried(sql) : sql;
+}
 
 function requestColumns(pending: Pending<RequestRow>[]): unknown[][] {
   const columns: unknown[][] = Array.from({ length: 11 }, () => new Array<unknown>(pending.length));
