@@ -30,7 +30,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 
 const CALL = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "whoami", arguments: {} } });
 
-type Round = LoadResult;
+type Round = Required<LoadResult>;
 
 function start(databaseUrl: string, analytics: boolean): Promise<RunningServer> {
   return startBenchServer(databaseUrl, {
@@ -47,7 +47,7 @@ function load(url: string, token: string, seconds: number): Promise<Round> {
     "mcp-protocol-version": "2025-11-25",
     authorization: `Bearer ${token}`,
   };
-  return postLoad(url, { body: CALL, headers, connections: CONNECTIONS, seconds });
+  return postLoad(url, { body: CALL, headers, connections: CONNECTIONS, seconds }) as Promise<Round>;
 }
 
 /**
@@ -154,8 +154,13 @@ async function main(): Promise<void> {
       }
       pairs.push(pair);
       console.error(
-        `  pair ${round + 1}: on ${Math.round(pair.on.rps)} req/s, ${Math.round(pair.on.cpuUs)} µs CPU/req; ` +
-          `off ${Math.round(pair.off.rps)} req/s, ${Math.round(pair.off.cpuUs)} µs CPU/req`,
+        `  pair ${round + 1}: ` +
+          (["on", "off"] as const)
+            .map((key) => {
+              const r = pair[key];
+              return `${key} ${Math.round(r.rps)} req/s, ${Math.round(r.cpuUs)} µs CPU/req (GC ${r.gcUs.toFixed(1)}, PostgreSQL ${r.postgresUs === null ? "?" : Math.round(r.postgresUs)})`;
+            })
+            .join("; "),
       );
     }
     await on.services.analytics.flush();
@@ -172,13 +177,18 @@ async function main(): Promise<void> {
         p99: median(list.map((r) => r.p99)),
         non2xx: list.reduce((sum, r) => sum + r.non2xx, 0),
         cpuUs: median(list.map((r) => r.cpuUs)),
+        gcUs: median(list.map((r) => r.gcUs)),
+        postgresUs: list.every((r) => r.postgresUs !== null) ? median(list.map((r) => r.postgresUs!)) : null,
       };
     });
     console.log(
       [
-        "| server | requests/s (median) | p50 ms | p99 ms | non-2xx | CPU µs/request (median) |",
-        "|---|---:|---:|---:|---:|---:|",
-        ...summary.map((r) => `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${Math.round(r.cpuUs)} |`),
+        "| server | requests/s (median) | p50 ms | p99 ms | non-2xx | CPU µs/request (median) | of which GC pauses | PostgreSQL CPU µs/request |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ...summary.map(
+          (r) =>
+            `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.non2xx} | ${Math.round(r.cpuUs)} | ${r.gcUs.toFixed(1)} | ${r.postgresUs === null ? "—" : Math.round(r.postgresUs)} |`,
+        ),
       ].join("\n"),
     );
     const rpsRatio = median(pairs.map((p) => p.on.rps / p.off.rps));

@@ -8,6 +8,7 @@
  */
 import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
+import { PerformanceObserver } from "node:perf_hooks";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -109,6 +110,10 @@ export interface LoadResult {
   total: number;
   /** Server CPU (user + system) per request, µs: steadier than requests/s on a shared machine. */
   cpuUs: number;
+  /** The local PostgreSQL processes' CPU per request, µs (null when not local: localPostgresCpuUs). */
+  postgresUs?: number | null;
+  /** This process's garbage-collection pauses per request, µs (PerformanceObserver "gc" entries). */
+  gcUs?: number;
 }
 
 /**
@@ -121,9 +126,18 @@ export async function postLoad(
 ): Promise<LoadResult> {
   const args = ["-c", String(options.connections), "-d", String(options.seconds), "-m", "POST", "-b", options.body, "-j"];
   for (const [key, value] of Object.entries(options.headers)) args.push("-H", `${key}=${value}`);
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  gc.observe({ entryTypes: ["gc"] });
+  const postgres = localPostgresCpuUs();
   const cpu = process.cpuUsage();
   const { stdout } = await run(path.resolve("node_modules/.bin/autocannon"), [...args, url], { maxBuffer: 16 * 1024 * 1024 });
   const used = process.cpuUsage(cpu);
+  const postgresAfter = localPostgresCpuUs();
+  for (const entry of gc.takeRecords()) gcMs += entry.duration;
+  gc.disconnect();
   const result = JSON.parse(stdout) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number };
   return {
     rps: result.requests.average,
@@ -132,6 +146,8 @@ export async function postLoad(
     non2xx: result.non2xx,
     total: result.requests.total,
     cpuUs: (used.user + used.system) / Math.max(1, result.requests.total),
+    postgresUs: postgres === null || postgresAfter === null ? null : (postgresAfter - postgres) / Math.max(1, result.requests.total),
+    gcUs: (gcMs * 1000) / Math.max(1, result.requests.total),
   };
 }
 
