@@ -262,11 +262,18 @@ function isRowError(error: unknown): boolean {
   return typeof code === "string" && /^(22|23|54)/.test(code);
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** ES2024's well-formed string methods (V8 11.1, Node 20), not yet in the ES2023 lib this project compiles against. */
+type WellFormed = string & { isWellFormed(): boolean; toWellFormed(): string };
 
-/** Text PostgreSQL accepts: NUL (refused by `text` and `jsonb`) and lone surrogates become U+FFFD. */
+/**
+ * Text PostgreSQL accepts: NUL (refused by `text` and `jsonb`) and lone surrogates become U+FFFD. Nearly every value
+ * is already storable, and two native checks say so without copying it (about 1% of an MCP call's CPU when every
+ * field went through a regular-expression replace).
+ */
 export function storableText(value: string): string {
-  return value.replaceAll("\u0000", "\uFFFD").replace(LONE_SURROGATE, "\uFFFD");
+  const text = value as WellFormed;
+  if (text.isWellFormed() && !text.includes("\u0000")) return value;
+  return (text.replaceAll("\u0000", "\uFFFD") as WellFormed).toWellFormed();
 }
 
 function storableOrNull(value: string | null | undefined): string | null {
