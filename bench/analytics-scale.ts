@@ -29,6 +29,7 @@ import {
   topEndpoints,
 } from "../server/analytics/summaries.ts";
 import { bucketSecondsFor, type TimeRange } from "../server/analytics/time-range.ts";
+import { ROLLUP_TABLES } from "../server/analytics/retention.ts";
 import { listSecurityEvents } from "../server/analytics/security-events.ts";
 import { median, withBenchDatabase, withKeptDatabase } from "./lib.ts";
 
@@ -43,7 +44,6 @@ const RANGES: Array<[string, number]> = [
   ["7d", 7 * 86_400_000],
   ["30d", 30 * 86_400_000],
 ];
-const ROLLUP_TABLES = ["AnalyticsTrafficRollup", "AnalyticsUsageRollup", "AnalyticsSecurityRollup", "AnalyticsSecurityTypeRollup"];
 /** Rows per INSERT: a day's share, at most this many (bounded statements, as the writer's batches are). */
 const MAX_STATEMENT_ROWS = 200_000;
 

@@ -131,11 +131,11 @@ export async function postLoad(
     for (const entry of list.getEntries()) gcMs += entry.duration;
   });
   gc.observe({ entryTypes: ["gc"] });
-  const postgres = localPostgresCpuUs();
+  const postgres = postgresCpuMeter();
   const cpu = process.cpuUsage();
   const { stdout } = await run(path.resolve("node_modules/.bin/autocannon"), [...args, url], { maxBuffer: 16 * 1024 * 1024 });
   const used = process.cpuUsage(cpu);
-  const postgresAfter = localPostgresCpuUs();
+  const postgresUs = postgres.stop();
   for (const entry of gc.takeRecords()) gcMs += entry.duration;
   gc.disconnect();
   const result = JSON.parse(stdout) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; non2xx: number };
@@ -146,8 +146,25 @@ export async function postLoad(
     non2xx: result.non2xx,
     total: result.requests.total,
     cpuUs: (used.user + used.system) / Math.max(1, result.requests.total),
-    postgresUs: postgres === null || postgresAfter === null ? null : (postgresAfter - postgres) / Math.max(1, result.requests.total),
+    postgresUs: postgresUs === null ? null : postgresUs / Math.max(1, result.requests.total),
     gcUs: (gcMs * 1000) / Math.max(1, result.requests.total),
+  };
+}
+
+/** USER_HZ: Linux reports process times in these ticks, 100 on every common configuration (`getconf CLK_TCK`). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * Starts counting the CPU time of this machine's PostgreSQL processes (localPostgresCpuUs); `stop()` gives the µs
+ * spent since, or null when there are none to read.
+ */
+export function postgresCpuMeter(): { stop(): number | null } {
+  const before = localPostgresCpuUs();
+  return {
+    stop() {
+      const after = localPostgresCpuUs();
+      return before === null || after === null ? null : after - before;
+    },
   };
 }
 
@@ -157,7 +174,7 @@ export async function postLoad(
  * none to read (another OS, a remote database). A backend that exits between two readings takes its time with it, so
  * this is a lower bound when connections come and go; the servers' pools keep theirs.
  */
-export function localPostgresCpuUs(): number | null {
+function localPostgresCpuUs(): number | null {
   let total = 0;
   let found = false;
   let entries: string[];
@@ -184,5 +201,3 @@ export function localPostgresCpuUs(): number | null {
   return found ? total : null;
 }
 
-/** USER_HZ: Linux reports process times in these ticks, 100 on every common configuration (`getconf CLK_TCK`). */
-const CLOCK_TICKS_PER_SECOND = 100;

@@ -4,10 +4,10 @@
  * an active token, all through the whole server (host, rate limiter, client authentication, PKCE, the atomic claim or
  * rotation, analytics), and node-oidc-provider's client_credentials grant (opaque tokens, in-memory adapter) in a
  * process of its own (bench/oidc-provider-anchor.mjs) as the yardstick, in the same run; beside it the same provider
- * with its tokens in PostgreSQL (a minimal adapter, the bench database), which pays for durable storage as we do. Every request spends its
- * own code or refresh token, so they are prepared beforehand (written straight to the database; preparing is not
- * what is measured) and autocannon, in a child process so it does not share the server's event loop, sends one
- * prepared body per request. Rows take turns round by round, so a busy machine weighs on all of them alike.
+ * with its tokens in PostgreSQL (a minimal adapter, the bench database), which pays for durable storage as we do.
+ * Every request spends its own code or refresh token, so they are prepared beforehand (written straight to the
+ * database; preparing is not what is measured) and autocannon, in a child process so it does not share the server's
+ * event loop, sends one prepared body per request. Rows take turns round by round, so a busy machine weighs on all of them alike.
  *
  *   npx tsx bench/token.ts            (needs `npx remix build` once)
  *
@@ -17,8 +17,8 @@
  * spent per request, and the ceiling they set together: all the machine's CPU time divided by their sum.
  *
  * Environment: BENCH_REQUESTS (5000 per round), BENCH_ROUNDS (3), BENCH_CONNECTIONS (16), BENCH_ROWS (comma list of
- * row names, default all), BENCH_LIVE_GRANTS (live grants, each with an access and a refresh token, written before the run;
- * default 0), BENCH_DATABASE_URL (else TEST_DATABASE_URL, DATABASE_URL,
+ * row names, default all), BENCH_LIVE_GRANTS (live grants, each with an access and a refresh token, written before
+ * the run; default 0), BENCH_DATABASE_URL (else TEST_DATABASE_URL, DATABASE_URL,
  * postgresql://postgres@127.0.0.1:5432/postgres), BENCH_ENV (JSON of extra server settings, e.g.
  * '{"ANALYTICS_ENABLED":"false"}').
  */
@@ -35,7 +35,7 @@ import { hashClientSecret } from "../server/oauth/client-secrets.ts";
 import { s256 } from "../server/oauth/pkce.ts";
 import { grantHandlers } from "../server/oauth/token-endpoint.ts";
 import { issueTokens } from "../server/oauth/tokens.ts";
-import { benchEnvOverrides, localPostgresCpuUs, run, startBenchServer, UNLIMITED, withBenchDatabase } from "./lib.ts";
+import { benchEnvOverrides, postgresCpuMeter, run, startBenchServer, UNLIMITED, withBenchDatabase } from "./lib.ts";
 
 const PER_ROUND = Number(process.env.BENCH_REQUESTS ?? 5_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -262,19 +262,19 @@ async function drive(url: string, bodies: string[], amount: number, cpuClock: Cp
   writeFileSync(file, JSON.stringify({ url, bodies, amount, connections: CONNECTIONS }));
   try {
     const before = await cpuClock();
-    const postgresBefore = localPostgresCpuUs();
+    const postgres = postgresCpuMeter();
     const { stdout } = await run(process.execPath, ["--import", "tsx", path.resolve("bench/token.ts"), "--load", file], {
       maxBuffer: 16 * 1024 * 1024,
     });
     const after = await cpuClock();
-    const postgresAfter = localPostgresCpuUs();
+    const postgresUs = postgres.stop();
     const result = JSON.parse(stdout) as Omit<Result, "cpuUs" | "systemUs" | "postgresUs">;
     const n = Math.max(1, result.requests);
     return {
       ...result,
       cpuUs: (after.user - before.user + after.system - before.system) / n,
       systemUs: (after.system - before.system) / n,
-      postgresUs: postgresBefore === null || postgresAfter === null ? null : (postgresAfter - postgresBefore) / n,
+      postgresUs: postgresUs === null ? null : postgresUs / n,
     };
   } finally {
     rmSync(file, { force: true });

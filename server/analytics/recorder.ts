@@ -8,9 +8,9 @@
  * surrogate: PostgreSQL text and jsonb refuse both); a batch the database refuses for its data (SQLSTATE classes 22,
  * 23 and 54) is split in halves and each half written again, down to the one row at fault, which is dropped and
  * counted (`reason="bad_row"`) and logged without its content. Each row's id is fixed when it is recorded and the
- * INSERT of a batch holding a retried row skips ids already stored, so a retried batch (its first attempt committed, its answer lost) adds nothing
- * twice: neither raw rows nor rollups, which the tables' triggers update from the rows actually inserted, in the
- * same statement (prisma/migrations/*_analytics_scale_issue18).
+ * INSERT of a batch holding a retried row skips ids already stored, so a retried batch (its first attempt committed,
+ * its answer lost) adds nothing twice: neither raw rows nor rollups, which the tables' triggers update from the rows
+ * actually inserted, in the same statement (prisma/migrations/*_analytics_scale_issue18).
  *
  * The INSERT is one statement over `unnest()` of one array per column, on the pg pool, rather than Prisma's
  * `createMany`: measured with bench/analytics.ts, `createMany` cost about 250 µs of server CPU per row (half the
@@ -322,8 +322,6 @@ function storableSecurity(row: SecurityRow): SecurityRow {
 // ON CONFLICT DO NOTHING, which skips the rows an earlier attempt stored (and the rollup triggers, reading the rows
 // actually inserted, skip them too). A batch of first attempts cannot meet its own ids (UUIDv7, fixed when recorded)
 // and is inserted plainly: the speculative insertion ON CONFLICT needs costs about a fifth of a row's insert.
-const retried = (sql: string) => `${sql}
-  ON CONFLICT ("id", "timestamp") DO NOTHING`;
 const INSERT_REQUESTS = `
   INSERT INTO "AnalyticsRequest"
     ("id", "timestamp", "method", "endpoint", "statusCode", "responseTime", "clientId", "userId", "ipAddress", "userAgent", "oauthError")
@@ -341,7 +339,7 @@ const INSERT_SECURITY = `
 
 /** The INSERT for `rows`: skipping ids already stored when any row has been attempted before (see above). */
 function insertSql(sql: string, rows: Pending<unknown>[]): string {
-  return rows.some((row) => row.attempts > 0) ? retried(sql) : sql;
+  return rows.some((row) => row.attempts > 0) ? `${sql}\n  ON CONFLICT ("id", "timestamp") DO NOTHING` : sql;
 }
 
 function requestColumns(pending: Pending<RequestRow>[]): unknown[][] {

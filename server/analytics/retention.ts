@@ -15,7 +15,8 @@ const RAW_TABLES = [
   ["AnalyticsRequest", "requests"],
   ["AnalyticsSecurity", "security"],
 ] as const;
-const ROLLUP_TABLES = [
+/** Every rollup table (kept ANALYTICS_ROLLUP_RETENTION_DAYS). */
+export const ROLLUP_TABLES = [
   "AnalyticsTrafficRollup",
   "AnalyticsUsageRollup",
   "AnalyticsSecurityRollup",

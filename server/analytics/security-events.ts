@@ -5,7 +5,7 @@
 import { Prisma, type PrismaClient } from "../db/client.ts";
 import { timeKeysetArgs, toPage, type Page, type PageInput } from "../db/pagination.ts";
 import type { Severity } from "../events.ts";
-import { clientRowIdOf, utcTimestamp } from "./summaries.ts";
+import { clientRowIdOf, rollupRows, utcTimestamp } from "./summaries.ts";
 
 type Deps = { prisma: PrismaClient };
 
@@ -104,10 +104,9 @@ export async function listSecurityEvents(
 /**
  * How many events match. Filters the rollups hold are counted from them rather than by `count(*)` over the raw rows
  * (a rate-limit storm stores millions): by type and severity from AnalyticsSecurityTypeRollup, with a client from
- * AnalyticsSecurityRollup, each through its range function (day, hour and minute rows whose bucket starts in the
- * range; `p_exact`, so the count is exact to the minute whatever the range's length, as the list is; no bound is an
- * open end). One event, or an identity provider's events
- * (`details`), are counted from the raw rows.
+ * AnalyticsSecurityRollup, each through its range function (`rollupRows`, exact to the minute whatever the range's
+ * length, as the list is; no bound is an open end). One event, or an identity provider's events (`details`), are
+ * counted from the raw rows.
  */
 async function securityEventCount(deps: Deps, filter: SecurityEventFilter, clientId: string | null): Promise<number> {
   if (filter.id || filter.issuer) return deps.prisma.analyticsSecurity.count({ where: whereOf(filter, clientId) });
@@ -117,9 +116,7 @@ async function securityEventCount(deps: Deps, filter: SecurityEventFilter, clien
   if (filter.type) conditions.push(Prisma.sql`"eventType" = ${filter.type}`);
   if (filter.severity) conditions.push(Prisma.sql`"severity" = ${filter.severity}`);
   if (clientId) conditions.push(Prisma.sql`"clientId" = ${clientId}`);
-  const rows = clientId
-    ? Prisma.sql`analytics_security(${from}, ${to}, 86400, true)`
-    : Prisma.sql`analytics_security_types(${from}, ${to}, 86400, true)`;
+  const rows = rollupRows(clientId ? "analytics_security" : "analytics_security_types", from, to, 86400, true);
   const counted =
     filter.reviewed === "reviewed" ? Prisma.sql`"reviewed"` : filter.reviewed === "unreviewed" ? Prisma.sql`"events" - "reviewed"` : Prisma.sql`"events"`;
   const [row] = await deps.prisma.$queryRaw<Array<{ n: bigint | null }>>`

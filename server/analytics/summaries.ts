@@ -3,8 +3,9 @@
  * console (tRPC `analytics` router), the MCP admin tools, `GET /api/analytics` (server/reporting) and the Grafana
  * Postgres dashboard (which calls the same SQL functions).
  * Every figure comes from the rollups (AnalyticsTrafficRollup, AnalyticsUsageRollup, AnalyticsSecurityTypeRollup, kept
- * by triggers as raw rows are written), never from the raw rows: a 30-day view reads about 30 day rows, 48 hour
- * rows and 120 minute rows per key, whatever the traffic. Latency percentiles come from histogram buckets (within one bucket of the exact value).
+ * by triggers as raw rows are written), never from the raw rows: a 30-day view reads at most 30 day rows and 48 hour
+ * rows per key, whatever the traffic (see `rollupRows`). Latency percentiles come from histogram buckets (within one
+ * bucket of the exact value).
  *
  * Client and user ids are row ids (`Client.id`, `User.id`), as every event carries them (server/events.ts); outputs
  * name a client by its public `client_id` and name, joined from `Client`.
@@ -30,15 +31,25 @@ export const utcTimestamp = (date: Date) => Prisma.sql`(${date.toISOString()}::t
  * the range. A range shorter than a day is exact to the minute; a range of a day or more is read in whole hours,
  * widened to the hours that hold its ends (*_analytics_whole_hours_from_a_day: nothing is lost from a range ending
  * now, and the cost does not grow with the keys seen per minute), so a 30-day figure reads at most 30 day rows and
- * 48 hour rows per key.
+ * 48 hour rows per key; `exact` keeps any range exact to the minute. `from` and `to` are SQL timestamps
+ * (`utcTimestamp`, or an open end such as `'-infinity'::timestamp`).
  */
-const traffic = (range: TimeRange, stepSeconds = 86400) =>
-  Prisma.sql`analytics_traffic(${utcTimestamp(range.from)}, ${utcTimestamp(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
-const usage = (range: TimeRange, stepSeconds = 86400) =>
-  Prisma.sql`analytics_usage(${utcTimestamp(range.from)}, ${utcTimestamp(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
+export function rollupRows(
+  fn: "analytics_traffic" | "analytics_usage" | "analytics_security" | "analytics_security_types",
+  from: Prisma.Sql,
+  to: Prisma.Sql,
+  stepSeconds = 86400,
+  exact = false,
+): Prisma.Sql {
+  return Prisma.sql`${Prisma.raw(fn)}(${from}, ${to}, ${Prisma.raw(String(Math.trunc(stepSeconds)))}, ${Prisma.raw(String(exact))})`;
+}
+const traffic = (range: TimeRange, stepSeconds?: number) =>
+  rollupRows("analytics_traffic", utcTimestamp(range.from), utcTimestamp(range.to), stepSeconds);
+const usage = (range: TimeRange, stepSeconds?: number) =>
+  rollupRows("analytics_usage", utcTimestamp(range.from), utcTimestamp(range.to), stepSeconds);
 /** Security events by type and severity only (AnalyticsSecurityTypeRollup): a fixed number of rows per bucket. */
-const securityTypes = (range: TimeRange, stepSeconds = 86400) =>
-  Prisma.sql`analytics_security_types(${utcTimestamp(range.from)}, ${utcTimestamp(range.to)}, ${Prisma.raw(String(Math.trunc(stepSeconds)))})`;
+const securityTypes = (range: TimeRange, stepSeconds?: number) =>
+  rollupRows("analytics_security_types", utcTimestamp(range.from), utcTimestamp(range.to), stepSeconds);
 
 /** Upper bounds (ms) of the latency histogram's buckets (`le1` … `le10000` of AnalyticsTrafficRollup). */
 export const LATENCY_BUCKETS_MS = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];

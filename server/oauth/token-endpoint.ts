@@ -4,7 +4,8 @@
  *
  *   readParams → authenticateClient → checkGrantType → tokenRequestKey (DPoP, RFC 9449 §5) → grantHandlers[grant_type]
  *
- * Grant handlers (grant-types/, one file per `grant_type`) live in a registry keyed by `grant_type`. Every step throws one OAuthError; server.ts maps it.
+ * Grant handlers (grant-types/, one file per `grant_type`) live in a registry keyed by `grant_type`. Every step
+ * throws one OAuthError; server.ts maps it.
  */
 import type { EventOrigin } from "../events.ts";
 import { authenticateClient } from "./client-auth.ts";
