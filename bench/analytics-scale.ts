@@ -33,9 +33,7 @@ import { ROLLUP_TABLES } from "../server/analytics/retention.ts";
 import { listSecurityEvents } from "../server/analytics/security-events.ts";
 import { median, withBenchDatabase, withKeptDatabase } from "./lib.ts";
 
-const SIZES = (process.env.BENCH_ROWS ?? "1000000,10000000")
-  .split(",")
-  .map(Number);
+const SIZES = (process.env.BENCH_ROWS ?? "1000000,10000000").split(",").map(Number);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 const DAYS = 30;
 const RANGES: Array<[string, number]> = [
@@ -57,10 +55,7 @@ async function fill(pool: pg.Pool, count: number): Promise<void> {
   const slices = Math.ceil(perDay / MAX_STATEMENT_ROWS);
   for (let day = 0; day < DAYS; day++) {
     for (let slice = 0; slice < slices; slice++) {
-      const n = Math.min(
-        MAX_STATEMENT_ROWS,
-        perDay - slice * MAX_STATEMENT_ROWS
-      );
+      const n = Math.min(MAX_STATEMENT_ROWS, perDay - slice * MAX_STATEMENT_ROWS);
       const start = day + slice / slices;
       const width = 1 / slices;
       // 100 clients, 300 users (each mostly on one or two clients), 9 routes, a realistic status mix, latencies
@@ -80,13 +75,9 @@ async function fill(pool: pg.Pool, count: number): Promise<void> {
                         (ARRAY[200, 200, 200, 200, 200, 200, 200, 200, 202, 302, 400, 401, 401, 403, 404, 429, 500, 503])[1 + floor(random() * 18)::int] AS status
                    FROM generate_series(1, $2)) g
           ORDER BY ts`,
-        [start, n, width]
+        [start, n, width],
       );
-      await pool.query(SECURITY_EVENTS, [
-        start,
-        Math.max(1, Math.round(n / 100)),
-        width,
-      ]);
+      await pool.query(SECURITY_EVENTS, [start, Math.max(1, Math.round(n / 100)), width]);
     }
     process.stdout.write(".");
   }
@@ -115,18 +106,11 @@ const SECURITY_EVENTS = `
 /** Grafana's Postgres macros, as Grafana expands them for a range ending now (about 1,000 points per panel). */
 function expandGrafana(sql: string, range: TimeRange): string {
   const iso = (d: Date) => `'${d.toISOString()}'`;
-  const intervalMs = Math.max(
-    1_000,
-    Math.round((range.to.getTime() - range.from.getTime()) / 1_000)
-  );
+  const intervalMs = Math.max(1_000, Math.round((range.to.getTime() - range.from.getTime()) / 1_000));
   return sql
     .replaceAll("$__interval_ms", String(intervalMs))
     .replaceAll("$__interval", `${Math.round(intervalMs / 1000)}s`)
-    .replace(
-      /\$__timeFilter\(([^)]+)\)/g,
-      (_m, col: string) =>
-        `${col} BETWEEN ${iso(range.from)} AND ${iso(range.to)}`
-    )
+    .replace(/\$__timeFilter\(([^)]+)\)/g, (_m, col: string) => `${col} BETWEEN ${iso(range.from)} AND ${iso(range.to)}`)
     .replaceAll("$__timeFrom()", iso(range.from))
     .replaceAll("$__timeTo()", iso(range.to));
 }
@@ -134,23 +118,12 @@ function expandGrafana(sql: string, range: TimeRange): string {
 function grafanaQueries(): Array<{ name: string; sql: string }> {
   const out: Array<{ name: string; sql: string }> = [];
   for (const file of ["analytics", "security"]) {
-    const dashboard = JSON.parse(
-      readFileSync(`grafana/dashboards/${file}.json`, "utf8")
-    ) as {
-      panels: Array<{
-        title: string;
-        targets?: Array<{ rawSql?: string; format?: string }>;
-      }>;
+    const dashboard = JSON.parse(readFileSync(`grafana/dashboards/${file}.json`, "utf8")) as {
+      panels: Array<{ title: string; targets?: Array<{ rawSql?: string; format?: string }> }>;
     };
     for (const panel of dashboard.panels) {
       for (const target of panel.targets ?? []) {
-        if (target.rawSql)
-          out.push({
-            name: `grafana ${file}: ${panel.title}${
-              target.format === "time_series" ? " (series)" : ""
-            }`,
-            sql: target.rawSql,
-          });
+        if (target.rawSql) out.push({ name: `grafana ${file}: ${panel.title}${target.format === "time_series" ? " (series)" : ""}`, sql: target.rawSql });
       }
     }
   }
@@ -174,10 +147,7 @@ async function time(fn: () => Promise<unknown>): Promise<number> {
 }
 
 const scratch = process.env.BENCH_SCRATCH_DB;
-const withDatabase = (fn: (url: string) => Promise<void>) =>
-  scratch
-    ? withKeptDatabase(scratch, fn)
-    : withBenchDatabase("analytics_scale", fn);
+const withDatabase = (fn: (url: string) => Promise<void>) => (scratch ? withKeptDatabase(scratch, fn) : withBenchDatabase("analytics_scale", fn));
 
 await withDatabase(async (url) => {
   // The server's pool (15 s query timeout, as in production) for the timed queries; another without for filling.
@@ -185,58 +155,27 @@ await withDatabase(async (url) => {
   const { prisma } = db;
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   const deps = { prisma };
-  await pool.query(
-    `SELECT analytics_ensure_partitions(t, current_date - ${
-      DAYS + 1
-    }, current_date + 2) FROM unnest(ARRAY['AnalyticsRequest', 'AnalyticsSecurity']) t`
-  );
-  const queries: Array<{
-    name: string;
-    run: (range: TimeRange) => Promise<unknown>;
-  }> = [
+  await pool.query(`SELECT analytics_ensure_partitions(t, current_date - ${DAYS + 1}, current_date + 2) FROM unnest(ARRAY['AnalyticsRequest', 'AnalyticsSecurity']) t`);
+  const queries: Array<{ name: string; run: (range: TimeRange) => Promise<unknown> }> = [
     { name: "requestSummary", run: (r) => requestSummary(deps, r) },
-    {
-      name: "requestTimeSeries",
-      run: (r) => requestTimeSeries(deps, r, bucketSecondsFor(r)),
-    },
-    {
-      name: "tokensIssued",
-      run: (r) => tokensIssued(deps, r, bucketSecondsFor(r)),
-    },
+    { name: "requestTimeSeries", run: (r) => requestTimeSeries(deps, r, bucketSecondsFor(r)) },
+    { name: "tokensIssued", run: (r) => tokensIssued(deps, r, bucketSecondsFor(r)) },
     { name: "activeClients", run: (r) => activeClients(deps, r) },
-    {
-      name: "securityEventSummary",
-      run: (r) => securityEventSummary(deps, r, bucketSecondsFor(r)),
-    },
+    { name: "securityEventSummary", run: (r) => securityEventSummary(deps, r, bucketSecondsFor(r)) },
     { name: "topClients", run: (r) => topClients(deps, r) },
     { name: "busiestUsers", run: (r) => busiestUsers(deps, r) },
     { name: "topEndpoints", run: (r) => topEndpoints(deps, r) },
-    {
-      name: "analyticsOverview (console page, all of the above)",
-      run: (r) => analyticsOverview(deps, r),
-    },
+    { name: "analyticsOverview (console page, all of the above)", run: (r) => analyticsOverview(deps, r) },
     {
       name: "GET /api/analytics first page (100 rows + summary)",
       run: (r) =>
         Promise.all([
-          prisma.analyticsRequest.findMany({
-            where: { timestamp: { gte: r.from, lt: r.to } },
-            orderBy: [{ timestamp: "desc" }, { id: "desc" }],
-            take: 101,
-          }),
+          prisma.analyticsRequest.findMany({ where: { timestamp: { gte: r.from, lt: r.to } }, orderBy: [{ timestamp: "desc" }, { id: "desc" }], take: 101 }),
           requestSummary(deps, r),
           topEndpoints(deps, r),
         ]),
     },
-    {
-      name: "console security events page (25 + count)",
-      run: (r) =>
-        listSecurityEvents(
-          deps,
-          { from: r.from, to: r.to },
-          { direction: "forward", limit: 25 }
-        ),
-    },
+    { name: "console security events page (25 + count)", run: (r) => listSecurityEvents(deps, { from: r.from, to: r.to }, { direction: "forward", limit: 25 }) },
     {
       name: "drill-down: one client's latest 100 raw rows",
       run: (r) =>
@@ -246,20 +185,11 @@ await withDatabase(async (url) => {
           take: 100,
         }),
     },
-    ...grafanaQueries().map((q) => ({
-      name: q.name,
-      run: (r: TimeRange) => db.pool.query(expandGrafana(q.sql, r)),
-    })),
+    ...grafanaQueries().map((q) => ({ name: q.name, run: (r: TimeRange) => db.pool.query(expandGrafana(q.sql, r)) })),
   ];
 
   const results = new Map<number, Map<string, number[]>>();
-  let stored = Number(
-    (
-      await pool.query<{ n: string }>(
-        `SELECT count(*) AS n FROM "AnalyticsRequest"`
-      )
-    ).rows[0].n
-  );
+  let stored = Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "AnalyticsRequest"`)).rows[0].n);
   for (const size of SIZES) {
     const started = performance.now();
     process.stdout.write(`filling to ${size.toLocaleString("en")} rows `);
@@ -280,89 +210,43 @@ await withDatabase(async (url) => {
                (SELECT count(*) FROM "AnalyticsSecurityRollup") AS security`)
     ).rows[0];
     console.log(
-      `filled in ${((performance.now() - started) / 1000).toFixed(
-        0
-      )} s; rollup rows: traffic ${counts.traffic}, usage ${
-        counts.usage
-      }, security ${counts.security}; sizes: ${sizes
-        .map((s) => `${s.table} ${s.bytes}`)
-        .join(", ")}`
+      `filled in ${((performance.now() - started) / 1000).toFixed(0)} s; rollup rows: traffic ${counts.traffic}, usage ${counts.usage}, security ${counts.security}; sizes: ${sizes.map((s) => `${s.table} ${s.bytes}`).join(", ")}`,
     );
     const bySize = new Map<string, number[]>();
     for (const query of queries) {
       const row: number[] = [];
       for (const [, ms] of RANGES) {
         const to = new Date();
-        row.push(
-          await time(() => query.run({ from: new Date(to.getTime() - ms), to }))
-        );
+        row.push(await time(() => query.run({ from: new Date(to.getTime() - ms), to })));
       }
       bySize.set(query.name, row);
     }
     results.set(size, bySize);
-    console.log(
-      `\n${size.toLocaleString("en")} rows, load average ${os
-        .loadavg()[0]
-        .toFixed(2)}:`
-    );
-    console.log(
-      `| query | ${RANGES.map(([r]) => r).join(" | ")} |\n|---|${RANGES.map(
-        () => "---:"
-      ).join("|")}|`
-    );
-    for (const query of queries)
-      console.log(
-        `| ${query.name} | ${bySize
-          .get(query.name)!
-          .map((ms) => ms.toFixed(1))
-          .join(" | ")} |`
-      );
+    console.log(`\n${size.toLocaleString("en")} rows, load average ${os.loadavg()[0].toFixed(2)}:`);
+    console.log(`| query | ${RANGES.map(([r]) => r).join(" | ")} |\n|---|${RANGES.map(() => "---:").join("|")}|`);
+    for (const query of queries) console.log(`| ${query.name} | ${bySize.get(query.name)!.map((ms) => ms.toFixed(1)).join(" | ")} |`);
   }
   await db.close();
   await pool.end();
 
   const [load1] = os.loadavg();
-  console.log(
-    `\nMedian of ${REPEAT} runs, ms; ranges end now. Load average at the end: ${load1.toFixed(
-      2
-    )} on ${os.cpus().length} CPUs (shared machine).\n`
-  );
-  const header = SIZES.map((s) =>
-    RANGES.map(([r]) => `${r} @${s >= 1e6 ? `${s / 1e6}M` : s}`).join(" | ")
-  ).join(" | ");
+  console.log(`\nMedian of ${REPEAT} runs, ms; ranges end now. Load average at the end: ${load1.toFixed(2)} on ${os.cpus().length} CPUs (shared machine).\n`);
+  const header = SIZES.map((s) => RANGES.map(([r]) => `${r} @${s >= 1e6 ? `${s / 1e6}M` : s}`).join(" | ")).join(" | ");
   console.log(`| query | ${header} |`);
-  console.log(
-    `|---|${SIZES.flatMap(() => RANGES.map(() => "---:")).join("|")}|`
-  );
+  console.log(`|---|${SIZES.flatMap(() => RANGES.map(() => "---:")).join("|")}|`);
   for (const query of queries) {
-    const cells = SIZES.flatMap((size) =>
-      results
-        .get(size)!
-        .get(query.name)!
-        .map((ms) => ms.toFixed(1))
-    );
+    const cells = SIZES.flatMap((size) => results.get(size)!.get(query.name)!.map((ms) => ms.toFixed(1)));
     console.log(`| ${query.name} | ${cells.join(" | ")} |`);
   }
-  const worst = (size: number) =>
-    Math.max(...[...results.get(size)!.values()].flat());
+  const worst = (size: number) => Math.max(...[...results.get(size)!.values()].flat());
   const largest = SIZES.at(-1)!;
-  console.log(
-    `\nSlowest query at ${largest.toLocaleString("en")} rows: ${worst(
-      largest
-    ).toFixed(1)} ms (target ≤ 500 ms).`
-  );
+  console.log(`\nSlowest query at ${largest.toLocaleString("en")} rows: ${worst(largest).toFixed(1)} ms (target ≤ 500 ms).`);
   if (SIZES.length > 1) {
     const ratios = queries.map((q) => {
       const small = results.get(SIZES[0])!.get(q.name)!;
       const big = results.get(largest)!.get(q.name)!;
       return Math.max(...big.map((ms, i) => ms / Math.max(1, small[i])));
     });
-    console.log(
-      `Worst ratio ${largest.toLocaleString("en")} vs ${SIZES[0].toLocaleString(
-        "en"
-      )} rows (times under 1 ms counted as 1 ms): ${Math.max(...ratios).toFixed(
-        2
-      )}× (target ≤ 1.5×).`
-    );
+    console.log(`Worst ratio ${largest.toLocaleString("en")} vs ${SIZES[0].toLocaleString("en")} rows (times under 1 ms counted as 1 ms): ${Math.max(...ratios).toFixed(2)}× (target ≤ 1.5×).`);
   }
 });
