@@ -185,10 +185,10 @@ function sameMetadata(
   );
 }
 
-/** `invalid_client` for an unknown client at the token, revocation or introspection endpoint (RFC 6749 §5.2). */
 /** Not a named prepared statement: `*` must follow a migration that adds a column while old nodes still run. */
 const FIND_CLIENT = 'SELECT * FROM "Client" WHERE "clientId" = $1';
 
+/** `invalid_client` for an unknown client at the token, revocation or introspection endpoint (RFC 6749 §5.2). */
 export function unknownClient(basicAuth: boolean): OAuthError {
   return new OAuthError("invalid_client", "unknown client; register again", {
     basicAuth,
