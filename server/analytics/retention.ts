@@ -46,6 +46,11 @@ export interface SweepResult {
 
 async function maintenance<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A connection lost mid-maintenance (the database restarting, a network cut) fails the statement in flight, which
+  // is thrown below; the client also emits "error", which, unheard on a checked-out client, would crash the process.
+  const lost = () => {};
+  client.on("error", lost);
+  let failure: Error | undefined;
   try {
     await client.query("BEGIN");
     await client.query("SET LOCAL lock_timeout = '5s'");
@@ -54,10 +59,13 @@ async function maintenance<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Pr
     await client.query("COMMIT");
     return result;
   } catch (error) {
+    failure = error as Error;
     await client.query("ROLLBACK").catch(() => {});
     throw error;
   } finally {
-    client.release();
+    client.removeListener("error", lost);
+    // After a failure the connection may be broken: the pool closes it rather than lending it again.
+    client.release(failure);
   }
 }
 
