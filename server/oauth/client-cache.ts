@@ -12,10 +12,16 @@
  * and the probe repeats every 30 s: one not back within 2 s stops caching until the next one is. A read that raced a
  * change is not stored (the generation check), and entries expire after a minute anyway.
  *
+ * A change made through this node's admin functions is dropped at once, before its notification comes back from the
+ * database (a moment later, which a request sent right after the change could beat, where without a cache it could
+ * not): every such change is announced on the domain event bus as an ADMIN_ACTION naming the client
+ * (server/audit.ts), as the MCP token cache learns of revocations from the bus.
+ *
  * Only rows that exist are cached (a stream of unknown client_ids must not fill memory), at most MAX_ENTRIES.
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
+import type { DomainEventBus } from "../events.ts";
 import type { Logger } from "../logger.ts";
 import type { Prisma } from "../db/client.ts";
 
@@ -44,7 +50,13 @@ export class ClientCache {
   /** Payloads of probes sent and not yet heard back, with what to do when they are. */
   private readonly probes = new Map<string, () => void>();
 
-  constructor(private readonly deps: { pool: pg.Pool; log: Logger }) {}
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly deps: { pool: pg.Pool; log: Logger; events: DomainEventBus }) {
+    this.unsubscribe = deps.events.on("security.event", (event) => {
+      if (event.type === "ADMIN_ACTION" && event.clientId) this.invalidateRow(event.clientId);
+    });
+  }
 
   /** The cached row, if fresh. */
   get(clientId: string, now = Date.now()): ClientRecord | undefined {
@@ -74,6 +86,12 @@ export class ClientCache {
     this.generation++;
     if (clientId === "*") this.entries.clear();
     else this.entries.delete(clientId);
+  }
+
+  /** Forgets the client whose row id (`Client.id`) is `rowId`. */
+  private invalidateRow(rowId: string): void {
+    this.generation++;
+    for (const [clientId, entry] of this.entries) if (entry.row.id === rowId) this.entries.delete(clientId);
   }
 
   get size(): number {
@@ -165,6 +183,7 @@ export class ClientCache {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe();
     this.connected = false;
     if (this.retry) clearTimeout(this.retry);
     if (this.probing) clearInterval(this.probing);

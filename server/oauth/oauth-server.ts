@@ -61,7 +61,7 @@ export class OAuthServer {
     this.metadataDocuments = new MetadataDocumentFetcher(options.metadataFetch);
     this.keySets = new KeySets(options.metadataFetch);
     const emit = new OAuthEvents(services.events);
-    this.clientCache = new ClientCache({ pool: services.db.pool, log: services.log });
+    this.clientCache = new ClientCache({ pool: services.db.pool, log: services.log, events: services.events });
     this.clients = new ClientRegistry({
       cache: this.clientCache,
       prisma: services.prisma,

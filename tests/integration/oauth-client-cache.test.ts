@@ -7,9 +7,11 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPERATOR } from "../../server/audit.ts";
+import { DomainEventBus } from "../../server/events.ts";
 import { createLogger } from "../../server/logger.ts";
 import { ClientCache } from "../../server/oauth/client-cache.ts";
 import { generateClientSecret } from "../../server/oauth/client-secrets.ts";
+import { setClientDisabled } from "../../server/oauth/client-admin.ts";
 import { createMachineClient } from "../../server/oauth/machine-clients.ts";
 import type { TestServer } from "../helpers/server.ts";
 import { basic, startOAuthFixture, tokenRequest } from "./oauth-support.ts";
@@ -67,6 +69,27 @@ describe("client rows between requests, emptied by the database's change notific
     await elsewhere.query(`DELETE FROM "Client" WHERE "clientId" = $1`, [job.clientId]);
     await forgotten(job.clientId);
     expect((await grant(job.clientId, rotated.secret)).body.error).toBe("invalid_client");
+  });
+
+  it("a change made on this node is dropped at once, without waiting for its notification: the disabled client is refused by the very next request", async () => {
+    const job = await machine();
+    expect((await grant(job.clientId, job.secret)).status).toBe(200);
+    const row = cache().get(job.clientId)!;
+    expect(row.clientId).toBe(job.clientId);
+    // The announcement every admin change to a client makes (server/audit.ts), here alone: no database change, so no
+    // notification can be what empties the entry.
+    server.services.events.security({ type: "ADMIN_ACTION", severity: "low", userId: null, clientId: row.id, details: { action: "client.updated" } });
+    expect(cache().get(job.clientId)).toBeUndefined();
+    // A read that started before the change does not store the row it read.
+    const before = cache().begin();
+    server.services.events.security({ type: "ADMIN_ACTION", severity: "low", userId: null, clientId: row.id, details: { action: "client.updated" } });
+    cache().set(row, before);
+    expect(cache().get(job.clientId)).toBeUndefined();
+
+    // End to end, as the console does it: the request right after disabling is refused.
+    expect((await grant(job.clientId, job.secret)).status).toBe(200);
+    await setClientDisabled(server.services, row.id, true, OPERATOR);
+    expect((await grant(job.clientId, job.secret)).body.error).toBe("invalid_client");
   });
 
   it("a request decided on a row the notification has not yet emptied gets the fresh answer when refused: invalid_client", async () => {
@@ -134,8 +157,8 @@ describe("client rows between requests, emptied by the database's change notific
     const other = new URL(url);
     other.pathname = "/postgres";
     const elsewherePool = new pg.Pool({ connectionString: other.toString(), max: 1 });
-    const deaf = new ClientCache({ pool: { options: { connectionString: url }, query: elsewherePool.query.bind(elsewherePool) } as unknown as pg.Pool, log: createLogger("silent") });
-    const heard = new ClientCache({ pool: elsewhere, log: createLogger("silent") });
+    const deaf = new ClientCache({ pool: { options: { connectionString: url }, query: elsewherePool.query.bind(elsewherePool) } as unknown as pg.Pool, log: createLogger("silent"), events: new DomainEventBus() });
+    const heard = new ClientCache({ pool: elsewhere, log: createLogger("silent"), events: new DomainEventBus() });
     try {
       await Promise.all([deaf.start(), heard.start()]);
       const job = await machine();
