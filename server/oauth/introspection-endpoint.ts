@@ -78,7 +78,7 @@ export async function handleIntrospectionRequest(deps: OAuthDeps, request: OAuth
     };
   }
   if (token.startsWith(SecretPrefix.refreshToken)) {
-    const row = await deps.prisma.refreshToken.findFirst({
+    const row = await deps.prisma.refreshToken.findUnique({
       where: { tokenHash: sha256Hex(token) },
       include: { grant: { select: { revokedAt: true } }, client: { select: { clientId: true, disabled: true } }, user: { select: { email: true } } },
     });

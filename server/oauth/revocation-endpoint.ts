@@ -24,14 +24,14 @@ export async function handleRevocationRequest(deps: OAuthDeps, request: OAuthHtt
   const now = new Date();
 
   if (token.startsWith(SecretPrefix.refreshToken)) {
-    const row = await deps.prisma.refreshToken.findFirst({ where: { tokenHash: sha256Hex(token) }, select: { grantId: true, clientId: true, userId: true } });
+    const row = await deps.prisma.refreshToken.findUnique({ where: { tokenHash: sha256Hex(token) }, select: { grantId: true, clientId: true, userId: true } });
     if (!row || row.clientId !== client.id) return;
     origin.userId = row.userId;
     await revokeGrant(deps, row.grantId, RevocationReason.revocationEndpoint, { kind: "refresh_token" });
     return;
   }
   if (token.startsWith(SecretPrefix.accessToken)) {
-    const row = await deps.prisma.accessToken.findFirst({ where: { tokenHash: sha256Hex(token) }, select: { id: true, clientId: true, userId: true, grantId: true } });
+    const row = await deps.prisma.accessToken.findUnique({ where: { tokenHash: sha256Hex(token) }, select: { id: true, clientId: true, userId: true, grantId: true } });
     if (!row || row.clientId !== client.id) return;
     origin.userId = row.userId;
     const { count } = await deps.prisma.accessToken.updateMany({

@@ -153,7 +153,7 @@ export async function findAccessToken(db: PrismaClient | pg.Pool, token: string,
 
 type AccessTokenRow = Omit<AccessTokenInfo, "scopes"> & { scope: string; revokedAt: Date | null; grantRevokedAt: Date | null; clientDisabled: boolean };
 
-export const FIND_ACCESS_TOKEN = statement(
+const FIND_ACCESS_TOKEN = statement(
   "oauth_find_access_token",
   `SELECT a.id, a."grantId", a."clientId" AS "clientDbId", c."clientId", c.name AS "clientName", a."userId", u.email AS "userEmail",
   u.name AS "userName", u.role::text AS "userRole", a.scope, a.resource, a."dpopJkt", a."expiresAt", a."createdAt", a."revokedAt",

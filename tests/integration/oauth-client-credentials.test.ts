@@ -75,7 +75,7 @@ describe("client_credentials with client_secret_basic, OAuth 2.1 §4.2", () => {
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.body).toEqual({ access_token: expect.stringMatching(/^mcpat_/), token_type: "Bearer", expires_in: 3600, scope: "mcp:tools" });
     expect(issued.events).toEqual([expect.objectContaining({ grantType: "client_credentials", refreshToken: false, clientId: secretClient.id, userId: null })]);
-    const row = await server.services.prisma.accessToken.findFirstOrThrow({ where: { tokenHash: sha256Hex(res.body.access_token as string) }, include: { grant: true } });
+    const row = await server.services.prisma.accessToken.findUniqueOrThrow({ where: { tokenHash: sha256Hex(res.body.access_token as string) }, include: { grant: true } });
     expect(row).toMatchObject({ userId: null, resource: `${app}/mcp/mcp`, scope: "mcp:tools" });
     expect(row.grant).toMatchObject({ userId: null, clientId: secretClient.id, identityProviderId: null });
     // RFC 8707: bound to /mcp/mcp, so refused at /mcp/sse.
@@ -144,7 +144,7 @@ describe("client_credentials with client_secret_basic, OAuth 2.1 §4.2", () => {
     const res = await tokenRequest(server.url, { grant_type: "client_credentials" }, { headers: { ...auth, DPoP: await key.proof("POST", tokenUrl, { nonce }) } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.token_type).toBe("DPoP");
-    const row = await server.services.prisma.accessToken.findFirstOrThrow({ where: { tokenHash: sha256Hex(res.body.access_token as string) } });
+    const row = await server.services.prisma.accessToken.findUniqueOrThrow({ where: { tokenHash: sha256Hex(res.body.access_token as string) } });
     expect(row.dpopJkt).toBe(await calculateJwkThumbprint(key.publicJwk, "sha256"));
     // A DPoP-bound token sent as a Bearer token is refused (RFC 9449 §7.2).
     expect(await mcpStatus(server.url, res.body.access_token as string)).toBe(401);

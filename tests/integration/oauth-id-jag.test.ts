@@ -65,7 +65,7 @@ describe("jwt-bearer grant with an ID-JAG, ext-auth enterprise-managed authoriza
     expect(res.body).toEqual({ access_token: expect.stringMatching(/^mcpat_/), token_type: "Bearer", expires_in: 3600, scope: "mcp:tools" });
     const person = await server.services.prisma.user.findUniqueOrThrow({ where: { email: EMAIL } });
     expect(issued.events).toEqual([expect.objectContaining({ grantType: JWT_BEARER, refreshToken: false, userId: person.id, clientId: client.id })]);
-    const row = await server.services.prisma.accessToken.findFirstOrThrow({ where: { tokenHash: sha256Hex(res.body.access_token as string) }, include: { grant: true } });
+    const row = await server.services.prisma.accessToken.findUniqueOrThrow({ where: { tokenHash: sha256Hex(res.body.access_token as string) }, include: { grant: true } });
     expect(row).toMatchObject({ userId: person.id, resource: `${app}/mcp` });
     expect(row.grant.identityProviderId).not.toBeNull();
     const mcp = await connectStreamable(server.url, res.body.access_token as string);

@@ -58,7 +58,7 @@ describe("Refresh token rotation, OAuth 2.1 §4.3.1 (rotation on every use)", ()
     refreshed.stop();
     expect(refreshed.events).toEqual([expect.objectContaining({ reusedWithinGrace: false }), expect.objectContaining({ reusedWithinGrace: false })]);
     expect(await mcpStatus(strict.url, second.body.access_token as string)).toBe(200);
-    const old = await strict.services.prisma.refreshToken.findFirstOrThrow({ where: { tokenHash: sha256Hex(tokens.refresh_token as string) } });
+    const old = await strict.services.prisma.refreshToken.findUniqueOrThrow({ where: { tokenHash: sha256Hex(tokens.refresh_token as string) } });
     expect(old.rotatedAt).not.toBeNull();
     expect(old.successorBox).toBeNull();
   });
@@ -95,13 +95,13 @@ describe("Refresh token rotation, OAuth 2.1 §4.3.1 (rotation on every use)", ()
     expect((await refresh(strict, client, "mcprt_" + "A".repeat(43))).body.error).toBe("invalid_grant");
     expect((await refresh(strict, client, "garbage")).body.error).toBe("invalid_grant");
     expect((await refresh(strict, client, undefined)).body.error).toBe("invalid_request");
-    await strict.services.prisma.refreshToken.updateMany({ where: { tokenHash: sha256Hex(tokens.refresh_token as string) }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await strict.services.prisma.refreshToken.update({ where: { tokenHash: sha256Hex(tokens.refresh_token as string) }, data: { expiresAt: new Date(Date.now() - 1000) } });
     expect((await refresh(strict, client, tokens.refresh_token)).body.error).toBe("invalid_grant");
   });
 
   it("refresh tokens last REFRESH_TOKEN_TTL_SECONDS (30 days by default)", async () => {
     const { tokens } = await setup(strict);
-    const row = await strict.services.prisma.refreshToken.findFirstOrThrow({ where: { tokenHash: sha256Hex(tokens.refresh_token as string) } });
+    const row = await strict.services.prisma.refreshToken.findUniqueOrThrow({ where: { tokenHash: sha256Hex(tokens.refresh_token as string) } });
     expect(row.expiresAt.getTime() - row.createdAt.getTime()).toBe(30 * 24 * 3600 * 1000);
   });
 });
@@ -185,7 +185,7 @@ describe("Refresh token reuse grace window (REFRESH_TOKEN_REUSE_GRACE_SECONDS, c
     expect(retry.status).toBe(200);
     expect(retry.body).toEqual(first.body);
     expect(refreshed.events).toEqual([expect.objectContaining({ reusedWithinGrace: true })]);
-    const row = await lenient.services.prisma.refreshToken.findFirstOrThrow({ where: { tokenHash: sha256Hex(tokens.refresh_token as string) } });
+    const row = await lenient.services.prisma.refreshToken.findUniqueOrThrow({ where: { tokenHash: sha256Hex(tokens.refresh_token as string) } });
     expect(row.successorBox).toMatch(/^v1\./);
     expect(row.successorBox).not.toContain(first.body.refresh_token as string);
     expect(row.successorBox).not.toContain(first.body.access_token as string);
@@ -215,12 +215,12 @@ describe("Refresh token reuse grace window (REFRESH_TOKEN_REUSE_GRACE_SECONDS, c
   it("after the window, presenting the old token is reuse and the box is swept", async () => {
     const { client, tokens } = await setup(lenient);
     await refresh(lenient, client, tokens.refresh_token);
-    await lenient.services.prisma.refreshToken.updateMany({
+    await lenient.services.prisma.refreshToken.update({
       where: { tokenHash: sha256Hex(tokens.refresh_token as string) },
       data: { rotatedAt: new Date(Date.now() - 60_000) },
     });
     await lenient.services.jobs.run("oauth.sweep");
-    const row = await lenient.services.prisma.refreshToken.findFirstOrThrow({ where: { tokenHash: sha256Hex(tokens.refresh_token as string) } });
+    const row = await lenient.services.prisma.refreshToken.findUniqueOrThrow({ where: { tokenHash: sha256Hex(tokens.refresh_token as string) } });
     expect(row.successorBox).toBeNull();
     expect((await refresh(lenient, client, tokens.refresh_token)).body.error).toBe("invalid_grant");
   });

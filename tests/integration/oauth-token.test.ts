@@ -54,7 +54,7 @@ describe("authorization_code grant, RFC 6749 §4.1.3-§4.1.4 / §5.1", () => {
       refresh_token: expect.stringMatching(/^mcprt_[A-Za-z0-9_-]{43}$/),
     });
     expect(issued.events).toEqual([expect.objectContaining({ grantType: "authorization_code", refreshToken: true })]);
-    const access = await server.services.prisma.accessToken.findFirstOrThrow({ where: { tokenHash: sha256Hex(res.body.access_token as string) } });
+    const access = await server.services.prisma.accessToken.findUniqueOrThrow({ where: { tokenHash: sha256Hex(res.body.access_token as string) } });
     expect(JSON.stringify(access)).not.toContain(res.body.access_token as string);
     expect(await server.services.prisma.refreshToken.count({ where: { tokenHash: sha256Hex(res.body.refresh_token as string) } })).toBe(1);
   });

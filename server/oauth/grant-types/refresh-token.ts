@@ -134,7 +134,7 @@ interface RefreshRow {
   successorRevokedAt: Date | null;
 }
 
-export const FIND_REFRESH_TOKEN = statement(
+const FIND_REFRESH_TOKEN = statement(
   "oauth_find_refresh_token",
   `
 SELECT r.id, r."grantId", r."clientId", r."userId", r.scope, r.resource, r."expiresAt", r."dpopJkt", r."rotatedAt", r."revokedAt",
