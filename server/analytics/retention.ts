@@ -125,8 +125,10 @@ export async function sweepAnalytics(
   for (const table of ROLLUP_TABLES) {
     for (const grain of [60, 3600, 86400]) {
       for (;;) {
+        // "grain" on the DELETE too: the tables are partitioned by grain and a ctid is unique only within a
+        // partition, so without it the slice's places deleted whatever sat there in the other grains' partitions.
         const { rowCount } = await pool.query(
-          `DELETE FROM "${table}" WHERE ctid IN (
+          `DELETE FROM "${table}" WHERE "grain" = $1 AND ctid IN (
              SELECT ctid FROM "${table}" WHERE "grain" = $1 AND "bucket" < ($2::timestamptz AT TIME ZONE 'UTC') LIMIT ${SLICE})`,
           [grain, rollupCutoff],
         );

@@ -417,6 +417,30 @@ describe("retention (ANALYTICS_RAW_RETENTION_DAYS, ANALYTICS_ROLLUP_RETENTION_DA
     expect(await requestSummary({ prisma }, { from: new Date(now - 11 * DAY), to: new Date(now + MINUTE) })).toMatchObject({ requests: 5 });
   });
 
+  it("drops old rollup rows of each grain only: a row's place in one grain's partition says nothing of the others", async () => {
+    // The rollup tables are partitioned by grain, and a row's ctid is unique only within its partition: a sweep
+    // deleting "WHERE ctid IN (old minute rows)" from the whole table also took the hour and day rows, however recent,
+    // that sat at the same places in their own partitions.
+    const server = await startTestServer({ ANALYTICS_ENABLED: "false", ANALYTICS_ROLLUP_RETENTION_DAYS: "12" });
+    const { pool } = server.services.db;
+    await pool.query(`
+      INSERT INTO "AnalyticsUsageRollup" ("grain", "bucket", "clientId", "userId", "requests", "clientErrors", "serverErrors", "lastSeen")
+      VALUES (60, now() - interval '20 days', 'old', '', 1, 0, 0, now() - interval '20 days'),
+             (3600, date_trunc('hour', now()), 'recent', '', 1, 0, 0, now()),
+             (86400, date_trunc('day', now()), 'recent', '', 1, 0, 0, now())`);
+    await pool.query(`
+      INSERT INTO "AnalyticsTrafficRollup" ("grain", "bucket", "endpoint", "method", "statusCode", "oauthError", "requests", "latencySum",
+        "le1", "le2p5", "le5", "le10", "le25", "le50", "le100", "le250", "le500", "le1000", "le2500", "le5000", "le10000", "lastSeen")
+      SELECT g, b, '/x', 'GET', 200, '', 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, b
+        FROM (VALUES (3600, now() - interval '20 days'), (60, date_trunc('minute', now())), (86400, date_trunc('day', now()))) v(g, b)`);
+    const swept = (await server.services.jobs.run("analytics.retention")) as { rollups: number };
+    expect(swept.rollups).toBe(2);
+    for (const table of ["AnalyticsUsageRollup", "AnalyticsTrafficRollup"]) {
+      const { rows } = await pool.query<{ grain: number }>(`SELECT "grain" FROM "${table}" ORDER BY 1`);
+      expect({ table, grains: rows.map((r) => r.grain) }).toEqual({ table, grains: table === "AnalyticsUsageRollup" ? [3600, 86400] : [60, 86400] });
+    }
+  });
+
   it("partitions are created ahead, and rows that landed in the DEFAULT partition move into theirs", async () => {
     const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
     const { db, prisma } = server.services;
