@@ -21,6 +21,7 @@ export const ROLLUP_TABLES = [
   "AnalyticsUsageRollup",
   "AnalyticsSecurityRollup",
   "AnalyticsSecurityTypeRollup",
+  "AnalyticsSecurityClientRollup",
 ] as const;
 const SLICE = 5_000;
 /** One sweep stops after this long; the next run continues. */

@@ -182,7 +182,7 @@ describe("rollups equal the raw rows they summarise", () => {
     await expectRollupsEqualRaw(pool, 500);
   });
 
-  it("security events: per type, severity, client and address, with `reviewed` following reviewedAt", async () => {
+  it("security events: per type, severity, client and address (and per client alone), with `reviewed` following reviewedAt", async () => {
     const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
     const { recorder } = recorderFor(server);
     const now = Date.now();
@@ -225,6 +225,15 @@ describe("rollups equal the raw rows they summarise", () => {
     expect(await byType("AnalyticsSecurityTypeRollup")).toEqual(fromRawByType.rows);
     expect(await byType("AnalyticsSecurityRollup")).toEqual(fromRawByType.rows);
     expect(fromRawByType.rows.reduce((n, r) => n + r.reviewed, 0)).toBe(3 * 30);
+    // And by client only, events without a client left out (AnalyticsSecurityClientRollup).
+    const byClient = await pool.query(`
+      SELECT grain, bucket, "clientId", events FROM "AnalyticsSecurityClientRollup" WHERE events <> 0 ORDER BY 1, 2, 3`);
+    const fromRawByClient = await pool.query(`
+      SELECT g AS grain, date_bin(make_interval(secs => g), "timestamp", TIMESTAMP '2000-01-01') AS bucket, "clientId", count(*)::int AS events
+        FROM "AnalyticsSecurity" CROSS JOIN (VALUES (60), (3600), (86400)) AS v(g)
+       WHERE "clientId" IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`);
+    expect(byClient.rows.length).toBeGreaterThan(10);
+    expect(byClient.rows).toEqual(fromRawByClient.rows);
   });
 });
 
@@ -521,7 +530,7 @@ describe("a range reads only its own rollup rows, however many are stored (issue
     const { pool } = server.services.db;
     const to = new Date().toISOString().slice(0, 19).replace("T", " ");
     const from = new Date(Date.now() - 30 * DAY - 17 * MINUTE).toISOString().slice(0, 19).replace("T", " ");
-    for (const fn of ["analytics_traffic", "analytics_usage", "analytics_security", "analytics_security_types"]) {
+    for (const fn of ["analytics_traffic", "analytics_usage", "analytics_security", "analytics_security_types", "analytics_security_clients"]) {
       // Read exactly, a range with partial minutes, hours and days at both ends has five spans, all scanned. Widened
       // to whole hours, at an hour step, some spans are empty: on the tables partitioned by grain PostgreSQL sees
       // that while planning and scans nothing for them.

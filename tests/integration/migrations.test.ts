@@ -101,8 +101,8 @@ describe("database migrations", () => {
         SELECT 'r' || i, (now() AT TIME ZONE 'UTC') - make_interval(hours => i), 'GET', '/api/health', 200 + (i % 2) * 300, i, 'c1'
           FROM generate_series(1, 100) i`);
       await client.query(`
-        INSERT INTO "AnalyticsSecurity" (id, "timestamp", "eventType", severity, "reviewedAt")
-        VALUES ('s1', now() AT TIME ZONE 'UTC', 'INVALID_TOKEN', 'low', now()), ('s2', now() AT TIME ZONE 'UTC', 'TOKEN_REUSE', 'high', NULL)`);
+        INSERT INTO "AnalyticsSecurity" (id, "timestamp", "eventType", severity, "reviewedAt", "clientId")
+        VALUES ('s1', now() AT TIME ZONE 'UTC', 'INVALID_TOKEN', 'low', now(), 'c1'), ('s2', now() AT TIME ZONE 'UTC', 'TOKEN_REUSE', 'high', NULL, NULL)`);
       expect((await migrate(url))[0]).toBe("20261205060000_analytics_scale_issue18");
       const count = async (sql: string) => Number((await client.query<{ n: string }>(sql)).rows[0].n);
       expect(await count(`SELECT count(*) AS n FROM "AnalyticsRequest"`)).toBe(100);
@@ -117,6 +117,9 @@ describe("database migrations", () => {
         // Built from AnalyticsSecurityRollup by the later migration (20261205120000_analytics_security_type_rollup).
         expect(await count(`SELECT sum(events) AS n FROM "AnalyticsSecurityTypeRollup" WHERE grain = ${grain}`)).toBe(2);
         expect(await count(`SELECT sum(reviewed) AS n FROM "AnalyticsSecurityTypeRollup" WHERE grain = ${grain} AND "eventType" = 'INVALID_TOKEN'`)).toBe(1);
+        // And by client (20261205160000_analytics_security_client_rollup): the event without a client is not kept there.
+        expect(await count(`SELECT sum(events) AS n FROM "AnalyticsSecurityClientRollup" WHERE grain = ${grain}`)).toBe(1);
+        expect(await count(`SELECT sum(events) AS n FROM "AnalyticsSecurityClientRollup" WHERE grain = ${grain} AND "clientId" = 'c1'`)).toBe(1);
       }
     } finally {
       await client.end();
