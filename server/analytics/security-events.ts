@@ -102,27 +102,40 @@ export async function listSecurityEvents(
 }
 
 /**
- * How many events match. Filters the rollups hold are counted from them rather than by `count(*)` over the raw rows
- * (a rate-limit storm stores millions): by type and severity from AnalyticsSecurityTypeRollup, with a client from
- * AnalyticsSecurityRollup, each through its range function (`rollupRows`, exact to the minute whatever the range's
- * length, as the list is; no bound is an open end). One event, or an identity provider's events (`details`), are
- * counted from the raw rows.
+ * How many events match, as the list would show them. Filters the rollups hold are counted from them rather than by
+ * `count(*)` over the raw rows (a rate-limit storm stores millions): by type and severity from
+ * AnalyticsSecurityTypeRollup, with a client from AnalyticsSecurityRollup, in whole minutes (`rollupRows`, exact); the
+ * partial minutes at either end of the range come from the raw rows (a minute's worth at most). The rollups outlive
+ * the raw rows (ANALYTICS_ROLLUP_RETENTION_DAYS against ANALYTICS_RAW_RETENTION_DAYS), so the count starts at the
+ * oldest raw row: events the list can no longer show are not in its total. One event, or an identity provider's events
+ * (`details`), are counted from the raw rows.
  */
 async function securityEventCount(deps: Deps, filter: SecurityEventFilter, clientId: string | null): Promise<number> {
-  if (filter.id || filter.issuer) return deps.prisma.analyticsSecurity.count({ where: whereOf(filter, clientId) });
-  const from = filter.from ? utcTimestamp(filter.from) : Prisma.sql`'-infinity'::timestamp`;
-  const to = filter.to ? utcTimestamp(filter.to) : Prisma.sql`'infinity'::timestamp`;
+  const countRaw = (range: Pick<SecurityEventFilter, "from" | "to">) => deps.prisma.analyticsSecurity.count({ where: whereOf({ ...filter, ...range }, clientId) });
+  if (filter.id || filter.issuer) return countRaw({});
+  const oldest = await deps.prisma.analyticsSecurity.findFirst({ orderBy: { timestamp: "asc" }, select: { timestamp: true } });
+  if (!oldest) return 0;
+  const from = filter.from && filter.from > oldest.timestamp ? filter.from : oldest.timestamp;
+  const to = filter.to;
+  const lo = new Date(Math.ceil(from.getTime() / MINUTE_MS) * MINUTE_MS);
+  const hi = to ? new Date(Math.floor(to.getTime() / MINUTE_MS) * MINUTE_MS) : undefined;
+  if (hi && hi <= lo) return countRaw({ from, to });
   const conditions: Prisma.Sql[] = [Prisma.sql`true`];
   if (filter.type) conditions.push(Prisma.sql`"eventType" = ${filter.type}`);
   if (filter.severity) conditions.push(Prisma.sql`"severity" = ${filter.severity}`);
   if (clientId) conditions.push(Prisma.sql`"clientId" = ${clientId}`);
-  const rows = rollupRows(clientId ? "analytics_security" : "analytics_security_types", from, to, 86400, true);
+  const rows = rollupRows(clientId ? "analytics_security" : "analytics_security_types", utcTimestamp(lo), hi ? utcTimestamp(hi) : Prisma.sql`'infinity'::timestamp`, 86400, true);
   const counted =
     filter.reviewed === "reviewed" ? Prisma.sql`"reviewed"` : filter.reviewed === "unreviewed" ? Prisma.sql`"events" - "reviewed"` : Prisma.sql`"events"`;
-  const [row] = await deps.prisma.$queryRaw<Array<{ n: bigint | null }>>`
-    SELECT sum(${counted})::bigint AS n FROM ${rows} WHERE ${Prisma.join(conditions, " AND ")}`;
-  return Number(row?.n ?? 0);
+  const [[row], head, tail] = await Promise.all([
+    deps.prisma.$queryRaw<Array<{ n: bigint | null }>>`SELECT sum(${counted})::bigint AS n FROM ${rows} WHERE ${Prisma.join(conditions, " AND ")}`,
+    from < lo ? countRaw({ from, to: lo }) : 0,
+    hi && to && hi < to ? countRaw({ from: hi, to }) : 0,
+  ]);
+  return Number(row?.n ?? 0) + head + tail;
 }
+
+const MINUTE_MS = 60_000;
 
 function unique(values: Array<string | null>): string[] {
   return [...new Set(values.filter((v): v is string => Boolean(v)))];

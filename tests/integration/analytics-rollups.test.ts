@@ -238,7 +238,7 @@ describe("rollups equal the raw rows they summarise", () => {
 });
 
 describe("the security events list counts from the rollups what the raw rows hold", () => {
-  it("for every filter: none, open and closed ranges, type, severity, client, reviewed, one event, an issuer", async () => {
+  it("for every filter: none, open and closed ranges, bounds mid-minute, type, severity, client, reviewed, one event, an issuer", async () => {
     const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
     const { prisma } = server.services;
     const { recorder } = recorderFor(server);
@@ -254,10 +254,15 @@ describe("the security events list counts from the rollups what the raw rows hol
         details: i % 3 === 2 ? { issuer: `https://idp-${i % 2}.example` } : {},
       });
     }
+    // Events in the partial minutes at the ends of the mid-minute ranges below (the console asks from "now - 24 h").
+    for (const offset of [-5 * 3600_000 + 20_000, -5 * 3600_000 + 40_000, -3600_000 - 50_000, -3600_000 - 25_000]) {
+      recorder.recordSecurity({ timestamp: new Date(now + offset), eventType: "INVALID_TOKEN", severity: "low", clientId: "client-1" });
+    }
     await recorder.close();
     const reviewed = await prisma.analyticsSecurity.findMany({ where: { severity: "medium" }, select: { id: true }, take: 25 });
     await prisma.analyticsSecurity.updateMany({ where: { id: { in: reviewed.map((r) => r.id) } }, data: { reviewedAt: new Date() } });
     const minuteAligned = { from: new Date(now - DAY - 7 * 3600_000 - 13 * MINUTE), to: new Date(now - 2 * 3600_000 - 5 * MINUTE) };
+    const midMinute = { from: new Date(now - 5 * 3600_000 + 17_500), to: new Date(now - 3600_000 - 20_250) };
     const filters: SecurityEventFilter[] = [
       {},
       minuteAligned,
@@ -270,6 +275,12 @@ describe("the security events list counts from the rollups what the raw rows hol
       { clientId: "client-2", type: "ID_JAG_REJECTED" },
       { id: reviewed[0].id },
       { issuer: "https://idp-1.example" },
+      // Bounds in the middle of a minute: the whole minutes from the rollups, the partial ones from the raw rows.
+      midMinute,
+      { from: midMinute.from },
+      { to: midMinute.to },
+      { ...midMinute, clientId: "client-1", type: "INVALID_TOKEN" },
+      { from: new Date(now - 5 * 3600_000 + 10_000), to: new Date(now - 5 * 3600_000 + 50_000) },
     ];
     for (const filter of filters) {
       const page = await listSecurityEvents({ prisma }, filter, { direction: "forward", limit: 5 });
@@ -285,6 +296,23 @@ describe("the security events list counts from the rollups what the raw rows hol
       const expected = await prisma.analyticsSecurity.count({ where });
       expect({ filter, total: page.total }).toEqual({ filter, total: expected });
       expect(expected).toBeGreaterThan(0);
+    }
+  });
+
+  it("counts no event whose raw row retention has removed (the rollups outlive the raw rows)", async () => {
+    const server = await startTestServer({ ANALYTICS_ENABLED: "false", ANALYTICS_RAW_RETENTION_DAYS: "7" });
+    const { prisma, db } = server.services;
+    const { recorder } = recorderFor(server);
+    const old = new Date(Date.now() - 10 * DAY);
+    await db.pool.query(`SELECT analytics_ensure_partitions('AnalyticsSecurity', $1::date, ($1::date + 1))`, [old.toISOString().slice(0, 10)]);
+    for (const timestamp of [old, old, new Date()]) recorder.recordSecurity({ timestamp, eventType: "INVALID_TOKEN", severity: "low" });
+    await recorder.close();
+    expect((await listSecurityEvents({ prisma }, {}, { direction: "forward", limit: 5 })).total).toBe(3);
+    await server.services.jobs.run("analytics.retention");
+    expect(await prisma.analyticsSecurity.count()).toBe(1);
+    for (const filter of [{}, { from: new Date(Date.now() - 30 * DAY) }, { reviewed: "unreviewed" as const }]) {
+      const page = await listSecurityEvents({ prisma }, filter, { direction: "forward", limit: 5 });
+      expect({ filter, total: page.total, items: page.items.length }).toEqual({ filter, total: 1, items: 1 });
     }
   });
 });
