@@ -478,6 +478,47 @@ describe("retention (ANALYTICS_RAW_RETENTION_DAYS, ANALYTICS_ROLLUP_RETENTION_DA
     }
   });
 
+  it("a day that takes writes while its partition is created is attached, its rows moved, none lost", async () => {
+    // Between moving a day's rows out of the DEFAULT partition and attaching the day's partition, a row for that day
+    // used to land in DEFAULT again, and ATTACH refused: the day could never get its partition while written to.
+    const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
+    const { pool } = server.services.db;
+    const day = new Date(Date.now() + 30 * DAY).toISOString().slice(0, 10);
+    const insert = (n: number) =>
+      `INSERT INTO "AnalyticsRequest" (id, "timestamp", method, endpoint, "statusCode", "responseTime")
+       SELECT gen_random_uuid()::text, '${day}'::timestamp + make_interval(secs => i % 86400), 'GET', '/x', 200, 1 FROM generate_series(1, ${n}) i`;
+    await pool.query(insert(50_000));
+    const writer = new pg.Client({ connectionString: pool.options.connectionString });
+    await writer.connect();
+    let writes = 0;
+    let writing = true;
+    const written = (async () => {
+      // One row every 5 ms for at most 10 s (bounded), until the partition is there.
+      for (const stop = Date.now() + 10_000; writing && Date.now() < stop; writes++) {
+        await writer.query(insert(1));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const maintenance = await pool.connect();
+    try {
+      await maintenance.query("BEGIN");
+      await maintenance.query(`SELECT analytics_ensure_partitions('AnalyticsRequest', $1::date, ($1::date + 1))`, [day]);
+      await maintenance.query("COMMIT");
+    } finally {
+      await maintenance.query("ROLLBACK").catch(() => {});
+      maintenance.release();
+      writing = false;
+      await written.catch(() => {});
+      await writer.end();
+    }
+    await written;
+    expect(writes).toBeGreaterThan(0);
+    const partition = `AnalyticsRequest_p${day.replaceAll("-", "")}`;
+    const count = async (table: string) => Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY "${table}"`)).rows[0].n);
+    expect({ partition: await count(partition), default: await count("AnalyticsRequest_default") }).toEqual({ partition: 50_000 + writes, default: 0 });
+  }, 30_000);
+
   it("partitions are created ahead, and rows that landed in the DEFAULT partition move into theirs", async () => {
     const server = await startTestServer({ ANALYTICS_ENABLED: "false" });
     const { db, prisma } = server.services;
