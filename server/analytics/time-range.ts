@@ -11,6 +11,18 @@ export interface TimeRange {
 const MAX_RANGE_MS = 400 * 24 * 3600 * 1000;
 
 /**
+ * Whether an instant can bound a query: years 1 to 9999. Beyond them an instant has no ISO 8601 text without an
+ * expanded year (`+033658-…`), which PostgreSQL refuses; a bound past them is a 400, not a 500.
+ */
+export function isQueryableInstant(date: Date): boolean {
+  const ms = date.getTime();
+  return ms >= EARLIEST_INSTANT_MS && ms <= LATEST_INSTANT_MS;
+}
+export const INSTANT_BOUNDS_MESSAGE = "must be between 0001-01-01 and 9999-12-31";
+const EARLIEST_INSTANT_MS = Date.parse("0001-01-01T00:00:00.000Z");
+const LATEST_INSTANT_MS = Date.parse("9999-12-31T23:59:59.999Z");
+
+/**
  * A range from optional bounds: `to` defaults to now, `from` to `defaultHours` before `to`; at most 400 days; a
  * reversed range is swapped rather than refused.
  */

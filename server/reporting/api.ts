@@ -13,7 +13,7 @@ import { methodLabel } from "../analytics/labels.ts";
 import type { AnalyticsRecorder } from "../analytics/recorder.ts";
 import { cleanDetails, cleanText } from "../analytics/sanitize.ts";
 import { clientRowIdOf, requestSummary, securityEventSummary, topEndpoints } from "../analytics/summaries.ts";
-import { resolveRange, type TimeRange } from "../analytics/time-range.ts";
+import { INSTANT_BOUNDS_MESSAGE, isQueryableInstant, resolveRange, type TimeRange } from "../analytics/time-range.ts";
 import type { Prisma, PrismaClient } from "../db/client.ts";
 import { timeKeysetArgs } from "../db/pagination.ts";
 import type { RequestMeta } from "../request/meta.ts";
@@ -24,7 +24,12 @@ type Deps = AdminAccessDeps & { prisma: PrismaClient };
 export const COLLECT_BODY_LIMIT = 64 * 1024;
 const MAX_EVENTS = 100;
 
-const instant = z.union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{10,15}$/).transform(Number)]).optional();
+const epochMs = z
+  .string()
+  .regex(/^\d{10,15}$/)
+  .transform(Number)
+  .refine((ms) => isQueryableInstant(new Date(ms)), INSTANT_BOUNDS_MESSAGE);
+const instant = z.union([z.iso.datetime({ offset: true }), epochMs]).optional();
 
 const listQuery = z.object({
   from: instant,

@@ -76,10 +76,15 @@ describe("GET /api/analytics and /api/analytics/security: administrators only", 
   });
 
   it("refuses bad parameters with 400 invalid_request", async () => {
-    for (const query of ["limit=0", "limit=501", "from=yesterday", "cursor=not-a-uuid", "status=600"]) {
+    for (const query of ["limit=0", "limit=501", "from=yesterday", "cursor=not-a-uuid", "status=600", "to=999999999999999", "from=999999999999999", "to=9999-12-31T23:59:59Z&from=999999999999999"]) {
       const res = await admin.fetch(`/api/analytics?${query}`);
       expect(res.status, query).toBe(400);
       expect(await res.json()).toMatchObject({ error: "invalid_request" });
+    }
+    // The far ends of what it accepts are answered, not a 500.
+    for (const query of ["to=9999-12-31T23:59:59Z", "from=0000000000&to=253402300799999", "from=9999-12-31T23:00:00Z&to=9999-12-31T23:59:59.999Z"]) {
+      expect((await admin.fetch(`/api/analytics?${query}`)).status, query).toBe(200);
+      expect((await admin.fetch(`/api/analytics/security?${query}`)).status, query).toBe(200);
     }
   });
 

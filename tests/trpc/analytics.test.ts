@@ -88,6 +88,8 @@ describe("analytics.summary", () => {
   it("refuses an unknown preset and an inverted range", async () => {
     expect(await codeOf(admin.caller.analytics.summary({ range: "1y" as "7d" }))).toBe("BAD_REQUEST");
     expect(await codeOf(admin.caller.analytics.summary({ from: ago(1), to: ago(10) }))).toBe("BAD_REQUEST");
+    expect(await codeOf(admin.caller.analytics.summary({ to: new Date(8.64e15) }))).toBe("BAD_REQUEST");
+    expect(await codeOf(admin.caller.analytics.summary({ from: new Date(-62198755200000) }))).toBe("BAD_REQUEST");
   });
 });
 
