@@ -30,6 +30,9 @@ const CATALOG = `
   SELECT 'constraint', conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid)
     FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text <> '_prisma_migrations'
      AND NOT coalesce((SELECT relispartition FROM pg_class WHERE oid = conrelid), false)
+     -- NOT NULL constraints (pg_constraint rows from PostgreSQL 18 on) are compared as the columns' is_nullable: their
+     -- names depend on history (a table created while a renamed one held the same names gets "…_not_null1").
+     AND contype <> 'n'
   UNION ALL
   SELECT 'enum', t.typname, string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
     FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname
