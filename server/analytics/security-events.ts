@@ -107,15 +107,20 @@ export async function listSecurityEvents(
  * AnalyticsSecurityTypeRollup, with a client from AnalyticsSecurityRollup, in whole minutes (`rollupRows`, exact); the
  * partial minutes at either end of the range come from the raw rows (a minute's worth at most). The rollups outlive
  * the raw rows (ANALYTICS_ROLLUP_RETENTION_DAYS against ANALYTICS_RAW_RETENTION_DAYS), so the count starts at the
- * oldest raw row: events the list can no longer show are not in its total. One event, or an identity provider's events
+ * range's first raw row: events the list can no longer show are not in its total. One event, or an identity provider's events
  * (`details`), are counted from the raw rows.
  */
 async function securityEventCount(deps: Deps, filter: SecurityEventFilter, clientId: string | null): Promise<number> {
   const countRaw = (range: Pick<SecurityEventFilter, "from" | "to">) => deps.prisma.analyticsSecurity.count({ where: whereOf({ ...filter, ...range }, clientId) });
   if (filter.id || filter.issuer) return countRaw({});
-  const oldest = await deps.prisma.analyticsSecurity.findFirst({ orderBy: { timestamp: "asc" }, select: { timestamp: true } });
-  if (!oldest) return 0;
-  const from = filter.from && filter.from > oldest.timestamp ? filter.from : oldest.timestamp;
+  // The first raw row of the range (its partitions only): before it, the rollups hold nothing the list can show.
+  const first = await deps.prisma.analyticsSecurity.findFirst({
+    where: whereOf({ from: filter.from, to: filter.to }, null),
+    orderBy: { timestamp: "asc" },
+    select: { timestamp: true },
+  });
+  if (!first) return 0;
+  const from = first.timestamp;
   const to = filter.to;
   const lo = new Date(Math.ceil(from.getTime() / MINUTE_MS) * MINUTE_MS);
   const hi = to ? new Date(Math.floor(to.getTime() / MINUTE_MS) * MINUTE_MS) : undefined;
