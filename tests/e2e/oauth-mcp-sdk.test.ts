@@ -11,7 +11,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, type TestBrowser } from "../helpers/browser.ts";
 import { approveInChromium, TestOAuthProvider } from "../helpers/mcp-oauth.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { startTestServer, untilClientCacheForgets, type TestServer } from "../helpers/server.ts";
 
 let server: TestServer;
 let browser: TestBrowser;
@@ -84,6 +84,7 @@ describe("MCP SDK client auth() against APP_URL/mcp/mcp (MCP 2025-11-25 Authoriz
     const oldClientId = provider.information!.client_id;
     // The sweep deletes registrations; simulate it for this one (its tokens go with it).
     await server.services.prisma.client.delete({ where: { clientId: oldClientId } });
+    await untilClientCacheForgets(server, oldClientId);
     // auth() tries to refresh, gets invalid_client, invalidates its credentials and registers anew.
     expect(await auth(provider, { serverUrl })).toBe("REDIRECT");
     expect(provider.information!.client_id).toMatch(/^mcpc_/);

@@ -60,3 +60,14 @@ export async function startTestServer(
   }
   return testServer;
 }
+
+/**
+ * Waits (bounded, 5 s) until `server`'s client cache no longer holds `clientId`: a change written on another
+ * connection (another node, SQL, a test's own Prisma update) reaches the cache by the database's notification, a
+ * moment after its commit; a change made through the admin functions empties the entry at once.
+ */
+export async function untilClientCacheForgets(server: TestServer, clientId: string): Promise<void> {
+  const cache = server.services.oauth.clientCache;
+  for (const until = Date.now() + 5_000; cache.get(clientId) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+  if (cache.get(clientId)) throw new Error(`the client cache still holds ${clientId} 5 s after its change`);
+}

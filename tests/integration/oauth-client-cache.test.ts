@@ -13,7 +13,7 @@ import { ClientCache } from "../../server/oauth/client-cache.ts";
 import { generateClientSecret } from "../../server/oauth/client-secrets.ts";
 import { setClientDisabled } from "../../server/oauth/client-admin.ts";
 import { createMachineClient } from "../../server/oauth/machine-clients.ts";
-import type { TestServer } from "../helpers/server.ts";
+import { untilClientCacheForgets, type TestServer } from "../helpers/server.ts";
 import { basic, startOAuthFixture, tokenRequest } from "./oauth-support.ts";
 
 let server: TestServer;
@@ -40,11 +40,7 @@ const grant = (clientId: string, secret: string) =>
 const cache = () => server.services.oauth.clientCache;
 
 /** Waits (bounded) until the cache no longer holds `clientId`: the change's notification arrived. */
-async function forgotten(clientId: string): Promise<void> {
-  const until = Date.now() + 5_000;
-  while (cache().get(clientId) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-  expect(cache().get(clientId)).toBeUndefined();
-}
+const forgotten = (clientId: string) => untilClientCacheForgets(server, clientId);
 
 describe("client rows between requests, emptied by the database's change notifications", () => {
   it("disabling, rotating the secret and deleting, done on another connection, are never served once notified", async () => {

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { sha256Hex } from "../../server/crypto.ts";
-import type { TestServer } from "../helpers/server.ts";
+import { untilClientCacheForgets, type TestServer } from "../helpers/server.ts";
 import {
   basic,
   collectEvents,
@@ -234,6 +234,8 @@ describe("Client authentication at the token endpoint, RFC 6749 §2.3 / §5.2", 
     const disabled = await register(server.url, publicClient());
     const { code, verifier } = await obtainCode(server.url, jar, disabled.client_id);
     await server.services.prisma.client.update({ where: { clientId: disabled.client_id }, data: { disabled: true } });
+    // Written on another connection, as another node would: the cache hears of it by notification, a moment later.
+    await untilClientCacheForgets(server, disabled.client_id);
     const res = await tokenRequest(server.url, { grant_type: "authorization_code", code, code_verifier: verifier, client_id: disabled.client_id, redirect_uri: REDIRECT });
     expect(res.status).toBe(401);
     expect(res.body.error).toBe("invalid_client");
