@@ -2,6 +2,7 @@
  * The time range of an analytics question ("the last 24 hours", "from … to …") and the chart bucket width that suits
  * it: shared by the summaries (summaries.ts), the reporting API, the console's tRPC routers and the MCP admin tools.
  */
+import { z } from "zod";
 
 export interface TimeRange {
   from: Date;
@@ -19,6 +20,8 @@ export function isQueryableInstant(date: Date): boolean {
   return ms >= EARLIEST_INSTANT_MS && ms <= LATEST_INSTANT_MS;
 }
 export const INSTANT_BOUNDS_MESSAGE = "must be between 0001-01-01 and 9999-12-31";
+/** A date input (the console's tRPC routers) that can bound a query: anything else is refused as bad input. */
+export const queryableDate = z.coerce.date().refine(isQueryableInstant, INSTANT_BOUNDS_MESSAGE);
 const EARLIEST_INSTANT_MS = Date.parse("0001-01-01T00:00:00.000Z");
 const LATEST_INSTANT_MS = Date.parse("9999-12-31T23:59:59.999Z");
 

@@ -13,7 +13,7 @@ import {
   topClients,
   topEndpoints,
 } from "../../analytics/summaries.ts";
-import { bucketSecondsFor, INSTANT_BOUNDS_MESSAGE, isQueryableInstant, resolveRange, type TimeRange } from "../../analytics/time-range.ts";
+import { bucketSecondsFor, queryableDate, resolveRange, type TimeRange } from "../../analytics/time-range.ts";
 import { adminProcedure, router } from "../init.ts";
 
 export const RANGE_PRESETS = { "1h": 1, "24h": 24, "7d": 7 * 24, "30d": 30 * 24 } as const;
@@ -22,8 +22,8 @@ export const RANGE_PRESETS = { "1h": 1, "24h": 24, "7d": 7 * 24, "30d": 30 * 24 
 const rangeInput = z
   .object({
     range: z.enum(Object.keys(RANGE_PRESETS) as [keyof typeof RANGE_PRESETS, ...Array<keyof typeof RANGE_PRESETS>]).default("24h"),
-    from: z.coerce.date().refine(isQueryableInstant, INSTANT_BOUNDS_MESSAGE).optional(),
-    to: z.coerce.date().refine(isQueryableInstant, INSTANT_BOUNDS_MESSAGE).optional(),
+    from: queryableDate.optional(),
+    to: queryableDate.optional(),
   })
   .refine((v) => !v.from || !v.to || v.from < v.to, { message: "`from` must be before `to`", path: ["from"] });
 

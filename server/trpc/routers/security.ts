@@ -3,7 +3,7 @@ import { z } from "zod";
 import { adminProcedure, router } from "../init.ts";
 import { pageInput } from "../pagination.ts";
 import { listSecurityEvents, markSecurityEventsReviewed, securityEventTypes } from "../../analytics/security-events.ts";
-import { INSTANT_BOUNDS_MESSAGE, isQueryableInstant } from "../../analytics/time-range.ts";
+import { queryableDate } from "../../analytics/time-range.ts";
 
 export const severities = ["low", "medium", "high", "critical"] as const;
 
@@ -16,8 +16,8 @@ export const securityRouter = router({
           type: z.string().trim().max(64).regex(/^[A-Za-z0-9_.:-]*$/).optional(),
           severity: z.enum(severities).optional(),
           clientId: z.string().trim().max(2048).optional(),
-          from: z.coerce.date().refine(isQueryableInstant, INSTANT_BOUNDS_MESSAGE).optional(),
-          to: z.coerce.date().refine(isQueryableInstant, INSTANT_BOUNDS_MESSAGE).optional(),
+          from: queryableDate.optional(),
+          to: queryableDate.optional(),
           reviewed: z.enum(["all", "reviewed", "unreviewed"]).default("all"),
         })
         .refine((v) => !v.from || !v.to || v.from < v.to, { message: "`from` must be before `to`", path: ["from"] }),
